@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Every difference between the Wireshark versions the plugin supports (4.0 to
+ * 4.6) lives here, so the rest of the code reads the same on all of them.
+ */
+#ifndef MTLS_COMPAT_H
+#define MTLS_COMPAT_H
+
+#include <epan/proto.h>
+#include <ws_version.h>
+
+#define MTLS_WIRESHARK_AT_LEAST(major, minor)                                                      \
+    (WIRESHARK_VERSION_MAJOR > (major) ||                                                          \
+     (WIRESHARK_VERSION_MAJOR == (major) && WIRESHARK_VERSION_MINOR >= (minor)))
+
+/* field_info.value became a pointer in 4.2. */
+static inline guint32 mtls_field_uint(field_info *field)
+{
+#if MTLS_WIRESHARK_AT_LEAST(4, 2)
+    return fvalue_get_uinteger(field->value);
+#else
+    return fvalue_get_uinteger(&field->value);
+#endif
+}
+
+/* 4.4 asks plugins to describe themselves; earlier versions do not look. */
+#if MTLS_WIRESHARK_AT_LEAST(4, 4)
+#include <wsutil/plugins.h>
+#define MTLS_DEFINE_PLUGIN_DESCRIBE                                                                \
+    WS_DLL_PUBLIC uint32_t plugin_describe(void);                                                  \
+    uint32_t plugin_describe(void)                                                                 \
+    {                                                                                              \
+        return WS_PLUGIN_DESC_DISSECTOR;                                                           \
+    }
+#else
+#define MTLS_DEFINE_PLUGIN_DESCRIBE
+#endif
+
+#endif /* MTLS_COMPAT_H */

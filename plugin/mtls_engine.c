@@ -1,0 +1,697 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * The client-authentication engine. See mtls_engine.h and ../shared/SPEC.md.
+ *
+ * A connection holds one exchange per (re)negotiation handshake, opened at the
+ * ClientHello, plus one per TLS 1.3 post-handshake CertificateRequest. Each
+ * exchange waits for three facts: was a certificate requested, what did the
+ * client answer, and what did the server (or the client) do next.
+ */
+#include "mtls_engine.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ALERT_CLOSE_NOTIFY = 0, ALERT_NO_CERTIFICATE = 41, ALERT_USER_CANCELED = 90 };
+enum { ALERT_LEVEL_WARNING = 1, ALERT_LEVEL_FATAL = 2 };
+
+struct mtls_conn {
+    mtls_exchange_t *first;
+    mtls_exchange_t *last;
+    mtls_exchange_t *handshake; /* exchange of the (re)negotiation in progress, if any */
+    uint32_t exchange_count;
+    bool tls13;
+    bool pha_offered;
+    bool handshake_done;      /* first handshake completed: later hellos renegotiate */
+    bool hello_retry_pending; /* a HelloRetryRequest awaits the second ClientHello */
+    bool server_hello_seen;   /* in the current handshake */
+    bool server_flight_done;  /* ServerHelloDone / TLS 1.3 server Finished seen */
+    bool server_ccs;          /* TLS 1.2: the server switched to the new keys */
+    bool client_ccs;
+    bool server_closed;
+};
+
+mtls_conn_t *mtls_conn_new(void)
+{
+    return calloc(1, sizeof(mtls_conn_t));
+}
+
+void mtls_conn_free(mtls_conn_t *conn)
+{
+    if (!conn)
+        return;
+    mtls_exchange_t *exchange = conn->first;
+    while (exchange) {
+        mtls_exchange_t *next = exchange->next;
+        free(exchange);
+        exchange = next;
+    }
+    free(conn);
+}
+
+const mtls_exchange_t *mtls_conn_exchanges(const mtls_conn_t *conn)
+{
+    return conn->first;
+}
+
+static mtls_exchange_t *exchange_open(mtls_conn_t *conn, mtls_phase_t phase, uint32_t frame)
+{
+    mtls_exchange_t *exchange = calloc(1, sizeof(*exchange));
+    if (!exchange)
+        return NULL;
+    exchange->number = ++conn->exchange_count;
+    exchange->phase = phase;
+    exchange->alert = -1;
+    exchange->tls13 = conn->tls13;
+    exchange->pha_offered = conn->pha_offered;
+    exchange->first_frame = frame;
+    if (conn->last)
+        conn->last->next = exchange;
+    else
+        conn->first = exchange;
+    conn->last = exchange;
+    return exchange;
+}
+
+static bool is_open(const mtls_exchange_t *exchange)
+{
+    return exchange && exchange->verdict == MTLS_VERDICT_PENDING;
+}
+
+static void decide(mtls_exchange_t *exchange, mtls_verdict_t verdict, mtls_cause_t cause,
+                   const mtls_event_t *event)
+{
+    exchange->verdict = verdict;
+    exchange->cause = cause;
+    exchange->decision_frame = event->frame;
+    exchange->decision_time_ns = event->time_ns;
+}
+
+/* The oldest open exchange whose CertificateRequest still awaits the client's answer. */
+static mtls_exchange_t *awaiting_answer(mtls_conn_t *conn)
+{
+    for (mtls_exchange_t *exchange = conn->first; exchange; exchange = exchange->next)
+        if (is_open(exchange) && exchange->requested && exchange->response == MTLS_RESPONSE_PENDING)
+            return exchange;
+    return NULL;
+}
+
+static void answer(mtls_exchange_t *exchange, mtls_response_t response, const mtls_event_t *event)
+{
+    exchange->response = response;
+    exchange->response_frame = event->frame;
+    exchange->response_time_ns = event->time_ns;
+}
+
+/* The server sent something other than an alert: every exchange whose client
+ * has answered is decided; in a TLS 1.2 handshake the server cannot go on
+ * before the answer, so an unanswered request there means the capture lost it. */
+static mtls_exchange_t *server_went_on(mtls_conn_t *conn, const mtls_event_t *event,
+                                       mtls_record_t record)
+{
+    mtls_exchange_t *decided = NULL;
+    for (mtls_exchange_t *exchange = conn->first; exchange; exchange = exchange->next) {
+        if (!is_open(exchange) || !exchange->requested)
+            continue;
+        if (exchange->response == MTLS_RESPONSE_PENDING) {
+            bool handshake_switch =
+                !conn->tls13 && exchange->phase != MTLS_PHASE_POST_HANDSHAKE &&
+                (record == MTLS_RECORD_CHANGE_CIPHER_SPEC || record == MTLS_RECORD_FINISHED);
+            if (!handshake_switch)
+                continue; /* TLS 1.3 servers may send data before reading the answer */
+            decide(exchange, MTLS_VERDICT_UNDETERMINED, MTLS_CAUSE_ANSWER_MISSING, event);
+        } else {
+            decide(exchange,
+                   exchange->response == MTLS_RESPONSE_CERTIFICATE ? MTLS_VERDICT_ACCEPTED
+                                                                   : MTLS_VERDICT_SERVER_IGNORED,
+                   MTLS_CAUSE_SERVER_WENT_ON, event);
+        }
+        exchange->decision_record = record;
+        decided = exchange;
+    }
+    return decided;
+}
+
+/* One side ended the connection (fatal alert, or for the server a close too). */
+static mtls_exchange_t *connection_ended(mtls_conn_t *conn, const mtls_event_t *event,
+                                         mtls_cause_t cause, mtls_record_t record)
+{
+    mtls_exchange_t *decided = NULL;
+    for (mtls_exchange_t *exchange = conn->first; exchange; exchange = exchange->next) {
+        if (!is_open(exchange))
+            continue;
+        if (!exchange->requested) {
+            decide(exchange, MTLS_VERDICT_UNDETERMINED, MTLS_CAUSE_ENDED_BEFORE_REQUEST, event);
+        } else if (cause == MTLS_CAUSE_CLIENT_ALERT) {
+            decide(exchange, MTLS_VERDICT_CLIENT_ABORTED, cause, event);
+        } else {
+            decide(exchange, MTLS_VERDICT_REJECTED, cause, event);
+        }
+        if (event->type == MTLS_EV_ALERT && cause != MTLS_CAUSE_SERVER_CLOSE)
+            exchange->alert = (int16_t)event->alert_description;
+        exchange->decision_record = record;
+        decided = exchange;
+    }
+    return decided;
+}
+
+static void handshake_reset(mtls_conn_t *conn)
+{
+    conn->hello_retry_pending = false;
+    conn->server_hello_seen = false;
+    conn->server_flight_done = false;
+    conn->server_ccs = false;
+    conn->client_ccs = false;
+}
+
+static mtls_exchange_t *on_client_hello(mtls_conn_t *conn, const mtls_event_t *event)
+{
+    if (conn->handshake && conn->hello_retry_pending) {
+        conn->hello_retry_pending = false; /* the answer to a HelloRetryRequest */
+        return conn->handshake;
+    }
+    if (conn->handshake && !conn->handshake_done && !conn->server_hello_seen)
+        return conn->handshake; /* a repeated ClientHello: still the same handshake */
+    handshake_reset(conn);
+    conn->pha_offered = event->pha_offered;
+    conn->handshake = exchange_open(
+        conn, conn->handshake_done ? MTLS_PHASE_RENEGOTIATION : MTLS_PHASE_HANDSHAKE, event->frame);
+    return conn->handshake;
+}
+
+static mtls_exchange_t *on_server_hello(mtls_conn_t *conn, const mtls_event_t *event)
+{
+    if (event->hello_retry) {
+        conn->hello_retry_pending = true;
+        return conn->handshake;
+    }
+    conn->server_hello_seen = true;
+    conn->tls13 = event->tls13;
+    if (conn->handshake) {
+        conn->handshake->tls13 = event->tls13;
+        if (event->tls13 && event->psk_accepted)
+            conn->handshake->resumed = true;
+    }
+    return conn->handshake;
+}
+
+static mtls_exchange_t *on_certificate_request(mtls_conn_t *conn, const mtls_event_t *event)
+{
+    mtls_exchange_t *exchange;
+    bool post_handshake = conn->tls13 && (conn->handshake_done || event->context_length > 0);
+    if (post_handshake) {
+        exchange = exchange_open(conn, MTLS_PHASE_POST_HANDSHAKE, event->frame);
+    } else if (is_open(conn->handshake) && !conn->handshake->requested) {
+        exchange = conn->handshake;
+    } else {
+        /* The capture started inside this handshake. */
+        exchange = exchange_open(
+            conn, conn->handshake_done ? MTLS_PHASE_RENEGOTIATION : MTLS_PHASE_HANDSHAKE,
+            event->frame);
+        if (exchange)
+            exchange->start_missing = true;
+        conn->handshake = exchange;
+    }
+    if (!exchange)
+        return NULL;
+    exchange->requested = true;
+    exchange->request_frame = event->frame;
+    return exchange;
+}
+
+/* The server's handshake flight ended; without a CertificateRequest in it,
+ * this handshake asks for no client certificate. */
+static mtls_exchange_t *on_server_flight_end(mtls_conn_t *conn, const mtls_event_t *event,
+                                             mtls_cause_t cause, mtls_record_t record)
+{
+    mtls_exchange_t *exchange = conn->handshake;
+    conn->server_flight_done = true;
+    if (!is_open(exchange) || exchange->requested)
+        return exchange;
+    if (!conn->server_hello_seen) {
+        exchange->start_missing = true; /* a CertificateRequest may have gone uncaptured */
+        return exchange;
+    }
+    decide(exchange, MTLS_VERDICT_NOT_REQUESTED, cause, event);
+    exchange->decision_record = record;
+    return exchange;
+}
+
+static mtls_exchange_t *on_client_certificate(mtls_conn_t *conn, const mtls_event_t *event)
+{
+    mtls_exchange_t *exchange = awaiting_answer(conn);
+    if (!exchange) {
+        if (conn->handshake && (conn->handshake->requested || conn->server_hello_seen))
+            return conn->handshake; /* unsolicited, or answered already: nothing to learn */
+        /* A client only sends a Certificate when asked: the request went uncaptured. */
+        exchange = exchange_open(
+            conn, conn->handshake_done ? MTLS_PHASE_RENEGOTIATION : MTLS_PHASE_HANDSHAKE,
+            event->frame);
+        if (!exchange)
+            return NULL;
+        exchange->start_missing = true;
+        exchange->requested = true;
+        conn->handshake = exchange;
+    }
+    answer(exchange, event->empty ? MTLS_RESPONSE_EMPTY : MTLS_RESPONSE_CERTIFICATE, event);
+    return exchange;
+}
+
+static mtls_exchange_t *current(mtls_conn_t *conn)
+{
+    return conn->last;
+}
+
+/* The newest exchange whose client sent a chain and no CertificateVerify yet. */
+static mtls_exchange_t *awaiting_verify(mtls_conn_t *conn)
+{
+    mtls_exchange_t *match = NULL;
+    for (mtls_exchange_t *exchange = conn->first; exchange; exchange = exchange->next)
+        if (exchange->response == MTLS_RESPONSE_CERTIFICATE && !exchange->verify_frame)
+            match = exchange;
+    return match;
+}
+
+static bool alert_is_fatal(const mtls_conn_t *conn, const mtls_event_t *event)
+{
+    if (event->alert_description == ALERT_CLOSE_NOTIFY ||
+        event->alert_description == ALERT_USER_CANCELED)
+        return false;
+    /* TLS 1.3 ignores the level: every other alert ends the connection. */
+    return event->alert_level == ALERT_LEVEL_FATAL || conn->tls13;
+}
+
+static mtls_exchange_t *on_alert(mtls_conn_t *conn, const mtls_event_t *event)
+{
+    if (event->alert_level == MTLS_ALERT_UNKNOWN)
+        return current(conn); /* undecrypted: could be close_notify or fatal */
+    if (!event->from_server && event->alert_description == ALERT_NO_CERTIFICATE &&
+        event->alert_level == ALERT_LEVEL_WARNING) {
+        mtls_exchange_t *exchange = awaiting_answer(conn);
+        if (exchange)
+            answer(exchange, MTLS_RESPONSE_NO_CERTIFICATE_ALERT, event);
+        return exchange ? exchange : current(conn);
+    }
+    mtls_exchange_t *decided = NULL;
+    if (alert_is_fatal(conn, event)) {
+        decided = connection_ended(
+            conn, event, event->from_server ? MTLS_CAUSE_SERVER_ALERT : MTLS_CAUSE_CLIENT_ALERT,
+            MTLS_RECORD_NONE);
+        if (event->from_server)
+            conn->server_closed = true;
+    } else if (event->from_server && event->alert_description == ALERT_CLOSE_NOTIFY) {
+        conn->server_closed = true;
+        decided = connection_ended(conn, event, MTLS_CAUSE_SERVER_CLOSE, MTLS_RECORD_CLOSE_NOTIFY);
+    }
+    return decided ? decided : current(conn);
+}
+
+static mtls_exchange_t *on_close(mtls_conn_t *conn, const mtls_event_t *event)
+{
+    if (!event->from_server || conn->server_closed)
+        return NULL; /* a client closing says nothing about the server's decision */
+    conn->server_closed = true;
+    return connection_ended(conn, event, MTLS_CAUSE_SERVER_CLOSE,
+                            event->reset ? MTLS_RECORD_RST : MTLS_RECORD_FIN);
+}
+
+static mtls_exchange_t *on_server_record(mtls_conn_t *conn, const mtls_event_t *event,
+                                         mtls_record_t record)
+{
+    mtls_exchange_t *decided = server_went_on(conn, event, record);
+    return decided ? decided : current(conn);
+}
+
+mtls_exchange_t *mtls_conn_feed(mtls_conn_t *conn, const mtls_event_t *event)
+{
+    mtls_exchange_t *exchange = NULL;
+    if (!conn || !event)
+        return NULL;
+
+    switch (event->type) {
+    case MTLS_EV_CLIENT_HELLO:
+        if (event->from_server)
+            return current(conn);
+        exchange = on_client_hello(conn, event);
+        break;
+    case MTLS_EV_SERVER_HELLO:
+        if (!event->from_server)
+            return current(conn);
+        exchange = on_server_hello(conn, event);
+        break;
+    case MTLS_EV_CERTIFICATE_REQUEST:
+        if (!event->from_server)
+            return current(conn);
+        exchange = on_certificate_request(conn, event);
+        break;
+    case MTLS_EV_SERVER_HELLO_DONE:
+        if (!event->from_server)
+            return current(conn);
+        exchange = on_server_flight_end(conn, event, MTLS_CAUSE_SERVER_FLIGHT_END,
+                                        MTLS_RECORD_SERVER_HELLO_DONE);
+        break;
+    case MTLS_EV_CERTIFICATE:
+        exchange = event->from_server ? current(conn) : on_client_certificate(conn, event);
+        break;
+    case MTLS_EV_CLIENT_KEY_EXCHANGE:
+        if (!event->from_server) {
+            exchange = awaiting_answer(conn);
+            if (exchange && exchange->phase != MTLS_PHASE_POST_HANDSHAKE)
+                answer(exchange, MTLS_RESPONSE_NONE, event);
+            else
+                exchange = current(conn);
+        } else {
+            exchange = current(conn);
+        }
+        break;
+    case MTLS_EV_CERTIFICATE_VERIFY:
+        if (event->from_server)
+            return current(conn);
+        exchange = awaiting_verify(conn);
+        if (exchange)
+            exchange->verify_frame = event->frame;
+        else
+            exchange = current(conn);
+        break;
+    case MTLS_EV_FINISHED:
+        if (event->from_server) {
+            if (conn->tls13 && !conn->server_flight_done && !conn->handshake_done)
+                exchange = on_server_flight_end(conn, event, MTLS_CAUSE_SERVER_FLIGHT_END,
+                                                MTLS_RECORD_FINISHED);
+            else if (!conn->tls13 && !conn->server_flight_done && conn->server_hello_seen)
+                exchange =
+                    on_server_flight_end(conn, event, MTLS_CAUSE_ABBREVIATED, MTLS_RECORD_FINISHED);
+            else
+                exchange = on_server_record(conn, event, MTLS_RECORD_FINISHED);
+            if (!conn->tls13 && conn->client_ccs)
+                conn->handshake_done = true;
+        } else {
+            exchange = awaiting_answer(conn);
+            /* TLS 1.3: a client that ends its flight without a Certificate sent none. */
+            if (exchange && conn->tls13)
+                answer(exchange, MTLS_RESPONSE_NONE, event);
+            else
+                exchange = current(conn);
+            if (conn->tls13 || conn->server_ccs)
+                conn->handshake_done = true;
+        }
+        break;
+    case MTLS_EV_CHANGE_CIPHER_SPEC:
+        if (conn->tls13)
+            return NULL; /* middlebox-compatibility record, no meaning */
+        if (event->from_server) {
+            conn->server_ccs = true;
+            if (!conn->server_flight_done && conn->server_hello_seen)
+                exchange = on_server_flight_end(conn, event, MTLS_CAUSE_ABBREVIATED,
+                                                MTLS_RECORD_CHANGE_CIPHER_SPEC);
+            else
+                exchange = on_server_record(conn, event, MTLS_RECORD_CHANGE_CIPHER_SPEC);
+            if (exchange && exchange->cause == MTLS_CAUSE_ABBREVIATED)
+                exchange->resumed = true;
+        } else {
+            conn->client_ccs = true;
+            exchange = current(conn);
+        }
+        break;
+    case MTLS_EV_NEW_SESSION_TICKET:
+    case MTLS_EV_HELLO_REQUEST:
+    case MTLS_EV_OTHER_HANDSHAKE:
+        if (!event->from_server)
+            return current(conn);
+        if (event->type == MTLS_EV_NEW_SESSION_TICKET && !conn->tls13 &&
+            !conn->server_flight_done && conn->server_hello_seen) {
+            /* TLS 1.2 ticket resumption: NewSessionTicket before the server's CCS. */
+            return current(conn);
+        }
+        exchange = on_server_record(conn, event,
+                                    event->type == MTLS_EV_NEW_SESSION_TICKET
+                                        ? MTLS_RECORD_NEW_SESSION_TICKET
+                                        : MTLS_RECORD_HANDSHAKE);
+        break;
+    case MTLS_EV_APPLICATION_DATA:
+        if (!event->from_server)
+            return NULL;
+        exchange = server_went_on(conn, event, MTLS_RECORD_APPLICATION_DATA);
+        break;
+    case MTLS_EV_ALERT: exchange = on_alert(conn, event); break;
+    case MTLS_EV_CLOSE: exchange = on_close(conn, event); break;
+    }
+    if (exchange && event->frame > exchange->last_frame)
+        exchange->last_frame = event->frame;
+    return exchange;
+}
+
+mtls_verdict_t mtls_exchange_verdict(const mtls_exchange_t *exchange, bool final)
+{
+    if (final && exchange->verdict == MTLS_VERDICT_PENDING)
+        return MTLS_VERDICT_UNDETERMINED;
+    return exchange->verdict;
+}
+
+bool mtls_exchange_request_known(const mtls_exchange_t *exchange)
+{
+    return exchange->requested || exchange->verdict == MTLS_VERDICT_NOT_REQUESTED;
+}
+
+const char *mtls_verdict_name(mtls_verdict_t verdict)
+{
+    switch (verdict) {
+    case MTLS_VERDICT_PENDING: return "pending";
+    case MTLS_VERDICT_NOT_REQUESTED: return "not-requested";
+    case MTLS_VERDICT_ACCEPTED: return "accepted";
+    case MTLS_VERDICT_REJECTED: return "rejected";
+    case MTLS_VERDICT_SERVER_IGNORED: return "server-ignored";
+    case MTLS_VERDICT_CLIENT_ABORTED: return "client-aborted";
+    case MTLS_VERDICT_UNDETERMINED: return "undetermined";
+    }
+    return "undetermined";
+}
+
+const char *mtls_response_name(mtls_response_t response)
+{
+    switch (response) {
+    case MTLS_RESPONSE_PENDING: return "pending";
+    case MTLS_RESPONSE_CERTIFICATE: return "certificate";
+    case MTLS_RESPONSE_EMPTY: return "empty";
+    case MTLS_RESPONSE_NONE: return "none";
+    case MTLS_RESPONSE_NO_CERTIFICATE_ALERT: return "no_certificate-alert";
+    }
+    return "pending";
+}
+
+const char *mtls_phase_name(mtls_phase_t phase)
+{
+    switch (phase) {
+    case MTLS_PHASE_HANDSHAKE: return "handshake";
+    case MTLS_PHASE_RENEGOTIATION: return "renegotiation";
+    case MTLS_PHASE_POST_HANDSHAKE: return "post-handshake";
+    }
+    return "handshake";
+}
+
+const char *mtls_alert_name(int description)
+{
+    switch (description) {
+#define MTLS_ALERT(value, name)                                                                    \
+    case value:                                                                                    \
+        return name;
+#include "mtls_alerts.def"
+#undef MTLS_ALERT
+    }
+    return NULL;
+}
+
+char *mtls_format_duration(int64_t duration_ns, char *buffer, size_t size)
+{
+    double ms = (double)duration_ns / 1e6;
+    if (duration_ns < 0)
+        snprintf(buffer, size, "?");
+    else if (ms < 0.1)
+        snprintf(buffer, size, "%.3f ms", ms);
+    else if (ms < 1000.0)
+        snprintf(buffer, size, "%.1f ms", ms);
+    else
+        snprintf(buffer, size, "%.3f s", ms / 1000.0);
+    return buffer;
+}
+
+/* Appends to a bounded buffer; silently truncates. */
+typedef struct {
+    char *text;
+    size_t size;
+    size_t used;
+} line_t;
+
+#if defined(__GNUC__)
+static void say(line_t *line, const char *format, ...) __attribute__((format(printf, 2, 3)));
+#endif
+
+static void say(line_t *line, const char *format, ...)
+{
+    if (line->used + 1 >= line->size)
+        return;
+    va_list args;
+    va_start(args, format);
+    int written = vsnprintf(line->text + line->used, line->size - line->used, format, args);
+    va_end(args);
+    if (written > 0)
+        line->used += (size_t)written;
+    if (line->used >= line->size)
+        line->used = line->size - 1;
+}
+
+static const char *answer_phrase(mtls_response_t response)
+{
+    switch (response) {
+    case MTLS_RESPONSE_CERTIFICATE: return "Certificate";
+    case MTLS_RESPONSE_EMPTY: return "empty Certificate";
+    case MTLS_RESPONSE_NONE: return "flight without a Certificate";
+    case MTLS_RESPONSE_NO_CERTIFICATE_ALERT: return "no_certificate alert";
+    case MTLS_RESPONSE_PENDING: break;
+    }
+    return "answer";
+}
+
+static const char *record_phrase(mtls_record_t record)
+{
+    switch (record) {
+    case MTLS_RECORD_CHANGE_CIPHER_SPEC: return "ChangeCipherSpec";
+    case MTLS_RECORD_FINISHED: return "Finished";
+    case MTLS_RECORD_NEW_SESSION_TICKET: return "NewSessionTicket";
+    case MTLS_RECORD_APPLICATION_DATA: return "application data";
+    case MTLS_RECORD_HANDSHAKE: return "a handshake message";
+    case MTLS_RECORD_SERVER_HELLO_DONE: return "ServerHelloDone";
+    case MTLS_RECORD_FIN: return "a TCP FIN";
+    case MTLS_RECORD_RST: return "a TCP RST";
+    case MTLS_RECORD_CLOSE_NOTIFY: return "close_notify";
+    case MTLS_RECORD_NONE: break;
+    }
+    return "a record";
+}
+
+static void say_alert(line_t *line, int description)
+{
+    const char *name = mtls_alert_name(description);
+    say(line, "fatal alert %s (%d)", name ? name : "unknown", description);
+}
+
+/* ", 1.2 ms after the client's Certificate in frame 8" */
+static void say_since_answer(line_t *line, const mtls_exchange_t *exchange)
+{
+    char duration[32];
+    if (exchange->response == MTLS_RESPONSE_PENDING) {
+        if (exchange->request_frame)
+            say(line, ", before the client answered the CertificateRequest in frame %u",
+                exchange->request_frame);
+        else
+            say(line, ", before the client answered");
+        return;
+    }
+    say(line, ", %s after the client's %s in frame %u",
+        mtls_format_duration(exchange->decision_time_ns - exchange->response_time_ns, duration,
+                             sizeof(duration)),
+        answer_phrase(exchange->response), exchange->response_frame);
+}
+
+char *mtls_exchange_evidence(const mtls_exchange_t *exchange, bool final, char *buffer, size_t size)
+{
+    line_t line = {buffer, size, 0};
+    if (size == 0)
+        return buffer;
+    buffer[0] = '\0';
+    if (exchange->start_missing)
+        say(&line, "The capture does not hold the start of this exchange. ");
+
+    switch (mtls_exchange_verdict(exchange, final)) {
+    case MTLS_VERDICT_NOT_REQUESTED:
+        if (exchange->resumed)
+            say(&line,
+                "Resumed session (server %s in frame %u): no CertificateRequest is sent; any "
+                "client identity comes from the original session.",
+                record_phrase(exchange->decision_record), exchange->decision_frame);
+        else
+            say(&line,
+                "The server finished its handshake flight (%s in frame %u) without a "
+                "CertificateRequest.",
+                record_phrase(exchange->decision_record), exchange->decision_frame);
+        break;
+    case MTLS_VERDICT_ACCEPTED:
+    case MTLS_VERDICT_SERVER_IGNORED: {
+        char duration[32];
+        if (exchange->response == MTLS_RESPONSE_CERTIFICATE)
+            say(&line, "Client sent a certificate chain in frame %u", exchange->response_frame);
+        else
+            say(&line, "Client sent no certificate (%s in frame %u)",
+                answer_phrase(exchange->response), exchange->response_frame);
+        if (exchange->verify_frame)
+            say(&line, " and its CertificateVerify in frame %u", exchange->verify_frame);
+        say(&line, "; the server went on with %s in frame %u, %s later",
+            record_phrase(exchange->decision_record), exchange->decision_frame,
+            mtls_format_duration(exchange->decision_time_ns - exchange->response_time_ns, duration,
+                                 sizeof(duration)));
+        if (exchange->verdict == MTLS_VERDICT_SERVER_IGNORED)
+            say(&line, ": optional client authentication, any refusal happens above TLS.");
+        else
+            say(&line, ".");
+        break;
+    }
+    case MTLS_VERDICT_REJECTED:
+        if (exchange->cause == MTLS_CAUSE_SERVER_ALERT) {
+            say(&line, "Server rejected the client %s: ",
+                exchange->response == MTLS_RESPONSE_CERTIFICATE ? "certificate" : "answer");
+            say_alert(&line, exchange->alert);
+            say(&line, " in frame %u", exchange->decision_frame);
+        } else {
+            say(&line, "Server ended the connection with %s in frame %u and no alert",
+                record_phrase(exchange->decision_record), exchange->decision_frame);
+        }
+        say_since_answer(&line, exchange);
+        say(&line, ".");
+        break;
+    case MTLS_VERDICT_CLIENT_ABORTED:
+        say(&line, "Client ended the connection: ");
+        say_alert(&line, exchange->alert);
+        say(&line, " in frame %u", exchange->decision_frame);
+        if (exchange->request_frame)
+            say(&line, " after the CertificateRequest in frame %u", exchange->request_frame);
+        say(&line, "%s",
+            exchange->response == MTLS_RESPONSE_PENDING
+                ? " (it could not or would not answer, or it rejected the server)."
+                : ".");
+        break;
+    case MTLS_VERDICT_UNDETERMINED:
+        if (exchange->cause == MTLS_CAUSE_ANSWER_MISSING)
+            say(&line,
+                "The server went on in frame %u, but the client's answer to the "
+                "CertificateRequest in frame %u is not in the capture.",
+                exchange->decision_frame, exchange->request_frame);
+        else if (exchange->cause == MTLS_CAUSE_ENDED_BEFORE_REQUEST)
+            say(&line,
+                "The handshake ended in frame %u before the server's flight was complete; "
+                "client authentication never came up.",
+                exchange->decision_frame);
+        else if (exchange->requested && exchange->response == MTLS_RESPONSE_PENDING)
+            say(&line, "The capture ends before the client answered the CertificateRequest.");
+        else if (exchange->requested)
+            say(&line,
+                "The client answered (%s in frame %u), but the capture ends before the "
+                "server showed its decision.",
+                answer_phrase(exchange->response), exchange->response_frame);
+        else
+            say(&line, "The capture ends before the server finished its handshake flight.");
+        break;
+    case MTLS_VERDICT_PENDING:
+        if (!exchange->requested)
+            say(&line, "Handshake in progress; no CertificateRequest so far.");
+        else if (exchange->response == MTLS_RESPONSE_PENDING)
+            say(&line, "Certificate requested in frame %u; waiting for the client's answer.",
+                exchange->request_frame);
+        else
+            say(&line, "Client answered (%s in frame %u); waiting for the server's decision.",
+                answer_phrase(exchange->response), exchange->response_frame);
+        break;
+    }
+    return buffer;
+}

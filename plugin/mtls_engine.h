@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * The client-authentication engine: TLS events of one connection in, exchanges
+ * and verdicts out. Plain C with no Wireshark includes, so it is unit-tested
+ * without tshark; ../shared/SPEC.md is the contract it implements.
+ */
+#ifndef MTLS_ENGINE_H
+#define MTLS_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    MTLS_VERDICT_PENDING = 0,
+    MTLS_VERDICT_NOT_REQUESTED,
+    MTLS_VERDICT_ACCEPTED,
+    MTLS_VERDICT_REJECTED,
+    MTLS_VERDICT_SERVER_IGNORED,
+    MTLS_VERDICT_CLIENT_ABORTED,
+    MTLS_VERDICT_UNDETERMINED,
+} mtls_verdict_t;
+
+/* What the client answered to a CertificateRequest. */
+typedef enum {
+    MTLS_RESPONSE_PENDING = 0,
+    MTLS_RESPONSE_CERTIFICATE,
+    MTLS_RESPONSE_EMPTY,
+    MTLS_RESPONSE_NONE,
+    MTLS_RESPONSE_NO_CERTIFICATE_ALERT,
+} mtls_response_t;
+
+typedef enum {
+    MTLS_PHASE_HANDSHAKE = 0,
+    MTLS_PHASE_RENEGOTIATION,
+    MTLS_PHASE_POST_HANDSHAKE,
+} mtls_phase_t;
+
+/* One TLS message or record, or a TCP close, as the dissector saw it. */
+typedef enum {
+    MTLS_EV_CLIENT_HELLO,
+    MTLS_EV_SERVER_HELLO,
+    MTLS_EV_HELLO_REQUEST,
+    MTLS_EV_CERTIFICATE_REQUEST,
+    MTLS_EV_SERVER_HELLO_DONE,
+    MTLS_EV_CERTIFICATE, /* Certificate or CompressedCertificate */
+    MTLS_EV_CLIENT_KEY_EXCHANGE,
+    MTLS_EV_CERTIFICATE_VERIFY,
+    MTLS_EV_FINISHED,
+    MTLS_EV_NEW_SESSION_TICKET,
+    MTLS_EV_OTHER_HANDSHAKE, /* any other or undecryptable handshake message */
+    MTLS_EV_CHANGE_CIPHER_SPEC,
+    MTLS_EV_APPLICATION_DATA,
+    MTLS_EV_ALERT,
+    MTLS_EV_CLOSE, /* TCP FIN or RST */
+} mtls_event_type_t;
+
+#define MTLS_ALERT_UNKNOWN (-1) /* encrypted alert: level and description unseen */
+
+typedef struct {
+    mtls_event_type_t type;
+    bool from_server;
+    uint32_t frame;
+    int64_t time_ns; /* capture timestamp */
+    /* MTLS_EV_CLIENT_HELLO */
+    bool pha_offered;
+    /* MTLS_EV_SERVER_HELLO */
+    bool tls13;
+    bool hello_retry;
+    bool psk_accepted;
+    /* MTLS_EV_CERTIFICATE */
+    bool empty;
+    /* MTLS_EV_CERTIFICATE_REQUEST: TLS 1.3 certificate_request_context length */
+    uint8_t context_length;
+    /* MTLS_EV_ALERT: level 1 warning, 2 fatal; MTLS_ALERT_UNKNOWN when encrypted */
+    int alert_level;
+    int alert_description;
+    /* MTLS_EV_CLOSE */
+    bool reset;
+} mtls_event_t;
+
+/* How an exchange was decided; the evidence line is written from it. */
+typedef enum {
+    MTLS_CAUSE_NONE = 0,
+    MTLS_CAUSE_SERVER_FLIGHT_END,   /* ServerHelloDone or TLS 1.3 server Finished */
+    MTLS_CAUSE_ABBREVIATED,         /* TLS 1.2 resumption: server CCS after ServerHello */
+    MTLS_CAUSE_SERVER_WENT_ON,      /* server record after the client's answer */
+    MTLS_CAUSE_SERVER_ALERT,        /* fatal alert from the server */
+    MTLS_CAUSE_SERVER_CLOSE,        /* close_notify, FIN or RST from the server */
+    MTLS_CAUSE_CLIENT_ALERT,        /* fatal alert from the client */
+    MTLS_CAUSE_ANSWER_MISSING,      /* server went on, the client's answer not captured */
+    MTLS_CAUSE_ENDED_BEFORE_REQUEST /* handshake ended before the server's flight */
+} mtls_cause_t;
+
+/* What the server sent when it went on, for the evidence line. */
+typedef enum {
+    MTLS_RECORD_NONE = 0,
+    MTLS_RECORD_CHANGE_CIPHER_SPEC,
+    MTLS_RECORD_FINISHED,
+    MTLS_RECORD_NEW_SESSION_TICKET,
+    MTLS_RECORD_APPLICATION_DATA,
+    MTLS_RECORD_HANDSHAKE,
+    MTLS_RECORD_SERVER_HELLO_DONE,
+    MTLS_RECORD_FIN,
+    MTLS_RECORD_RST,
+    MTLS_RECORD_CLOSE_NOTIFY,
+} mtls_record_t;
+
+typedef struct mtls_exchange {
+    struct mtls_exchange *next;
+    uint32_t number; /* 1-based within its connection */
+    mtls_phase_t phase;
+    mtls_verdict_t verdict;
+    mtls_response_t response;
+    mtls_cause_t cause;
+    mtls_record_t decision_record;
+    bool requested; /* a CertificateRequest was seen (or implied by a client Certificate) */
+    bool resumed;
+    bool pha_offered;
+    bool tls13;
+    bool start_missing; /* the capture did not hold the start of this exchange */
+    int16_t alert;      /* fatal alert that decided it, or -1 */
+    uint32_t first_frame;
+    uint32_t request_frame;
+    uint32_t response_frame;
+    uint32_t verify_frame;
+    uint32_t decision_frame;
+    uint32_t last_frame;
+    int64_t response_time_ns;
+    int64_t decision_time_ns;
+} mtls_exchange_t;
+
+typedef struct mtls_conn mtls_conn_t;
+
+mtls_conn_t *mtls_conn_new(void);
+void mtls_conn_free(mtls_conn_t *conn);
+
+/* Feeds one event, in capture order. Returns the exchange the event belongs to,
+ * or NULL when it belongs to none (e.g. application data before any handshake). */
+mtls_exchange_t *mtls_conn_feed(mtls_conn_t *conn, const mtls_event_t *event);
+
+/* The connection's exchanges, oldest first. */
+const mtls_exchange_t *mtls_conn_exchanges(const mtls_conn_t *conn);
+
+/* The verdict to show: `final` is true once the whole capture has been seen
+ * (second pass, GUI), where a pending exchange is undetermined. */
+mtls_verdict_t mtls_exchange_verdict(const mtls_exchange_t *exchange, bool final);
+
+/* True when it is known whether the server requested a certificate. */
+bool mtls_exchange_request_known(const mtls_exchange_t *exchange);
+
+const char *mtls_verdict_name(mtls_verdict_t verdict);
+const char *mtls_response_name(mtls_response_t response);
+const char *mtls_phase_name(mtls_phase_t phase);
+/* RFC name of a TLS alert description, or NULL when unknown. */
+const char *mtls_alert_name(int description);
+
+/* One readable sentence: why this verdict. Returns `buffer`. */
+char *mtls_exchange_evidence(const mtls_exchange_t *exchange, bool final, char *buffer,
+                             size_t size);
+
+/* "1.2 ms", "3.456 s": a duration as a person reads it. Returns `buffer`. */
+char *mtls_format_duration(int64_t duration_ns, char *buffer, size_t size);
+
+#endif /* MTLS_ENGINE_H */

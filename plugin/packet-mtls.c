@@ -1,0 +1,736 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * packet-mtls.c: the epan glue of the TLS client-authentication post-dissector.
+ *
+ * It reads what the TLS dissector put in the tree, turns it into engine events
+ * (first pass only), and renders the engine's exchanges: on the first pass the
+ * state known at that frame, on visited frames (GUI, tshark -2) the final one.
+ * The logic itself lives in mtls_engine.c, which knows nothing of Wireshark.
+ */
+#define WS_BUILD_DLL
+#include <wireshark.h>
+
+#include <epan/expert.h>
+#include <epan/packet.h>
+#include <epan/prefs.h>
+#include <epan/proto.h>
+
+#include "mtls_compat.h"
+#include "mtls_engine.h"
+#include "packet-mtls.h"
+
+/* TLS content types and handshake message types (RFC 8446, RFC 5246, RFC 8879). */
+enum {
+    CONTENT_CHANGE_CIPHER_SPEC = 20,
+    CONTENT_ALERT = 21,
+    CONTENT_HANDSHAKE = 22,
+    CONTENT_APPLICATION_DATA = 23,
+};
+enum {
+    HS_HELLO_REQUEST = 0,
+    HS_CLIENT_HELLO = 1,
+    HS_SERVER_HELLO = 2,
+    HS_NEW_SESSION_TICKET = 4,
+    HS_CERTIFICATE = 11,
+    HS_SERVER_KEY_EXCHANGE = 12,
+    HS_CERTIFICATE_REQUEST = 13,
+    HS_SERVER_HELLO_DONE = 14,
+    HS_CERTIFICATE_VERIFY = 15,
+    HS_CLIENT_KEY_EXCHANGE = 16,
+    HS_FINISHED = 20,
+    HS_COMPRESSED_CERTIFICATE = 25,
+};
+enum {
+    EXT_PRE_SHARED_KEY = 41,
+    EXT_POST_HANDSHAKE_AUTH = 49,
+};
+#define TLS13_VERSION 0x0304
+#define TCP_FLAG_FIN  0x01
+#define TCP_FLAG_RST  0x04
+/* A frame rarely holds more than a dozen TLS messages; a hostile one is cut here. */
+#define MAX_EVENTS_PER_FRAME 64
+
+/* RFC 8446 4.1.3: the ServerHello random that marks a HelloRetryRequest. */
+static const guint8 hello_retry_random[32] = {
+    0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+    0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C};
+
+/* The fields the post-dissector reads, resolved by name in handoff. */
+enum wanted_field {
+    WANTED_TCP_STREAM,
+    WANTED_TCP_FLAGS,
+    WANTED_TLS_RECORD,
+    WANTED_RECORD_CONTENT_TYPE,
+    WANTED_RECORD_OPAQUE_TYPE,
+    WANTED_HANDSHAKE,
+    WANTED_HANDSHAKE_TYPE,
+    WANTED_HANDSHAKE_RANDOM,
+    WANTED_EXTENSION_TYPE,
+    WANTED_SUPPORTED_VERSION,
+    WANTED_CERTIFICATES_LENGTH,
+    WANTED_REQUEST_CONTEXT_LENGTH,
+    WANTED_ALERT_MESSAGE,
+    WANTED_ALERT_LEVEL,
+    WANTED_ALERT_DESCRIPTION,
+    WANTED_FIELD_COUNT
+};
+
+static const char *const wanted_field_names[WANTED_FIELD_COUNT] = {
+    [WANTED_TCP_STREAM] = "tcp.stream",
+    [WANTED_TCP_FLAGS] = "tcp.flags",
+    [WANTED_TLS_RECORD] = "tls.record",
+    [WANTED_RECORD_CONTENT_TYPE] = "tls.record.content_type",
+    [WANTED_RECORD_OPAQUE_TYPE] = "tls.record.opaque_type",
+    [WANTED_HANDSHAKE] = "tls.handshake",
+    [WANTED_HANDSHAKE_TYPE] = "tls.handshake.type",
+    [WANTED_HANDSHAKE_RANDOM] = "tls.handshake.random",
+    [WANTED_EXTENSION_TYPE] = "tls.handshake.extension.type",
+    [WANTED_SUPPORTED_VERSION] = "tls.handshake.extensions.supported_version",
+    [WANTED_CERTIFICATES_LENGTH] = "tls.handshake.certificates_length",
+    [WANTED_REQUEST_CONTEXT_LENGTH] = "tls.handshake.certificate_request_context_length",
+    [WANTED_ALERT_MESSAGE] = "tls.alert_message",
+    [WANTED_ALERT_LEVEL] = "tls.alert_message.level",
+    [WANTED_ALERT_DESCRIPTION] = "tls.alert_message.desc",
+};
+
+/* Some names are registered more than once (tls.record also names the SSLv2
+ * record): every registration of a name is wanted and matched. */
+#define MAX_REGISTRATIONS_PER_NAME 4
+static int wanted_hf[WANTED_FIELD_COUNT][MAX_REGISTRATIONS_PER_NAME];
+static int proto_tls = -1;
+
+static int proto_mtls = -1;
+static dissector_handle_t mtls_handle;
+
+static int hf_mtls_verdict = -1;
+static int hf_mtls_requested = -1;
+static int hf_mtls_provided = -1;
+static int hf_mtls_response = -1;
+static int hf_mtls_accepted = -1;
+static int hf_mtls_rejected = -1;
+static int hf_mtls_server_ignored = -1;
+static int hf_mtls_client_aborted = -1;
+static int hf_mtls_phase = -1;
+static int hf_mtls_exchange = -1;
+static int hf_mtls_request_frame = -1;
+static int hf_mtls_response_frame = -1;
+static int hf_mtls_verify_frame = -1;
+static int hf_mtls_decision_frame = -1;
+static int hf_mtls_alert = -1;
+static int hf_mtls_time_to_decision = -1;
+static int hf_mtls_pha_offered = -1;
+static int hf_mtls_resumed = -1;
+static int hf_mtls_evidence = -1;
+
+static gint ett_mtls = -1;
+
+static expert_field ei_mtls_requested = EI_INIT;
+static expert_field ei_mtls_provided = EI_INIT;
+static expert_field ei_mtls_empty = EI_INIT;
+static expert_field ei_mtls_accepted = EI_INIT;
+static expert_field ei_mtls_rejected = EI_INIT;
+static expert_field ei_mtls_server_ignored = EI_INIT;
+static expert_field ei_mtls_client_aborted = EI_INIT;
+static expert_field ei_mtls_undetermined = EI_INIT;
+
+static gboolean pref_info_column = TRUE;
+
+static const value_string mtls_alert_names[] = {
+#define MTLS_ALERT(value, name) {value, name},
+#include "mtls_alerts.def"
+#undef MTLS_ALERT
+    {0, NULL}};
+
+/* One TCP connection: the engine's state plus which endpoint is the server. */
+typedef struct {
+    mtls_conn_t *engine;
+    address server_address;
+    guint32 server_port;
+    gboolean server_known;
+} connection_t;
+
+/* Frames are dissected in order on the first pass, so appending keeps this
+ * index sorted by frame; visited frames find their exchanges by bisection. */
+typedef struct {
+    guint32 frame;
+    const mtls_exchange_t *exchange;
+} frame_exchange_t;
+
+static GHashTable *connections; /* tcp.stream -> connection_t */
+static GArray *frame_index;     /* frame_exchange_t, sorted by frame */
+
+static void connection_free(gpointer data)
+{
+    connection_t *connection = (connection_t *)data;
+    mtls_conn_free(connection->engine);
+    free_address(&connection->server_address);
+    g_free(connection);
+}
+
+static void mtls_init(void)
+{
+    GArray *wanted = g_array_sized_new(FALSE, FALSE, (guint)sizeof(int), WANTED_FIELD_COUNT);
+    for (int i = 0; i < WANTED_FIELD_COUNT; i++)
+        for (int j = 0; j < MAX_REGISTRATIONS_PER_NAME; j++)
+            if (wanted_hf[i][j] > 0)
+                g_array_append_val(wanted, wanted_hf[i][j]);
+    if (proto_tls > 0)
+        g_array_append_val(wanted, proto_tls); /* keeps records under their PDU */
+    set_postdissector_wanted_hfids(mtls_handle, wanted);
+
+    connections = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, connection_free);
+    frame_index = g_array_new(FALSE, FALSE, (guint)sizeof(frame_exchange_t));
+}
+
+static void mtls_cleanup(void)
+{
+    set_postdissector_wanted_hfids(mtls_handle, NULL);
+    g_hash_table_destroy(connections);
+    connections = NULL;
+    g_array_free(frame_index, TRUE);
+    frame_index = NULL;
+}
+
+/* ---- Reading the TLS dissector's tree ------------------------------------ */
+
+static gboolean node_is(const proto_node *node, enum wanted_field field)
+{
+    const field_info *finfo = PNODE_FINFO(node);
+    if (!finfo || !finfo->hfinfo)
+        return FALSE;
+    for (int j = 0; j < MAX_REGISTRATIONS_PER_NAME && wanted_hf[field][j] > 0; j++)
+        if (finfo->hfinfo->id == wanted_hf[field][j])
+            return TRUE;
+    return FALSE;
+}
+
+static guint32 node_uint(proto_node *node)
+{
+    return mtls_field_uint(PNODE_FINFO(node));
+}
+
+/* The first descendant of `node` (depth first) that is `field`, or NULL. */
+static proto_node *find_descendant(proto_node *node, enum wanted_field field)
+{
+    for (proto_node *child = node->first_child; child; child = child->next) {
+        if (node_is(child, field))
+            return child;
+        proto_node *found = find_descendant(child, field);
+        if (found)
+            return found;
+    }
+    return NULL;
+}
+
+/* True when a descendant of `node` is `field` with `value`. */
+static gboolean has_descendant_value(proto_node *node, enum wanted_field field, guint32 value)
+{
+    for (proto_node *child = node->first_child; child; child = child->next) {
+        if (node_is(child, field) && node_uint(child) == value)
+            return TRUE;
+        if (has_descendant_value(child, field, value))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+typedef struct {
+    mtls_event_t events[MAX_EVENTS_PER_FRAME];
+    unsigned count;
+} frame_events_t;
+
+static mtls_event_t *add_event(frame_events_t *frame, mtls_event_type_t type)
+{
+    if (frame->count >= MAX_EVENTS_PER_FRAME)
+        return NULL;
+    mtls_event_t *event = &frame->events[frame->count++];
+    memset(event, 0, sizeof(*event));
+    event->type = type;
+    event->alert_level = MTLS_ALERT_UNKNOWN;
+    event->alert_description = MTLS_ALERT_UNKNOWN;
+    return event;
+}
+
+static void read_handshake(frame_events_t *frame, proto_node *handshake)
+{
+    proto_node *type_node = find_descendant(handshake, WANTED_HANDSHAKE_TYPE);
+    if (!type_node) {
+        add_event(frame, MTLS_EV_OTHER_HANDSHAKE); /* encrypted handshake message */
+        return;
+    }
+    mtls_event_t *event;
+    proto_node *node;
+    switch (node_uint(type_node)) {
+    case HS_HELLO_REQUEST: add_event(frame, MTLS_EV_HELLO_REQUEST); break;
+    case HS_CLIENT_HELLO:
+        event = add_event(frame, MTLS_EV_CLIENT_HELLO);
+        if (event)
+            event->pha_offered =
+                has_descendant_value(handshake, WANTED_EXTENSION_TYPE, EXT_POST_HANDSHAKE_AUTH);
+        break;
+    case HS_SERVER_HELLO:
+        event = add_event(frame, MTLS_EV_SERVER_HELLO);
+        if (!event)
+            break;
+        event->tls13 = has_descendant_value(handshake, WANTED_SUPPORTED_VERSION, TLS13_VERSION);
+        event->psk_accepted =
+            has_descendant_value(handshake, WANTED_EXTENSION_TYPE, EXT_PRE_SHARED_KEY);
+        node = find_descendant(handshake, WANTED_HANDSHAKE_RANDOM);
+        if (node && PNODE_FINFO(node)->length == (gint)sizeof(hello_retry_random) &&
+            tvb_memeql(PNODE_FINFO(node)->ds_tvb, PNODE_FINFO(node)->start, hello_retry_random,
+                       sizeof(hello_retry_random)) == 0)
+            event->hello_retry = TRUE;
+        break;
+    case HS_NEW_SESSION_TICKET: add_event(frame, MTLS_EV_NEW_SESSION_TICKET); break;
+    case HS_CERTIFICATE:
+    case HS_COMPRESSED_CERTIFICATE:
+        event = add_event(frame, MTLS_EV_CERTIFICATE);
+        node = find_descendant(handshake, WANTED_CERTIFICATES_LENGTH);
+        if (event)
+            event->empty = node && node_uint(node) == 0;
+        break;
+    case HS_CERTIFICATE_REQUEST:
+        event = add_event(frame, MTLS_EV_CERTIFICATE_REQUEST);
+        node = find_descendant(handshake, WANTED_REQUEST_CONTEXT_LENGTH);
+        if (event && node)
+            event->context_length = (guint8)node_uint(node);
+        break;
+    case HS_SERVER_HELLO_DONE: add_event(frame, MTLS_EV_SERVER_HELLO_DONE); break;
+    case HS_CERTIFICATE_VERIFY: add_event(frame, MTLS_EV_CERTIFICATE_VERIFY); break;
+    case HS_CLIENT_KEY_EXCHANGE: add_event(frame, MTLS_EV_CLIENT_KEY_EXCHANGE); break;
+    case HS_FINISHED: add_event(frame, MTLS_EV_FINISHED); break;
+    default: add_event(frame, MTLS_EV_OTHER_HANDSHAKE); break;
+    }
+}
+
+static void read_alert(frame_events_t *frame, proto_node *alert)
+{
+    mtls_event_t *event = add_event(frame, MTLS_EV_ALERT);
+    proto_node *level = find_descendant(alert, WANTED_ALERT_LEVEL);
+    proto_node *description = find_descendant(alert, WANTED_ALERT_DESCRIPTION);
+    if (event && level && description) {
+        event->alert_level = (int)node_uint(level);
+        event->alert_description = (int)node_uint(description);
+    }
+}
+
+static void read_record(frame_events_t *frame, proto_node *record)
+{
+    int content_type = -1;
+    gboolean messages = FALSE;
+    for (proto_node *child = record->first_child; child; child = child->next) {
+        if (node_is(child, WANTED_RECORD_CONTENT_TYPE)) {
+            content_type = (int)node_uint(child);
+        } else if (node_is(child, WANTED_HANDSHAKE)) {
+            read_handshake(frame, child);
+            messages = TRUE;
+        } else if (node_is(child, WANTED_ALERT_MESSAGE)) {
+            read_alert(frame, child);
+            messages = TRUE;
+        }
+    }
+    /* A TLS 1.3 record that was not decrypted has only its opaque type: no event. */
+    switch (content_type) {
+    case CONTENT_CHANGE_CIPHER_SPEC: add_event(frame, MTLS_EV_CHANGE_CIPHER_SPEC); break;
+    case CONTENT_APPLICATION_DATA: add_event(frame, MTLS_EV_APPLICATION_DATA); break;
+    case CONTENT_HANDSHAKE:
+        if (!messages)
+            add_event(frame, MTLS_EV_OTHER_HANDSHAKE);
+        break;
+    case CONTENT_ALERT:
+        if (!messages)
+            add_event(frame, MTLS_EV_ALERT); /* encrypted alert */
+        break;
+    default: break;
+    }
+}
+
+/* TLS records of this frame, in order. The TLS dissector adds its protocol
+ * items at the top of the tree, one per reassembled PDU. */
+static void read_tls_records(frame_events_t *frame, proto_tree *tree)
+{
+    for (proto_node *top = tree->first_child; top; top = top->next) {
+        const field_info *finfo = PNODE_FINFO(top);
+        if (!finfo || !finfo->hfinfo)
+            continue;
+        if (finfo->hfinfo->id == proto_tls) {
+            for (proto_node *child = top->first_child; child; child = child->next)
+                if (node_is(child, WANTED_TLS_RECORD))
+                    read_record(frame, child);
+        } else if (node_is(top, WANTED_TLS_RECORD)) {
+            read_record(frame, top);
+        }
+    }
+}
+
+/* tcp.* fields are registered once: their first registration is the one. */
+static field_info *last_field(proto_tree *tree, enum wanted_field field)
+{
+    GPtrArray *fields = proto_get_finfo_ptr_array(tree, wanted_hf[field][0]);
+    if (!fields || fields->len == 0)
+        return NULL;
+    return (field_info *)g_ptr_array_index(fields, fields->len - 1);
+}
+
+/* The endpoint that sent the first server-only message, or received a ClientHello. */
+static void learn_server(connection_t *connection, packet_info *pinfo, const frame_events_t *frame)
+{
+    for (unsigned i = 0; i < frame->count && !connection->server_known; i++) {
+        switch (frame->events[i].type) {
+        case MTLS_EV_CLIENT_HELLO:
+            copy_address(&connection->server_address, &pinfo->dst);
+            connection->server_port = pinfo->destport;
+            connection->server_known = TRUE;
+            break;
+        case MTLS_EV_SERVER_HELLO:
+        case MTLS_EV_HELLO_REQUEST:
+        case MTLS_EV_CERTIFICATE_REQUEST:
+        case MTLS_EV_SERVER_HELLO_DONE:
+        case MTLS_EV_NEW_SESSION_TICKET:
+            copy_address(&connection->server_address, &pinfo->src);
+            connection->server_port = pinfo->srcport;
+            connection->server_known = TRUE;
+            break;
+        default: break;
+        }
+    }
+}
+
+static void index_exchange(packet_info *pinfo, const mtls_exchange_t *exchange)
+{
+    guint first_of_frame = frame_index->len;
+    while (first_of_frame > 0 &&
+           g_array_index(frame_index, frame_exchange_t, first_of_frame - 1).frame == pinfo->num)
+        first_of_frame--;
+    for (guint i = first_of_frame; i < frame_index->len; i++)
+        if (g_array_index(frame_index, frame_exchange_t, i).exchange == exchange)
+            return;
+    frame_exchange_t entry = {pinfo->num, exchange};
+    g_array_append_val(frame_index, entry);
+}
+
+/* First pass: turn this frame's TLS messages into events for its connection. */
+static void analyse_frame(packet_info *pinfo, proto_tree *tree)
+{
+    field_info *stream_field = last_field(tree, WANTED_TCP_STREAM);
+    if (!stream_field)
+        return;
+    guint32 stream = mtls_field_uint(stream_field);
+    connection_t *connection = g_hash_table_lookup(connections, GUINT_TO_POINTER(stream));
+
+    frame_events_t frame;
+    frame.count = 0;
+    read_tls_records(&frame, tree);
+
+    field_info *flags_field = last_field(tree, WANTED_TCP_FLAGS);
+    guint32 flags = flags_field ? mtls_field_uint(flags_field) : 0;
+    if (connection && (flags & (TCP_FLAG_FIN | TCP_FLAG_RST))) {
+        mtls_event_t *close = add_event(&frame, MTLS_EV_CLOSE);
+        if (close)
+            close->reset = (flags & TCP_FLAG_RST) != 0;
+    }
+    if (frame.count == 0)
+        return;
+
+    if (!connection) {
+        connection = g_new0(connection_t, 1);
+        connection->engine = mtls_conn_new();
+        if (!connection->engine) {
+            g_free(connection);
+            return;
+        }
+        g_hash_table_insert(connections, GUINT_TO_POINTER(stream), connection);
+    }
+    learn_server(connection, pinfo, &frame);
+    if (!connection->server_known)
+        return; /* mid-stream capture: no direction, no invented verdicts */
+
+    gboolean from_server = pinfo->srcport == connection->server_port &&
+                           addresses_equal(&pinfo->src, &connection->server_address);
+    gint64 time_ns = (gint64)pinfo->abs_ts.secs * 1000000000 + pinfo->abs_ts.nsecs;
+    for (unsigned i = 0; i < frame.count; i++) {
+        mtls_event_t *event = &frame.events[i];
+        event->from_server = from_server;
+        event->frame = pinfo->num;
+        event->time_ns = time_ns;
+        const mtls_exchange_t *exchange = mtls_conn_feed(connection->engine, event);
+        if (exchange)
+            index_exchange(pinfo, exchange);
+    }
+}
+
+/* ---- Rendering ------------------------------------------------------------ */
+
+static void add_frame(proto_tree *tree, tvbuff_t *tvb, int hf, guint32 frame)
+{
+    if (frame)
+        proto_item_set_generated(proto_tree_add_uint(tree, hf, tvb, 0, 0, frame));
+}
+
+static void add_boolean(proto_tree *tree, tvbuff_t *tvb, int hf, gboolean value)
+{
+    proto_item_set_generated(proto_tree_add_boolean(tree, hf, tvb, 0, 0, value));
+}
+
+static void add_string(proto_tree *tree, tvbuff_t *tvb, int hf, const char *value)
+{
+    proto_item_set_generated(proto_tree_add_string(tree, hf, tvb, 0, 0, value));
+}
+
+static int verdict_field(mtls_verdict_t verdict)
+{
+    switch (verdict) {
+    case MTLS_VERDICT_ACCEPTED: return hf_mtls_accepted;
+    case MTLS_VERDICT_REJECTED: return hf_mtls_rejected;
+    case MTLS_VERDICT_SERVER_IGNORED: return hf_mtls_server_ignored;
+    case MTLS_VERDICT_CLIENT_ABORTED: return hf_mtls_client_aborted;
+    default: return -1;
+    }
+}
+
+static expert_field *verdict_expert(mtls_verdict_t verdict)
+{
+    switch (verdict) {
+    case MTLS_VERDICT_ACCEPTED: return &ei_mtls_accepted;
+    case MTLS_VERDICT_REJECTED: return &ei_mtls_rejected;
+    case MTLS_VERDICT_SERVER_IGNORED: return &ei_mtls_server_ignored;
+    case MTLS_VERDICT_CLIENT_ABORTED: return &ei_mtls_client_aborted;
+    case MTLS_VERDICT_UNDETERMINED: return &ei_mtls_undetermined;
+    default: return NULL;
+    }
+}
+
+static void add_experts(packet_info *pinfo, proto_item *item, const mtls_exchange_t *exchange,
+                        mtls_verdict_t verdict, gboolean final, const char *evidence)
+{
+    guint32 frame = pinfo->num;
+    if (frame == exchange->request_frame)
+        expert_add_info_format(pinfo, item, &ei_mtls_requested,
+                               "Server requested a client certificate (exchange %u, %s)",
+                               exchange->number, mtls_phase_name(exchange->phase));
+    if (frame == exchange->response_frame) {
+        if (exchange->response == MTLS_RESPONSE_CERTIFICATE)
+            expert_add_info_format(pinfo, item, &ei_mtls_provided,
+                                   "Client sent a certificate chain (exchange %u)",
+                                   exchange->number);
+        else
+            expert_add_info_format(pinfo, item, &ei_mtls_empty,
+                                   "Client answered the certificate request without a "
+                                   "certificate (%s, exchange %u)",
+                                   mtls_response_name(exchange->response), exchange->number);
+    }
+    expert_field *decision = verdict_expert(verdict);
+    gboolean decided_here = frame == exchange->decision_frame;
+    /* An exchange the capture leaves open is flagged where its connection ends. */
+    gboolean ended_here = final && verdict == MTLS_VERDICT_UNDETERMINED &&
+                          !exchange->decision_frame && frame == exchange->last_frame;
+    if (decision && (decided_here || ended_here))
+        expert_add_info_format(pinfo, item, decision, "%s", evidence);
+}
+
+static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
+                            const mtls_exchange_t *exchange, gboolean final)
+{
+    mtls_verdict_t verdict = mtls_exchange_verdict(exchange, final);
+    char evidence[512];
+    mtls_exchange_evidence(exchange, final, evidence, sizeof(evidence));
+
+    proto_item *item = proto_tree_add_item(tree, proto_mtls, tvb, 0, 0, ENC_NA);
+    proto_item_append_text(item, ": exchange %u (%s), %s", exchange->number,
+                           mtls_phase_name(exchange->phase), mtls_verdict_name(verdict));
+    proto_item_set_generated(item);
+    proto_tree *mtls_tree = proto_item_add_subtree(item, ett_mtls);
+
+    add_string(mtls_tree, tvb, hf_mtls_verdict, mtls_verdict_name(verdict));
+    if (mtls_exchange_request_known(exchange))
+        add_boolean(mtls_tree, tvb, hf_mtls_requested, exchange->requested);
+    if (exchange->requested) {
+        if (exchange->response != MTLS_RESPONSE_PENDING)
+            add_boolean(mtls_tree, tvb, hf_mtls_provided,
+                        exchange->response == MTLS_RESPONSE_CERTIFICATE);
+        add_string(mtls_tree, tvb, hf_mtls_response, mtls_response_name(exchange->response));
+    }
+    int flag = verdict_field(verdict);
+    if (flag != -1)
+        add_boolean(mtls_tree, tvb, flag, TRUE);
+    add_string(mtls_tree, tvb, hf_mtls_phase, mtls_phase_name(exchange->phase));
+    proto_item_set_generated(
+        proto_tree_add_uint(mtls_tree, hf_mtls_exchange, tvb, 0, 0, exchange->number));
+    add_frame(mtls_tree, tvb, hf_mtls_request_frame, exchange->request_frame);
+    add_frame(mtls_tree, tvb, hf_mtls_response_frame, exchange->response_frame);
+    add_frame(mtls_tree, tvb, hf_mtls_verify_frame, exchange->verify_frame);
+    add_frame(mtls_tree, tvb, hf_mtls_decision_frame, exchange->decision_frame);
+    if (exchange->alert >= 0)
+        proto_item_set_generated(
+            proto_tree_add_uint(mtls_tree, hf_mtls_alert, tvb, 0, 0, (guint32)exchange->alert));
+    if (exchange->decision_frame && exchange->response_frame &&
+        exchange->decision_time_ns >= exchange->response_time_ns) {
+        gint64 delta = exchange->decision_time_ns - exchange->response_time_ns;
+        nstime_t time_to_decision = {(time_t)(delta / 1000000000), (int)(delta % 1000000000)};
+        proto_item_set_generated(
+            proto_tree_add_time(mtls_tree, hf_mtls_time_to_decision, tvb, 0, 0, &time_to_decision));
+    }
+    add_boolean(mtls_tree, tvb, hf_mtls_pha_offered, exchange->pha_offered);
+    add_boolean(mtls_tree, tvb, hf_mtls_resumed, exchange->resumed);
+    add_string(mtls_tree, tvb, hf_mtls_evidence, evidence);
+
+    add_experts(pinfo, item, exchange, verdict, final, evidence);
+    if (pref_info_column && pinfo->num == exchange->decision_frame)
+        col_append_fstr(pinfo->cinfo, COL_INFO, " [mTLS: %s]", mtls_verdict_name(verdict));
+}
+
+/* Index of the first entry for `frame`, or frame_index->len when none. */
+static guint first_entry(guint32 frame)
+{
+    guint low = 0, high = frame_index->len;
+    while (low < high) {
+        guint middle = low + (high - low) / 2;
+        if (g_array_index(frame_index, frame_exchange_t, middle).frame < frame)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return low;
+}
+
+static int dissect_mtls(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
+{
+    gboolean final = PINFO_FD_VISITED(pinfo);
+    if (!final && tree)
+        analyse_frame(pinfo, tree);
+
+    for (guint i = first_entry(pinfo->num); i < frame_index->len; i++) {
+        const frame_exchange_t *entry = &g_array_index(frame_index, frame_exchange_t, i);
+        if (entry->frame != pinfo->num)
+            break;
+        render_exchange(tvb, pinfo, tree, entry->exchange, final);
+    }
+    return 0;
+}
+
+/* ---- Registration --------------------------------------------------------- */
+
+void proto_register_mtls(void)
+{
+    static hf_register_info hf[] = {
+        {&hf_mtls_verdict,
+         {"Verdict", "mtls.verdict", FT_STRING, BASE_NONE, NULL, 0x0,
+          "not-requested, pending, accepted, rejected, server-ignored, client-aborted or "
+          "undetermined",
+          HFILL}},
+        {&hf_mtls_requested,
+         {"Certificate requested", "mtls.requested", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
+          "The server sent a CertificateRequest", HFILL}},
+        {&hf_mtls_provided,
+         {"Certificate provided", "mtls.provided", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
+          "The client answered with a non-empty certificate chain", HFILL}},
+        {&hf_mtls_response,
+         {"Client response", "mtls.response", FT_STRING, BASE_NONE, NULL, 0x0,
+          "certificate, empty, none, no_certificate-alert or pending", HFILL}},
+        {&hf_mtls_accepted,
+         {"Accepted", "mtls.accepted", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
+          "The client sent a certificate chain and the server went on", HFILL}},
+        {&hf_mtls_rejected,
+         {"Rejected", "mtls.rejected", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
+          "After the request, the server ended the connection", HFILL}},
+        {&hf_mtls_server_ignored,
+         {"Server ignored missing certificate", "mtls.server_ignored", FT_BOOLEAN, BASE_NONE, NULL,
+          0x0, "The client sent no usable certificate and the server went on", HFILL}},
+        {&hf_mtls_client_aborted,
+         {"Client aborted", "mtls.client_aborted", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
+          "The client ended the connection after the request", HFILL}},
+        {&hf_mtls_phase,
+         {"Phase", "mtls.phase", FT_STRING, BASE_NONE, NULL, 0x0,
+          "handshake, renegotiation or post-handshake", HFILL}},
+        {&hf_mtls_exchange,
+         {"Exchange", "mtls.exchange", FT_UINT32, BASE_DEC, NULL, 0x0,
+          "1-based number of the client-authentication exchange in its connection", HFILL}},
+        {&hf_mtls_request_frame,
+         {"CertificateRequest in frame", "mtls.request_frame", FT_FRAMENUM, BASE_NONE,
+          FRAMENUM_TYPE(FT_FRAMENUM_REQUEST), 0x0, NULL, HFILL}},
+        {&hf_mtls_response_frame,
+         {"Client answer in frame", "mtls.response_frame", FT_FRAMENUM, BASE_NONE,
+          FRAMENUM_TYPE(FT_FRAMENUM_RESPONSE), 0x0,
+          "The client's Certificate, or what stood in its place", HFILL}},
+        {&hf_mtls_verify_frame,
+         {"CertificateVerify in frame", "mtls.verify_frame", FT_FRAMENUM, BASE_NONE,
+          FRAMENUM_TYPE(FT_FRAMENUM_RESPONSE), 0x0, NULL, HFILL}},
+        {&hf_mtls_decision_frame,
+         {"Decided in frame", "mtls.decision_frame", FT_FRAMENUM, BASE_NONE,
+          FRAMENUM_TYPE(FT_FRAMENUM_RESPONSE), 0x0, "The record that decided the outcome", HFILL}},
+        {&hf_mtls_alert,
+         {"Alert", "mtls.alert", FT_UINT8, BASE_DEC, VALS(mtls_alert_names), 0x0,
+          "The fatal alert that rejected or aborted the exchange", HFILL}},
+        {&hf_mtls_time_to_decision,
+         {"Time to decision", "mtls.time_to_decision", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
+          "From the client's answer to the decision", HFILL}},
+        {&hf_mtls_pha_offered,
+         {"Post-handshake auth offered", "mtls.pha_offered", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
+          "The ClientHello offered post_handshake_auth", HFILL}},
+        {&hf_mtls_resumed,
+         {"Resumed session", "mtls.resumed", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
+          "The handshake resumed an earlier session", HFILL}},
+        {&hf_mtls_evidence,
+         {"Evidence", "mtls.evidence", FT_STRING, BASE_NONE, NULL, 0x0, "Why this verdict", HFILL}},
+    };
+
+    static gint *ett[] = {&ett_mtls};
+
+    static ei_register_info ei[] = {
+        {&ei_mtls_requested,
+         {"mtls.expert.requested", PI_SECURITY, PI_CHAT, "Server requested a client certificate",
+          EXPFILL}},
+        {&ei_mtls_provided,
+         {"mtls.expert.provided", PI_SECURITY, PI_CHAT, "Client sent a certificate chain",
+          EXPFILL}},
+        {&ei_mtls_empty,
+         {"mtls.expert.empty", PI_SECURITY, PI_NOTE, "Client answered with no certificate",
+          EXPFILL}},
+        {&ei_mtls_accepted,
+         {"mtls.expert.accepted", PI_SECURITY, PI_CHAT, "Server accepted the client certificate",
+          EXPFILL}},
+        {&ei_mtls_rejected,
+         {"mtls.expert.rejected", PI_SECURITY, PI_WARN, "Server rejected client authentication",
+          EXPFILL}},
+        {&ei_mtls_server_ignored,
+         {"mtls.expert.server_ignored", PI_SECURITY, PI_WARN,
+          "Server went on without a client certificate", EXPFILL}},
+        {&ei_mtls_client_aborted,
+         {"mtls.expert.client_aborted", PI_SECURITY, PI_WARN,
+          "Client ended the connection after the certificate request", EXPFILL}},
+        {&ei_mtls_undetermined,
+         {"mtls.expert.undetermined", PI_SECURITY, PI_NOTE,
+          "Client authentication outcome undetermined", EXPFILL}},
+    };
+
+    proto_mtls = proto_register_protocol("TLS Client Authentication", "mTLS", "mtls");
+    proto_register_field_array(proto_mtls, hf, array_length(hf));
+    proto_register_subtree_array(ett, array_length(ett));
+    expert_module_t *expert_mtls = expert_register_protocol(proto_mtls);
+    expert_register_field_array(expert_mtls, ei, array_length(ei));
+
+    module_t *mtls_module = prefs_register_protocol(proto_mtls, NULL);
+    prefs_register_bool_preference(mtls_module, "info_column", "Show verdicts in the Info column",
+                                   "Append [mTLS: <verdict>] to the Info column of the frame "
+                                   "that decided a client-authentication exchange",
+                                   &pref_info_column);
+
+    register_init_routine(mtls_init);
+    register_cleanup_routine(mtls_cleanup);
+}
+
+void proto_reg_handoff_mtls(void)
+{
+    mtls_handle = create_dissector_handle(dissect_mtls, proto_mtls);
+    register_postdissector(mtls_handle);
+
+    proto_tls = proto_get_id_by_filter_name("tls");
+    for (int i = 0; i < WANTED_FIELD_COUNT; i++) {
+        int id = proto_registrar_get_id_byname(wanted_field_names[i]);
+        for (int j = 0; j < MAX_REGISTRATIONS_PER_NAME; j++) {
+            wanted_hf[i][j] = id;
+            header_field_info *hfinfo = id > 0 ? proto_registrar_get_nth(id) : NULL;
+            id = hfinfo ? hfinfo->same_name_prev_id : -1;
+        }
+    }
+}

@@ -1,0 +1,628 @@
+#!/usr/bin/env bash
+# Regenerate the sample captures of the mtls plugin from scratch.
+#
+# Run as root (tcpdump on lo, port 443).  Only loopback traffic (127.0.0.1:443)
+# is generated.  Every capture holds the TLS secrets (editcap --inject-secrets),
+# so Wireshark/tshark decrypt them without a key log file.
+#
+# Each scenario is checked against the server log, the client output and plain
+# tshark dissection; the script stops with "FATAL" if a scenario did not behave
+# as intended.  truth.tsv is written from the scenario definitions below, only
+# after every check passed.
+#
+# Usage: sudo ./make-captures.sh [output-dir]      (default: this directory)
+# Env:   KEEP_WORK=1 keeps the temporary work dir (PKI, raw pcaps, logs).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OUT=$(cd "${1:-$HERE}" && pwd)
+PORT=443
+ADDR=127.0.0.1
+PY=/usr/bin/python3; [ -x "$PY" ] || PY=$(command -v python3)
+
+for tool in openssl gnutls-serv gnutls-cli tcpdump tshark editcap ss timeout "$PY"; do
+  command -v "$tool" >/dev/null || { echo "FATAL: missing $tool" >&2; exit 1; }
+done
+[ "$(id -u)" = 0 ] || { echo "FATAL: run as root (tcpdump on lo, port 443)" >&2; exit 1; }
+
+OSSL_VER=$(openssl version | awk '{print $2}')
+GNUTLS_VER=$(gnutls-cli --version | awk 'NR==1{print $2}')
+PY_VER=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+
+WORK=$(mktemp -d /tmp/mtls-captures.XXXXXX)
+PKI=$WORK/pki
+NEW=$WORK/out
+mkdir -p "$PKI" "$NEW"
+TRUTH=$NEW/truth.tsv
+printf 'capture\tstream\texchange\tphase\trequested\tresponse\tverdict\talert\tresumed\tpha_offered\tserver\tclient\thow\n' > "$TRUTH"
+
+TCPDUMP_PID= SRV_PID= FEED_PID=
+cleanup() {
+  local p
+  for p in $SRV_PID $FEED_PID $TCPDUMP_PID; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -n "${KEEP_WORK:-}" ]; then echo "work dir kept: $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+die() {
+  echo "FATAL [${NAME:-setup}]: $*" >&2
+  if [ -n "${D:-}" ] && [ -d "$D" ]; then
+    for f in "$D"/server.log "$D"/client*.log; do
+      [ -f "$f" ] && { echo "---- $f" >&2; grep -v '^ \{3\}[0-9]' "$f" | head -40 >&2; }
+    done
+  fi
+  exit 1
+}
+log() { echo "[$(date +%T)] $*" >&2; }
+
+# --------------------------------------------------------------------------
+# Throwaway PKI
+#   ca        trusted CA, EC P-256
+#   ca2       second CA, RSA 2048, NOT trusted by any server
+#   server    RSA 2048, CN/SAN localhost (+ IP 127.0.0.1), signed by ca
+#   client    EC P-256 client cert signed by ca
+#   clientrsa RSA 2048 client cert signed by ca
+#   untrusted EC P-256 client cert signed by ca2
+# --------------------------------------------------------------------------
+make_pki() {
+  local days=3650
+  cd "$PKI"
+  openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout ca.key -out ca.pem -days $days -subj "/CN=mtls sample trusted CA" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+  openssl req -x509 -new -newkey rsa:2048 -nodes \
+    -keyout ca2.key -out ca2.pem -days $days -subj "/CN=mtls sample UNTRUSTED CA" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+  leaf() { # name ec|rsa ca cn extensions
+    if [ "$2" = ec ]; then openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null
+    else openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.key" 2>/dev/null; fi
+    openssl req -new -key "$1.key" -subj "/CN=$4" -out "$1.csr" 2>/dev/null
+    printf '%s\n' "$5" > "$1.ext"
+    openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -CAcreateserial -days $days \
+      -sha256 -extfile "$1.ext" -out "$1.pem" 2>/dev/null
+  }
+  leaf server rsa ca localhost $'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1'
+  leaf client ec ca "mtls good client (EC)" $'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth'
+  leaf clientrsa rsa ca "mtls good client (RSA)" $'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth'
+  leaf untrusted ec ca2 "mtls untrusted client (EC)" $'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth'
+  openssl verify -CAfile ca.pem server.pem client.pem clientrsa.pem >/dev/null || die "PKI: good certs do not verify"
+  if openssl verify -CAfile ca.pem untrusted.pem >/dev/null 2>&1; then die "PKI: untrusted cert verifies"; fi
+  cd - >/dev/null
+}
+
+# --------------------------------------------------------------------------
+# Capture plumbing
+# --------------------------------------------------------------------------
+port_busy() { ss -ltnH "sport = :$PORT" | grep -q .; }
+wait_port_free() {
+  local i; for i in $(seq 100); do port_busy || return 0; sleep 0.1; done
+  die "port $PORT still in use by a previous server"
+}
+wait_listen() {
+  local i; for i in $(seq 100); do
+    port_busy && return 0
+    kill -0 "$SRV_PID" 2>/dev/null || die "server exited before listening"
+    sleep 0.1
+  done
+  die "server did not start listening"
+}
+
+begin_capture() { # name
+  NAME=$1; D=$WORK/$NAME; mkdir -p "$D"; : > "$D/keylog"; CLIENT_N=0
+  log "scenario $NAME"
+  wait_port_free
+  tcpdump -i lo -n -U -w "$D/raw.pcap" "tcp port $PORT" 2> "$D/tcpdump.log" & TCPDUMP_PID=$!
+  local i; for i in $(seq 100); do grep -q "listening on" "$D/tcpdump.log" && break; sleep 0.1; done
+  grep -q "listening on" "$D/tcpdump.log" || die "tcpdump did not start"
+}
+
+# start_server FEEDER CMD...   FEEDER is a function whose stdout becomes the
+# server's stdin (through a fifo).  It must outlive the connection: openssl
+# s_server drops the connection when its stdin hits EOF.
+start_server() {
+  local feeder=$1; shift
+  mkfifo "$D/stdin"
+  ( "$feeder" ) > "$D/stdin" & FEED_PID=$!
+  timeout 40 "$@" < "$D/stdin" > "$D/server.log" 2>&1 & SRV_PID=$!
+  wait_listen
+}
+feed_idle() { sleep 15; }
+feed_c()    { sleep 1.5; echo c; sleep 15; }   # s_server: post-handshake CertificateRequest
+feed_R()    { sleep 1.5; echo R; sleep 15; }   # s_server: renegotiate, requesting a cert
+
+run_client() { # cmd...   (output -> client$N.log, never fails)
+  CLIENT_N=$((CLIENT_N + 1))
+  local rc=0
+  "$@" > "$D/client$CLIENT_N.log" 2>&1 || rc=$?
+  echo "client exit status: $rc" >> "$D/client$CLIENT_N.log"
+}
+
+# end_capture [persistent]: openssl s_server (-naccept) and the python server exit
+# by themselves; gnutls-serv ("persistent") is stopped once the client is done.
+end_capture() {
+  local i
+  if [ "${1:-}" != persistent ]; then
+    for i in $(seq 50); do kill -0 "$SRV_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$SRV_PID" 2>/dev/null && die "server did not exit after the client was done"
+  else
+    sleep 0.3
+  fi
+  kill "$SRV_PID" 2>/dev/null || true; wait "$SRV_PID" 2>/dev/null || true
+  kill "$FEED_PID" 2>/dev/null || true; wait "$FEED_PID" 2>/dev/null || true
+  SRV_PID= FEED_PID=
+  sleep 0.3
+  kill -INT "$TCPDUMP_PID"; wait "$TCPDUMP_PID" 2>/dev/null || true; TCPDUMP_PID=
+  [ -s "$D/keylog" ] || die "empty key log"
+  editcap --inject-secrets "tls,$D/keylog" "$D/raw.pcap" "$NEW/$NAME.pcapng" || die "editcap failed"
+  wait_port_free
+}
+
+# Clients.  All connect to 127.0.0.1:443 with SNI localhost, send one line of
+# application data 1 s after connecting and close 1 s later, so the server's
+# reaction to the client certificate is on the wire before the client closes.
+C_PRE=1 C_POST=1
+ossl_client() { # s_client args...
+  (sleep "$C_PRE"; printf 'GET / HTTP/1.0\r\n\r\n'; sleep "$C_POST") |
+    timeout 20 openssl s_client -connect $ADDR:$PORT -servername localhost \
+      -CAfile "$PKI/ca.pem" -keylogfile "$D/keylog" "$@"
+}
+gnutls_client() { # gnutls-cli args...
+  (sleep "$C_PRE"; printf 'GET / HTTP/1.0\r\n\r\n'; sleep "$C_POST") |
+    SSLKEYLOGFILE="$D/keylog" timeout 20 gnutls-cli $ADDR -p $PORT --sni-hostname localhost \
+      --verify-hostname localhost --x509cafile "$PKI/ca.pem" "$@"
+}
+OSSL_SRV=(openssl s_server -accept $ADDR:$PORT -naccept 1 -cert "$PKI/server.pem" -key "$PKI/server.key" -CAfile "$PKI/ca.pem")
+GNUTLS_SRV=(gnutls-serv -p $PORT --echo --x509certfile "$PKI/server.pem" --x509keyfile "$PKI/server.key" --x509cafile "$PKI/ca.pem")
+G12=NORMAL:-VERS-ALL:+VERS-TLS1.2
+G13=NORMAL:-VERS-ALL:+VERS-TLS1.3
+GOOD=(-cert "$PKI/client.pem" -key "$PKI/client.key")
+GOODRSA=(-cert "$PKI/clientrsa.pem" -key "$PKI/clientrsa.key")
+UNTRUSTED=(-cert "$PKI/untrusted.pem" -key "$PKI/untrusted.key")
+G_GOOD=(--x509certfile "$PKI/client.pem" --x509keyfile "$PKI/client.key")
+G_GOODRSA=(--x509certfile "$PKI/clientrsa.pem" --x509keyfile "$PKI/clientrsa.key")
+
+# --------------------------------------------------------------------------
+# Checks
+# --------------------------------------------------------------------------
+srv_log_has()     { grep -qF -- "$1" "$D/server.log" || die "server log lacks: $1"; }
+srv_log_lacks()   { if grep -qF -- "$1" "$D/server.log"; then die "server log unexpectedly has: $1"; fi; }
+cli_log_has()     { grep -qF -- "$2" "$D/client$1.log" || die "client$1 log lacks: $2"; }
+cli_log_lacks()   { if grep -qF -- "$2" "$D/client$1.log"; then die "client$1 log unexpectedly has: $2"; fi; }
+
+ts() { tshark -r "$NEW/$NAME.pcapng" "$@" 2>/dev/null; }
+# wire STREAM -> one line of facts (plain tshark dissection of the capture):
+#   scr=<n CertificateRequests from server> ccert=<client Certificate messages: c(ert)/e(mpty), in order>
+#   salert=<server fatal alerts> calert=<client fatal alerts> pha=<yes|no> fin=<n decrypted server Finished>
+wire() {
+  local s=$1; local f="tcp.stream==$s"
+  local scr ccert salert calert pha fin
+  scr=$(ts -Y "$f && tcp.srcport==$PORT" -T fields -e tls.handshake.type -E occurrence=a | tr ',' '\n' | grep -cx 13 || true)
+  ccert=$(ts -Y "$f && tcp.dstport==$PORT && tls.handshake.certificates_length" -T fields -e tls.handshake.certificates_length -E occurrence=a |
+          tr ',' '\n' | awk 'NF{printf "%s", ($1>0?"c":"e")}')
+  salert=$(ts -Y "$f && tcp.srcport==$PORT && tls.alert_message.level==2" -T fields -e tls.alert_message.desc -E occurrence=a | paste -sd, -)
+  calert=$(ts -Y "$f && tcp.dstport==$PORT && tls.alert_message.level==2" -T fields -e tls.alert_message.desc -E occurrence=a | paste -sd, -)
+  if [ -n "$(ts -Y "$f && tls.handshake.type==1 && tls.handshake.extension.type==49" -T fields -e frame.number)" ]; then pha=yes; else pha=no; fi
+  fin=$(ts -Y "$f && tcp.srcport==$PORT" -T fields -e tls.handshake.type -E occurrence=a | tr ',' '\n' | grep -cx 20 || true)
+  echo "scr=$scr ccert=${ccert:--} salert=${salert:--} calert=${calert:--} pha=$pha fin=$fin"
+}
+# expect_wire STREAM "expected facts" (fin=... may be omitted)
+expect_wire() {
+  local got; got=$(wire "$1")
+  local exp=$2
+  case "$exp" in *fin=*) ;; *) got=${got% fin=*} ;; esac
+  [ "$got" = "$exp" ] || die "stream $1 on the wire: got '$got', expected '$exp'"
+  echo "$got" > "$D/wire.$1"
+}
+expect_streams() { # n
+  local n; n=$(ts -T fields -e tcp.stream | sort -u | grep -c . || true)
+  [ "$n" = "$1" ] || die "expected $1 TCP connection(s), capture has $n"
+}
+expect_reused() { cli_log_has "$1" "Reused, TLSv"; }
+expect_new()    { cli_log_has "$1" "New, TLSv"; }
+
+# row STREAM EXCHANGE PHASE REQUESTED RESPONSE VERDICT ALERT RESUMED PHA SERVER CLIENT HOW
+row() {
+  [ $# = 12 ] || die "row needs 12 fields, got $#"
+  local IFS=$'\t'
+  printf '%s\n' "$NAME.pcapng	$*" >> "$TRUTH"
+}
+
+SV_OSSL="openssl s_server $OSSL_VER"
+CL_OSSL="openssl s_client $OSSL_VER"
+SV_GNU="gnutls-serv $GNUTLS_VER"
+CL_GNU="gnutls-cli $GNUTLS_VER"
+
+# ==========================================================================
+# Scenarios
+# ==========================================================================
+make_pki
+T0=$SECONDS
+
+# ---- 1-6: openssl s_server / s_client, TLS 1.2 and TLS 1.3 ---------------
+for V in 12 13; do
+  PROTO=-tls1_$((V - 10)); TV="TLS 1.$((V - 10))"
+  if [ $V = 12 ]; then CS=(-cipher ECDHE-RSA-CHACHA20-POLY1305); CSN=ECDHE-RSA-CHACHA20-POLY1305
+  else CS=(-ciphersuites TLS_CHACHA20_POLY1305_SHA256); CSN=TLS_CHACHA20_POLY1305_SHA256; fi
+  if [ $V = 12 ]; then NOCERT_ALERT=40 NOCERT_NAME=handshake_failure; else NOCERT_ALERT=116 NOCERT_NAME=certificate_required; fi
+  # server Finished on the wire when the server rejects: TLS 1.2 never gets there,
+  # in TLS 1.3 it precedes the client's Certificate
+  if [ $V = 12 ]; then FR=0; else FR=1; fi
+
+  # 1. not requested (client has a cert but is never asked)
+  begin_capture ossl-tls$V-not-requested
+  start_server feed_idle "${OSSL_SRV[@]}" $PROTO
+  run_client ossl_client $PROTO "${GOOD[@]}"
+  end_capture
+  expect_streams 1; expect_new 1
+  srv_log_lacks "Client certificate"
+  expect_wire 0 "scr=0 ccert=- salert=- calert=- pha=no fin=1"
+  row 0 1 handshake no - not-requested - no no "$SV_OSSL" "$CL_OSSL" \
+    "s_server without -verify/-Verify ($TV) never sends CertificateRequest; log shows no 'Client certificate'; client had an EC cert but was not asked."
+
+  # 2. required + good cert -> accepted
+  begin_capture ossl-tls$V-required-good-cert
+  start_server feed_idle "${OSSL_SRV[@]}" $PROTO -Verify 1
+  if [ $V = 12 ]; then run_client ossl_client $PROTO "${GOODRSA[@]}"; KEY=RSA; else run_client ossl_client $PROTO "${GOOD[@]}"; KEY=EC; fi
+  end_capture
+  expect_streams 1; expect_new 1
+  srv_log_has "Client certificate"; srv_log_lacks "verify error"
+  expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
+  row 0 1 handshake yes certificate accepted - no no "$SV_OSSL -Verify 1" "$CL_OSSL" \
+    "s_server -Verify 1 (required, $TV); client sent a good $KEY cert; log: 'verify return:1' for both depths, 'Client certificate' printed."
+
+  # 3. required + no cert -> rejected
+  begin_capture ossl-tls$V-required-no-cert
+  start_server feed_idle "${OSSL_SRV[@]}" $PROTO -Verify 1
+  run_client ossl_client $PROTO
+  end_capture
+  expect_streams 1
+  srv_log_has "peer did not return a certificate"
+  cli_log_has 1 "SSL alert number $NOCERT_ALERT"
+  expect_wire 0 "scr=1 ccert=e salert=$NOCERT_ALERT calert=- pha=no fin=$FR"
+  row 0 1 handshake yes empty rejected $NOCERT_NAME no no "$SV_OSSL -Verify 1" "$CL_OSSL" \
+    "s_server -Verify 1 (required, $TV); client has no cert and sent an empty Certificate; log: 'peer did not return a certificate'; server sent $NOCERT_NAME."
+
+  # 4. required + untrusted cert -> rejected
+  begin_capture ossl-tls$V-required-untrusted-cert
+  start_server feed_idle "${OSSL_SRV[@]}" $PROTO -Verify 1
+  run_client ossl_client $PROTO "${UNTRUSTED[@]}"
+  end_capture
+  expect_streams 1
+  srv_log_has "verify error:num=20:unable to get local issuer certificate"
+  srv_log_has "certificate verify failed"
+  cli_log_has 1 "SSL alert number 48"
+  expect_wire 0 "scr=1 ccert=c salert=48 calert=- pha=no fin=$FR"
+  row 0 1 handshake yes certificate rejected unknown_ca no no "$SV_OSSL -Verify 1" "$CL_OSSL" \
+    "s_server -Verify 1 (required, $TV); client cert issued by an untrusted CA; log: 'verify error:num=20:unable to get local issuer certificate', 'certificate verify failed'."
+
+  # 5. optional + no cert -> server-ignored   (also: ChaCha20-Poly1305)
+  begin_capture ossl-tls$V-optional-no-cert
+  start_server feed_idle "${OSSL_SRV[@]}" $PROTO -verify 1
+  run_client ossl_client $PROTO "${CS[@]}"
+  end_capture
+  expect_streams 1; expect_new 1; cli_log_has 1 "$CSN"
+  srv_log_lacks "Client certificate"; srv_log_lacks "ERROR"
+  expect_wire 0 "scr=1 ccert=e salert=- calert=- pha=no fin=1"
+  row 0 1 handshake yes empty server-ignored - no no "$SV_OSSL -verify 1" "$CL_OSSL" \
+    "s_server -verify 1 (optional, $TV, $CSN); client sent an empty Certificate; log: no error, no 'Client certificate', handshake completed."
+
+  # 6. optional + untrusted cert -> accepted anyway
+  begin_capture ossl-tls$V-optional-untrusted-cert
+  start_server feed_idle "${OSSL_SRV[@]}" $PROTO -verify 1
+  run_client ossl_client $PROTO "${UNTRUSTED[@]}"
+  end_capture
+  expect_streams 1; expect_new 1
+  srv_log_has "verify error:num=20:unable to get local issuer certificate"
+  srv_log_has "Client certificate"; srv_log_lacks "ERROR"
+  expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
+  row 0 1 handshake yes certificate accepted - no no "$SV_OSSL -verify 1" "$CL_OSSL" \
+    "s_server -verify 1 (optional, $TV) without -verify_return_error; log: 'verify error:num=20' then 'verify return:1' and 'Client certificate' - untrusted cert accepted anyway."
+
+  # 9. client aborts: server requests a cert, client does not trust the server
+  begin_capture ossl-tls$V-client-aborts
+  start_server feed_idle "${OSSL_SRV[@]}" $PROTO -Verify 1
+  run_client ossl_client $PROTO "${GOOD[@]}" -verify_return_error -CAfile "$PKI/ca2.pem"
+  end_capture
+  expect_streams 1
+  cli_log_has 1 "certificate verify failed"
+  srv_log_has "alert unknown ca"
+  expect_wire 0 "scr=1 ccert=- salert=- calert=48 pha=no fin=$FR"
+  row 0 1 handshake yes none client-aborted unknown_ca no no "$SV_OSSL -Verify 1" "$CL_OSSL -verify_return_error" \
+    "s_server -Verify 1 ($TV) requested a cert, but the client (-verify_return_error, CAfile = other CA) rejected the server cert and sent unknown_ca; server log: 'tlsv1 alert unknown ca'."
+done
+
+# ---- 7. TLS 1.3 post-handshake authentication (s_server 'c') --------------
+# s_server's 'c' command does SSL_set_verify(PEER|CLIENT_ONCE, NULL) before
+# SSL_verify_client_post_handshake(): the request is effectively "optional but
+# verified": no cert is tolerated, an untrusted cert is fatal.
+C_PRE=3
+for CASE in good-cert no-cert untrusted-cert; do
+  case $CASE in good-cert) CC=("${GOOD[@]}");; no-cert) CC=();; untrusted-cert) CC=("${UNTRUSTED[@]}");; esac
+  begin_capture ossl-tls13-pha-$CASE
+  start_server feed_c "${OSSL_SRV[@]}" -tls1_3
+  run_client ossl_client -tls1_3 -enable_pha "${CC[@]}"
+  end_capture
+  expect_streams 1
+  srv_log_has "SSL_do_handshake -> 1"
+  case $CASE in
+    good-cert)
+      srv_log_has "Client certificate"; srv_log_lacks "verify error"
+      expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=yes fin=1"
+      R=(yes certificate accepted -)
+      H="s_server -tls1_3 without -verify, stdin 'c' after 1.5 s sends a post-handshake CertificateRequest; good EC cert; log: 'verify return:1', 'Client certificate', then the GET." ;;
+    no-cert)
+      srv_log_lacks "Client certificate"; srv_log_lacks "ERROR"; srv_log_has "GET / HTTP/1.0"
+      expect_wire 0 "scr=1 ccert=e salert=- calert=- pha=yes fin=1"
+      R=(yes empty server-ignored -)
+      H="s_server 'c' post-handshake CertificateRequest (s_server sets VERIFY_PEER without FAIL_IF_NO_PEER_CERT); client answered with an empty Certificate; log: no error, GET received." ;;
+    untrusted-cert)
+      srv_log_has "verify error:num=20:unable to get local issuer certificate"; srv_log_has "certificate verify failed"
+      cli_log_has 1 "SSL alert number 48"
+      expect_wire 0 "scr=1 ccert=c salert=48 calert=- pha=yes fin=1"
+      R=(yes certificate rejected unknown_ca)
+      H="s_server 'c' post-handshake CertificateRequest; client cert from the untrusted CA; log: 'verify error:num=20', 'certificate verify failed'; server sent unknown_ca." ;;
+  esac
+  row 0 1 handshake no - not-requested - no yes "$SV_OSSL -tls1_3 (stdin c)" "$CL_OSSL -enable_pha" \
+    "Initial TLS 1.3 handshake without CertificateRequest (s_server without -verify); client offered post_handshake_auth."
+  row 0 2 post-handshake "${R[@]}" no yes "$SV_OSSL -tls1_3 (stdin c)" "$CL_OSSL -enable_pha" "$H"
+done
+
+# ---- 7b. TLS 1.3 PHA with a *required* cert: python3 ssl server ----------
+cat > "$WORK/pha_server.py" <<'EOF'
+import socket, ssl, sys, time
+pki, port = sys.argv[1], int(sys.argv[2])
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+ctx.load_cert_chain(pki + "/server.pem", pki + "/server.key")
+ctx.load_verify_locations(pki + "/ca.pem")
+ctx.verify_mode = ssl.CERT_REQUIRED     # SSL_VERIFY_PEER|FAIL_IF_NO_PEER_CERT
+ctx.post_handshake_auth = True          # + SSL_VERIFY_POST_HANDSHAKE: no CR in the handshake
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", port)); ls.listen(1)
+print("listening", flush=True)
+c, _ = ls.accept(); ls.close()
+s = ctx.wrap_socket(c, server_side=True)
+print("handshake done, peer cert:", s.getpeercert(), flush=True)
+time.sleep(0.5)
+try:
+    s.verify_client_post_handshake()
+    s.write(b"please authenticate\n")        # sends the CertificateRequest (+ data)
+    data = s.read(100)                       # processes the client's Certificate...
+    print("PHA ok, peer cert subject:", s.getpeercert()["subject"], flush=True)
+    print("received:", data, flush=True)
+    s.write(b"hello authenticated client\n")
+    s.read(100)
+except Exception as e:
+    print("PHA failed:", repr(e), flush=True)
+finally:
+    c.close()
+EOF
+for CASE in good-cert no-cert; do
+  case $CASE in good-cert) CC=("${GOODRSA[@]}");; no-cert) CC=();; esac
+  begin_capture python-tls13-pha-required-$CASE
+  start_server feed_idle "$PY" "$WORK/pha_server.py" "$PKI" $PORT
+  run_client ossl_client -tls1_3 -enable_pha "${CC[@]}"
+  end_capture
+  expect_streams 1
+  srv_log_has "handshake done, peer cert: {}"
+  if [ $CASE = good-cert ]; then
+    srv_log_has "PHA ok, peer cert subject"
+    expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=yes"
+    R=(yes certificate accepted -)
+    H="python3 ssl server (CERT_REQUIRED + post_handshake_auth) sent a post-handshake CertificateRequest; good RSA cert; log: 'PHA ok', server then sent data."
+  else
+    srv_log_has "PHA failed"; srv_log_has "PEER_DID_NOT_RETURN_A_CERTIFICATE"
+    cli_log_has 1 "SSL alert number 116"
+    expect_wire 0 "scr=1 ccert=e salert=116 calert=- pha=yes"
+    R=(yes empty rejected certificate_required)
+    H="python3 ssl server (CERT_REQUIRED + post_handshake_auth) sent a post-handshake CertificateRequest; empty Certificate; log: 'PHA failed ... PEER_DID_NOT_RETURN_A_CERTIFICATE'."
+  fi
+  row 0 1 handshake no - not-requested - no yes "python3 $PY_VER ssl server (CERT_REQUIRED, post_handshake_auth)" "$CL_OSSL -enable_pha" \
+    "With post_handshake_auth the python server (SSL_VERIFY_POST_HANDSHAKE) sends no CertificateRequest in the handshake."
+  row 0 2 post-handshake "${R[@]}" no yes "python3 $PY_VER ssl server (CERT_REQUIRED, post_handshake_auth)" "$CL_OSSL -enable_pha" "$H"
+done
+
+# ---- 8. TLS 1.2 renegotiation (s_server 'R') -------------------------------
+# 'R' does SSL_set_verify(PEER|CLIENT_ONCE, NULL) + SSL_renegotiate(); with
+# -no_resumption_on_reneg the renegotiation is a full handshake with a
+# CertificateRequest.  As for 'c': no cert is tolerated, untrusted is fatal.
+for CASE in good-cert no-cert untrusted-cert; do
+  case $CASE in good-cert) CC=("${GOOD[@]}");; no-cert) CC=();; untrusted-cert) CC=("${UNTRUSTED[@]}");; esac
+  begin_capture ossl-tls12-reneg-$CASE
+  start_server feed_R "${OSSL_SRV[@]}" -tls1_2 -no_resumption_on_reneg
+  run_client ossl_client -tls1_2 "${CC[@]}"
+  end_capture
+  expect_streams 1
+  srv_log_has "SSL_do_handshake -> 1"
+  case $CASE in
+    good-cert)
+      srv_log_has "Client certificate"; srv_log_lacks "verify error"; srv_log_has "GET / HTTP/1.0"
+      expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=2"
+      R=(yes certificate accepted -)
+      H="s_server stdin 'R' after 1.5 s (HelloRequest, full renegotiation, -no_resumption_on_reneg) requesting a cert; good EC cert; log: 'verify return:1', 'Client certificate', then the GET." ;;
+    no-cert)
+      srv_log_lacks "Client certificate"; srv_log_lacks "ERROR"; srv_log_has "GET / HTTP/1.0"
+      expect_wire 0 "scr=1 ccert=e salert=- calert=- pha=no fin=2"
+      R=(yes empty server-ignored -)
+      H="s_server 'R' renegotiation requesting a cert (VERIFY_PEER without FAIL_IF_NO_PEER_CERT); client sent an empty Certificate; log: no error, renegotiation finished, GET received." ;;
+    untrusted-cert)
+      srv_log_has "verify error:num=20:unable to get local issuer certificate"; srv_log_has "certificate verify failed"
+      cli_log_has 1 "SSL alert number 48"
+      expect_wire 0 "scr=1 ccert=c salert=48 calert=- pha=no fin=1"
+      R=(yes certificate rejected unknown_ca)
+      H="s_server 'R' renegotiation requesting a cert; client cert from the untrusted CA; log: 'verify error:num=20', 'certificate verify failed'; server sent unknown_ca (encrypted)." ;;
+  esac
+  row 0 1 handshake no - not-requested - no no "$SV_OSSL -tls1_2 (stdin R)" "$CL_OSSL" \
+    "Initial TLS 1.2 handshake without CertificateRequest (s_server without -verify)."
+  row 0 2 renegotiation "${R[@]}" no no "$SV_OSSL -tls1_2 (stdin R)" "$CL_OSSL" "$H"
+done
+C_PRE=1
+
+# ---- 11. session resumption: two connections in one capture ---------------
+for V in 12 13; do
+  PROTO=-tls1_$((V - 10)); TV="TLS 1.$((V - 10))"
+  begin_capture ossl-tls$V-resumption
+  start_server feed_idle "${OSSL_SRV[@]}" $PROTO -Verify 1 -naccept 2
+  run_client ossl_client $PROTO "${GOOD[@]}" -sess_out "$D/session.pem"
+  run_client ossl_client $PROTO "${GOOD[@]}" -sess_in "$D/session.pem"
+  end_capture
+  expect_streams 2; expect_new 1; expect_reused 2
+  srv_log_has "Client certificate"
+  expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
+  expect_wire 1 "scr=0 ccert=- salert=- calert=- pha=no fin=1"
+  row 0 1 handshake yes certificate accepted - no no "$SV_OSSL -Verify 1 -naccept 2" "$CL_OSSL -sess_out" \
+    "s_server -Verify 1 ($TV) full handshake; good EC cert; client log 'New, TLSv1.$((V - 10))'; session saved with -sess_out."
+  if [ $V = 12 ]; then
+    H="Second connection resumes the TLS 1.2 session (session ticket, abbreviated handshake): no CertificateRequest; client log 'Reused, TLSv1.2'."
+  else
+    H="Second connection resumes with a TLS 1.3 PSK (psk_dhe_ke): no CertificateRequest allowed; client log 'Reused, TLSv1.3'."
+  fi
+  row 1 1 handshake no - not-requested - yes no "$SV_OSSL -Verify 1 -naccept 2" "$CL_OSSL -sess_in" "$H"
+done
+
+# ---- 12. TLS 1.3 HelloRetryRequest + required client auth -----------------
+begin_capture ossl-tls13-hrr-required-good-cert
+start_server feed_idle "${OSSL_SRV[@]}" -tls1_3 -Verify 1 -groups X25519
+run_client ossl_client -tls1_3 -groups P-256:X25519 "${GOODRSA[@]}" -ciphersuites TLS_AES_128_GCM_SHA256
+end_capture
+expect_streams 1; expect_new 1
+srv_log_has "Client certificate"; srv_log_lacks "verify error"
+NSH=$(ts -Y "tcp.srcport==$PORT" -T fields -e tls.handshake.type -E occurrence=a | tr ',' '\n' | grep -cx 2 || true)
+NCH=$(ts -Y "tcp.dstport==$PORT" -T fields -e tls.handshake.type -E occurrence=a | tr ',' '\n' | grep -cx 1 || true)
+[ "$NSH" = 2 ] && [ "$NCH" = 2 ] || die "expected HelloRetryRequest (2 ServerHello, 2 ClientHello), got $NSH/$NCH"
+expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
+row 0 1 handshake yes certificate accepted - no no "$SV_OSSL -Verify 1 -groups X25519" "$CL_OSSL -groups P-256:X25519" \
+  "Client key share P-256 only, server wants X25519 -> HelloRetryRequest, second ClientHello; then required auth with a good RSA cert (TLS_AES_128_GCM_SHA256); log: 'Client certificate'."
+
+# ---- 10. GnuTLS -------------------------------------------------------------
+# gnutls-serv modes: --require-client-cert checks presence only (the cert is
+# NOT verified); --verify-client-cert verifies a cert if one is sent; both
+# together = required and verified; -a = no request.
+GREQ=(--require-client-cert --verify-client-cert)
+GOPT=(--verify-client-cert)
+
+# TLS 1.3 required + good, gnutls-cli
+begin_capture gnutls-tls13-required-good-cert
+start_server feed_idle "${GNUTLS_SRV[@]}" "${GREQ[@]}" --priority $G13
+run_client gnutls_client "${G_GOOD[@]}"
+end_capture persistent
+expect_streams 1
+srv_log_has "The certificate is trusted"; srv_log_has "Got a certificate list of 1 certificates"
+expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
+row 0 1 handshake yes certificate accepted - no no "$SV_GNU --require-client-cert --verify-client-cert" "$CL_GNU" \
+  "gnutls-serv required+verified (TLS 1.3); good EC cert; log: 'The certificate is trusted', echo of the GET."
+
+# TLS 1.3 required + no cert, gnutls-cli
+begin_capture gnutls-tls13-required-no-cert
+start_server feed_idle "${GNUTLS_SRV[@]}" "${GREQ[@]}" --priority $G13
+run_client gnutls_client
+end_capture persistent
+expect_streams 1
+srv_log_has "Error in handshake: Certificate is required."
+cli_log_has 1 "Received alert [116]"
+expect_wire 0 "scr=1 ccert=e salert=116 calert=- pha=no fin=1"
+row 0 1 handshake yes empty rejected certificate_required no no "$SV_GNU --require-client-cert --verify-client-cert" "$CL_GNU" \
+  "gnutls-serv required (TLS 1.3); client sent an empty Certificate; log: 'Error in handshake: Certificate is required.'"
+
+# TLS 1.3 optional + no cert, gnutls-cli
+begin_capture gnutls-tls13-optional-no-cert
+start_server feed_idle "${GNUTLS_SRV[@]}" "${GOPT[@]}" --priority $G13
+run_client gnutls_client
+end_capture persistent
+expect_streams 1
+srv_log_has "Accepted connection"; srv_log_lacks "Error in handshake"; srv_log_lacks "Got a certificate list"
+expect_wire 0 "scr=1 ccert=e salert=- calert=- pha=no fin=1"
+row 0 1 handshake yes empty server-ignored - no no "$SV_GNU --verify-client-cert" "$CL_GNU" \
+  "gnutls-serv --verify-client-cert only (optional, TLS 1.3); empty Certificate; log: 'Accepted connection', no certificate list, GET echoed."
+
+# TLS 1.3 optional(verify) + untrusted cert -> rejected (GnuTLS sends two alerts)
+begin_capture gnutls-tls13-optional-untrusted-cert
+start_server feed_idle "${GNUTLS_SRV[@]}" "${GOPT[@]}" --priority $G13
+run_client gnutls_client --x509certfile "$PKI/untrusted.pem" --x509keyfile "$PKI/untrusted.key"
+end_capture persistent
+expect_streams 1
+srv_log_has "Error in handshake: Error in the certificate."
+cli_log_has 1 "Received alert [49]"
+expect_wire 0 "scr=1 ccert=c salert=49,42 calert=- pha=no fin=1"
+row 0 1 handshake yes certificate rejected access_denied no no "$SV_GNU --verify-client-cert" "$CL_GNU" \
+  "gnutls-serv --verify-client-cert (TLS 1.3) got a cert from the untrusted CA; log: 'Error in handshake: Error in the certificate.'; it sent access_denied, then bad_certificate."
+
+# TLS 1.3 require-only (presence, not verified) + untrusted cert -> accepted
+begin_capture gnutls-tls13-require-only-untrusted-cert
+start_server feed_idle "${GNUTLS_SRV[@]}" --require-client-cert --priority $G13
+run_client gnutls_client --x509certfile "$PKI/untrusted.pem" --x509keyfile "$PKI/untrusted.key"
+end_capture persistent
+expect_streams 1
+srv_log_has "Peer's certificate was NOT verified."; srv_log_lacks "Error in handshake"
+expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
+row 0 1 handshake yes certificate accepted - no no "$SV_GNU --require-client-cert" "$CL_GNU" \
+  "gnutls-serv --require-client-cert alone only checks presence (TLS 1.3); untrusted cert; log: \"Peer's certificate was NOT verified.\", GET echoed."
+
+# TLS 1.3 required + good, openssl s_client -> gnutls-serv
+begin_capture gnutls-serv-ossl-cli-tls13-required-good-cert
+start_server feed_idle "${GNUTLS_SRV[@]}" "${GREQ[@]}" --priority $G13
+run_client ossl_client -tls1_3 "${GOODRSA[@]}"
+end_capture persistent
+expect_streams 1; expect_new 1
+srv_log_has "The certificate is trusted"
+expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
+row 0 1 handshake yes certificate accepted - no no "$SV_GNU --require-client-cert --verify-client-cert" "$CL_OSSL" \
+  "gnutls-serv required+verified (TLS 1.3) with an openssl client and a good RSA cert; log: 'The certificate is trusted'."
+
+# TLS 1.3 required + no cert, openssl s_client -> gnutls-serv
+begin_capture gnutls-serv-ossl-cli-tls13-required-no-cert
+start_server feed_idle "${GNUTLS_SRV[@]}" "${GREQ[@]}" --priority $G13
+run_client ossl_client -tls1_3
+end_capture persistent
+expect_streams 1
+srv_log_has "Error in handshake: Certificate is required."
+cli_log_has 1 "SSL alert number 116"
+expect_wire 0 "scr=1 ccert=e salert=116 calert=- pha=no fin=1"
+row 0 1 handshake yes empty rejected certificate_required no no "$SV_GNU --require-client-cert --verify-client-cert" "$CL_OSSL" \
+  "gnutls-serv required (TLS 1.3), openssl client without cert sent an empty Certificate; log: 'Error in handshake: Certificate is required.'"
+
+# TLS 1.2 required + good, gnutls-cli
+begin_capture gnutls-tls12-required-good-cert
+start_server feed_idle "${GNUTLS_SRV[@]}" "${GREQ[@]}" --priority $G12
+run_client gnutls_client "${G_GOODRSA[@]}"
+end_capture persistent
+expect_streams 1
+srv_log_has "The certificate is trusted"; srv_log_has "Version: TLS1.2"
+expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
+row 0 1 handshake yes certificate accepted - no no "$SV_GNU --require-client-cert --verify-client-cert" "$CL_GNU" \
+  "gnutls-serv required+verified (TLS 1.2); good RSA cert; log: 'The certificate is trusted', 'Version: TLS1.2'."
+
+# TLS 1.2 required + no cert, gnutls-cli
+begin_capture gnutls-tls12-required-no-cert
+start_server feed_idle "${GNUTLS_SRV[@]}" "${GREQ[@]}" --priority $G12
+run_client gnutls_client
+end_capture persistent
+expect_streams 1
+srv_log_has "Error in handshake"
+G12_NOCERT=$(wire 0 | sed -n 's/.*salert=\([^ ]*\).*/\1/p')
+case "$G12_NOCERT" in
+  40) G12_NAME=handshake_failure ;; 116) G12_NAME=certificate_required ;; 42) G12_NAME=bad_certificate ;;
+  *) die "unexpected GnuTLS TLS 1.2 no-cert alert '$G12_NOCERT'" ;;
+esac
+expect_wire 0 "scr=1 ccert=e salert=$G12_NOCERT calert=- pha=no fin=0"
+G12_LOG=$(grep -m1 "Error in handshake" "$D/server.log")
+row 0 1 handshake yes empty rejected $G12_NAME no no "$SV_GNU --require-client-cert --verify-client-cert" "$CL_GNU" \
+  "gnutls-serv required (TLS 1.2); client sent an empty Certificate; log: '$G12_LOG'."
+
+# TLS 1.2 not requested (-a), gnutls-cli
+begin_capture gnutls-tls12-not-requested
+start_server feed_idle "${GNUTLS_SRV[@]}" -a --priority $G12
+run_client gnutls_client "${G_GOOD[@]}"
+end_capture persistent
+expect_streams 1
+srv_log_has "Accepted connection"; srv_log_lacks "Error in handshake"
+expect_wire 0 "scr=0 ccert=- salert=- calert=- pha=no fin=1"
+row 0 1 handshake no - not-requested - no no "$SV_GNU --disable-client-cert" "$CL_GNU" \
+  "gnutls-serv -a (TLS 1.2) sends no CertificateRequest; log: 'Accepted connection', GET echoed."
+
+# ==========================================================================
+log "all scenarios passed in $((SECONDS - T0)) s; installing into $OUT"
+rm -f "$OUT"/*.pcapng
+cp "$NEW"/*.pcapng "$NEW/truth.tsv" "$OUT/"
+ls -l "$OUT"/*.pcapng "$OUT/truth.tsv" >&2
