@@ -185,6 +185,7 @@ static mtls_exchange_t *on_server_hello(mtls_conn_t *conn, const mtls_event_t *e
 {
     if (event->hello_retry) {
         conn->hello_retry_pending = true;
+        conn->tls13 = true; /* only TLS 1.3 retries a hello */
         return conn->handshake;
     }
     conn->server_hello_seen = true;
@@ -193,6 +194,8 @@ static mtls_exchange_t *on_server_hello(mtls_conn_t *conn, const mtls_event_t *e
         conn->handshake->tls13 = event->tls13;
         if (event->tls13 && event->psk_accepted)
             conn->handshake->resumed = true;
+        /* Until a decrypted server message shows up, assume there are no keys. */
+        conn->handshake->undecrypted = event->tls13;
     }
     return conn->handshake;
 }
@@ -236,6 +239,8 @@ static mtls_exchange_t *on_server_flight_end(mtls_conn_t *conn, const mtls_event
     }
     decide(exchange, MTLS_VERDICT_NOT_REQUESTED, cause, event);
     exchange->decision_record = record;
+    if (cause == MTLS_CAUSE_ABBREVIATED)
+        exchange->resumed = true;
     return exchange;
 }
 
@@ -329,6 +334,9 @@ mtls_exchange_t *mtls_conn_feed(mtls_conn_t *conn, const mtls_event_t *event)
     mtls_exchange_t *exchange = NULL;
     if (!conn || !event)
         return NULL;
+    if (event->from_server && conn->handshake && event->type >= MTLS_EV_HELLO_REQUEST &&
+        event->type <= MTLS_EV_OTHER_HANDSHAKE)
+        conn->handshake->undecrypted = false;
 
     switch (event->type) {
     case MTLS_EV_CLIENT_HELLO:
@@ -385,8 +393,6 @@ mtls_exchange_t *mtls_conn_feed(mtls_conn_t *conn, const mtls_event_t *event)
                     on_server_flight_end(conn, event, MTLS_CAUSE_ABBREVIATED, MTLS_RECORD_FINISHED);
             else
                 exchange = on_server_record(conn, event, MTLS_RECORD_FINISHED);
-            if (!conn->tls13 && conn->client_ccs)
-                conn->handshake_done = true;
         } else {
             exchange = awaiting_answer(conn);
             /* TLS 1.3: a client that ends its flight without a Certificate sent none. */
@@ -394,7 +400,7 @@ mtls_exchange_t *mtls_conn_feed(mtls_conn_t *conn, const mtls_event_t *event)
                 answer(exchange, MTLS_RESPONSE_NONE, event);
             else
                 exchange = current(conn);
-            if (conn->tls13 || conn->server_ccs)
+            if (conn->tls13)
                 conn->handshake_done = true;
         }
         break;
@@ -408,12 +414,14 @@ mtls_exchange_t *mtls_conn_feed(mtls_conn_t *conn, const mtls_event_t *event)
                                                 MTLS_RECORD_CHANGE_CIPHER_SPEC);
             else
                 exchange = on_server_record(conn, event, MTLS_RECORD_CHANGE_CIPHER_SPEC);
-            if (exchange && exchange->cause == MTLS_CAUSE_ABBREVIATED)
-                exchange->resumed = true;
         } else {
             conn->client_ccs = true;
             exchange = current(conn);
         }
+        /* Both sides switched keys: the handshake is over, even when its
+         * Finished messages could not be decrypted. */
+        if (conn->server_ccs && conn->client_ccs)
+            conn->handshake_done = true;
         break;
     case MTLS_EV_NEW_SESSION_TICKET:
     case MTLS_EV_HELLO_REQUEST:
@@ -639,8 +647,12 @@ char *mtls_exchange_evidence(const mtls_exchange_t *exchange, bool final, char *
     }
     case MTLS_VERDICT_REJECTED:
         if (exchange->cause == MTLS_CAUSE_SERVER_ALERT) {
-            say(&line, "Server rejected the client %s: ",
-                exchange->response == MTLS_RESPONSE_CERTIFICATE ? "certificate" : "answer");
+            if (exchange->response == MTLS_RESPONSE_CERTIFICATE)
+                say(&line, "Server rejected the client certificate: ");
+            else if (exchange->response == MTLS_RESPONSE_PENDING)
+                say(&line, "Server ended the handshake: ");
+            else
+                say(&line, "Server refused to go on without a client certificate: ");
             say_alert(&line, exchange->alert);
             say(&line, " in frame %u", exchange->decision_frame);
         } else {
@@ -662,7 +674,11 @@ char *mtls_exchange_evidence(const mtls_exchange_t *exchange, bool final, char *
                 : ".");
         break;
     case MTLS_VERDICT_UNDETERMINED:
-        if (exchange->cause == MTLS_CAUSE_ANSWER_MISSING)
+        if (exchange->undecrypted)
+            say(&line, "The TLS 1.3 handshake after the ServerHello is encrypted and the capture "
+                       "holds no keys for it; add the key log (editcap --inject-secrets) to see "
+                       "client authentication.");
+        else if (exchange->cause == MTLS_CAUSE_ANSWER_MISSING)
             say(&line,
                 "The server went on in frame %u, but the client's answer to the "
                 "CertificateRequest in frame %u is not in the capture.",
@@ -683,7 +699,9 @@ char *mtls_exchange_evidence(const mtls_exchange_t *exchange, bool final, char *
             say(&line, "The capture ends before the server finished its handshake flight.");
         break;
     case MTLS_VERDICT_PENDING:
-        if (!exchange->requested)
+        if (exchange->undecrypted)
+            say(&line, "TLS 1.3 handshake encrypted; no keys for it so far.");
+        else if (!exchange->requested)
             say(&line, "Handshake in progress; no CertificateRequest so far.");
         else if (exchange->response == MTLS_RESPONSE_PENDING)
             say(&line, "Certificate requested in frame %u; waiting for the client's answer.",

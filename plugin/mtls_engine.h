@@ -119,6 +119,7 @@ typedef struct mtls_exchange {
     bool pha_offered;
     bool tls13;
     bool start_missing; /* the capture did not hold the start of this exchange */
+    bool undecrypted;   /* TLS 1.3 handshake seen only up to the ServerHello: no keys */
     int16_t alert;      /* fatal alert that decided it, or -1 */
     uint32_t first_frame;
     uint32_t request_frame;
