@@ -31,6 +31,7 @@ struct mtls_conn {
     bool server_ccs;          /* TLS 1.2: the server switched to the new keys */
     bool client_ccs;
     bool server_closed;
+    bool client_closed; /* FIN, RST or close_notify from the client */
 };
 
 mtls_conn_t *mtls_conn_new(void)
@@ -144,6 +145,9 @@ static mtls_exchange_t *connection_ended(mtls_conn_t *conn, const mtls_event_t *
             continue;
         if (!exchange->requested) {
             decide(exchange, MTLS_VERDICT_UNDETERMINED, MTLS_CAUSE_ENDED_BEFORE_REQUEST, event);
+        } else if (cause == MTLS_CAUSE_SERVER_CLOSE && conn->client_closed) {
+            /* The server only answered the client's close: no decision shown. */
+            decide(exchange, MTLS_VERDICT_UNDETERMINED, MTLS_CAUSE_CLIENT_CLOSED, event);
         } else if (cause == MTLS_CAUSE_CLIENT_ALERT) {
             decide(exchange, MTLS_VERDICT_CLIENT_ABORTED, cause, event);
         } else {
@@ -306,17 +310,26 @@ static mtls_exchange_t *on_alert(mtls_conn_t *conn, const mtls_event_t *event)
             MTLS_RECORD_NONE);
         if (event->from_server)
             conn->server_closed = true;
-    } else if (event->from_server && event->alert_description == ALERT_CLOSE_NOTIFY) {
-        conn->server_closed = true;
-        decided = connection_ended(conn, event, MTLS_CAUSE_SERVER_CLOSE, MTLS_RECORD_CLOSE_NOTIFY);
+    } else if (event->alert_description == ALERT_CLOSE_NOTIFY) {
+        if (event->from_server) {
+            decided =
+                connection_ended(conn, event, MTLS_CAUSE_SERVER_CLOSE, MTLS_RECORD_CLOSE_NOTIFY);
+            conn->server_closed = true;
+        } else {
+            conn->client_closed = true;
+        }
     }
     return decided ? decided : current(conn);
 }
 
 static mtls_exchange_t *on_close(mtls_conn_t *conn, const mtls_event_t *event)
 {
-    if (!event->from_server || conn->server_closed)
-        return NULL; /* a client closing says nothing about the server's decision */
+    if (!event->from_server) {
+        conn->client_closed = true; /* says nothing yet about the server's decision */
+        return NULL;
+    }
+    if (conn->server_closed)
+        return NULL;
     conn->server_closed = true;
     return connection_ended(conn, event, MTLS_CAUSE_SERVER_CLOSE,
                             event->reset ? MTLS_RECORD_RST : MTLS_RECORD_FIN);
@@ -683,6 +696,11 @@ char *mtls_exchange_evidence(const mtls_exchange_t *exchange, bool final, char *
                 "The server went on in frame %u, but the client's answer to the "
                 "CertificateRequest in frame %u is not in the capture.",
                 exchange->decision_frame, exchange->request_frame);
+        else if (exchange->cause == MTLS_CAUSE_CLIENT_CLOSED)
+            say(&line,
+                "The client closed the connection first; the server then closed it in "
+                "frame %u without showing its decision.",
+                exchange->decision_frame);
         else if (exchange->cause == MTLS_CAUSE_ENDED_BEFORE_REQUEST)
             say(&line,
                 "The handshake ended in frame %u before the server's flight was complete; "

@@ -82,14 +82,15 @@ typedef struct {
 /* How an exchange was decided; the evidence line is written from it. */
 typedef enum {
     MTLS_CAUSE_NONE = 0,
-    MTLS_CAUSE_SERVER_FLIGHT_END,   /* ServerHelloDone or TLS 1.3 server Finished */
-    MTLS_CAUSE_ABBREVIATED,         /* TLS 1.2 resumption: server CCS after ServerHello */
-    MTLS_CAUSE_SERVER_WENT_ON,      /* server record after the client's answer */
-    MTLS_CAUSE_SERVER_ALERT,        /* fatal alert from the server */
-    MTLS_CAUSE_SERVER_CLOSE,        /* close_notify, FIN or RST from the server */
-    MTLS_CAUSE_CLIENT_ALERT,        /* fatal alert from the client */
-    MTLS_CAUSE_ANSWER_MISSING,      /* server went on, the client's answer not captured */
-    MTLS_CAUSE_ENDED_BEFORE_REQUEST /* handshake ended before the server's flight */
+    MTLS_CAUSE_SERVER_FLIGHT_END,    /* ServerHelloDone or TLS 1.3 server Finished */
+    MTLS_CAUSE_ABBREVIATED,          /* TLS 1.2 resumption: server CCS after ServerHello */
+    MTLS_CAUSE_SERVER_WENT_ON,       /* server record after the client's answer */
+    MTLS_CAUSE_SERVER_ALERT,         /* fatal alert from the server */
+    MTLS_CAUSE_SERVER_CLOSE,         /* close_notify, FIN or RST from the server */
+    MTLS_CAUSE_CLIENT_ALERT,         /* fatal alert from the client */
+    MTLS_CAUSE_ANSWER_MISSING,       /* server went on, the client's answer not captured */
+    MTLS_CAUSE_ENDED_BEFORE_REQUEST, /* handshake ended before the server's flight */
+    MTLS_CAUSE_CLIENT_CLOSED         /* the client closed first, then the server */
 } mtls_cause_t;
 
 /* What the server sent when it went on, for the evidence line. */
