@@ -305,6 +305,10 @@ static mtls_exchange_t *on_alert(mtls_conn_t *conn, const mtls_event_t *event)
     }
     mtls_exchange_t *decided = NULL;
     if (alert_is_fatal(conn, event)) {
+        /* A client that aborts instead of answering sent no Certificate at all. */
+        mtls_exchange_t *unanswered = event->from_server ? NULL : awaiting_answer(conn);
+        if (unanswered)
+            answer(unanswered, MTLS_RESPONSE_NONE, event);
         decided = connection_ended(
             conn, event, event->from_server ? MTLS_CAUSE_SERVER_ALERT : MTLS_CAUSE_CLIENT_ALERT,
             MTLS_RECORD_NONE);

@@ -12,6 +12,8 @@
 #
 # Usage: sudo ./make-captures.sh [output-dir]      (default: this directory)
 # Env:   KEEP_WORK=1 keeps the temporary work dir (PKI, raw pcaps, logs).
+#        MTLS_NO_NETNS=1 runs on the host's loopback instead of a private
+#        network namespace (unshare --net).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,10 +22,19 @@ PORT=443
 ADDR=127.0.0.1
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=$(command -v python3)
 
-for tool in openssl gnutls-serv gnutls-cli tcpdump tshark editcap ss timeout "$PY"; do
+for tool in openssl gnutls-serv gnutls-cli tcpdump tshark editcap ss ip unshare timeout "$PY"; do
   command -v "$tool" >/dev/null || { echo "FATAL: missing $tool" >&2; exit 1; }
 done
 [ "$(id -u)" = 0 ] || { echo "FATAL: run as root (tcpdump on lo, port 443)" >&2; exit 1; }
+
+# Run in a private network namespace (own loopback, nothing else): other
+# programs using port 443 on the host cannot leak into the captures or block
+# the port.  MTLS_NO_NETNS=1 uses the host's lo instead.
+if [ -z "${MTLS_IN_NETNS:-}" ] && [ -z "${MTLS_NO_NETNS:-}" ]; then
+  export MTLS_IN_NETNS=1
+  exec unshare --net -- "$HERE/$(basename "${BASH_SOURCE[0]}")" "$OUT"
+fi
+if [ -n "${MTLS_IN_NETNS:-}" ]; then ip link set lo up; fi
 
 OSSL_VER=$(openssl version | awk '{print $2}')
 GNUTLS_VER=$(gnutls-cli --version | awk 'NR==1{print $2}')
@@ -112,7 +123,7 @@ begin_capture() { # name
   NAME=$1; D=$WORK/$NAME; mkdir -p "$D"; : > "$D/keylog"; CLIENT_N=0
   log "scenario $NAME"
   wait_port_free
-  tcpdump -i lo -n -U -w "$D/raw.pcap" "tcp port $PORT" 2> "$D/tcpdump.log" & TCPDUMP_PID=$!
+  tcpdump -i lo -n -U --immediate-mode -w "$D/raw.pcap" "tcp port $PORT and src host $ADDR and dst host $ADDR" 2> "$D/tcpdump.log" & TCPDUMP_PID=$!
   local i; for i in $(seq 100); do grep -q "listening on" "$D/tcpdump.log" && break; sleep 0.1; done
   grep -q "listening on" "$D/tcpdump.log" || die "tcpdump did not start"
 }
@@ -151,7 +162,7 @@ end_capture() {
   kill "$SRV_PID" 2>/dev/null || true; wait "$SRV_PID" 2>/dev/null || true
   kill "$FEED_PID" 2>/dev/null || true; wait "$FEED_PID" 2>/dev/null || true
   SRV_PID= FEED_PID=
-  sleep 0.3
+  sleep 0.5   # let the last FIN/ACKs reach tcpdump (--immediate-mode, no ring-buffer delay)
   kill -INT "$TCPDUMP_PID"; wait "$TCPDUMP_PID" 2>/dev/null || true; TCPDUMP_PID=
   [ -s "$D/keylog" ] || die "empty key log"
   editcap --inject-secrets "tls,$D/keylog" "$D/raw.pcap" "$NEW/$NAME.pcapng" || die "editcap failed"
@@ -217,6 +228,9 @@ expect_wire() {
 expect_streams() { # n
   local n; n=$(ts -T fields -e tcp.stream | sort -u | grep -c . || true)
   [ "$n" = "$1" ] || die "expected $1 TCP connection(s), capture has $n"
+  # the capture must not be truncated: every connection ends with FIN or RST
+  n=$(ts -Y "tcp.flags.fin==1 || tcp.flags.reset==1" -T fields -e tcp.stream | sort -u | grep -c . || true)
+  [ "$n" = "$1" ] || die "only $n of $1 TCP connection(s) end with FIN/RST in the capture (truncated?)"
 }
 expect_reused() { cli_log_has "$1" "Reused, TLSv"; }
 expect_new()    { cli_log_has "$1" "New, TLSv"; }
@@ -283,9 +297,10 @@ for V in 12 13; do
   row 0 1 handshake yes empty rejected $NOCERT_NAME no no "$SV_OSSL -Verify 1" "$CL_OSSL" \
     "s_server -Verify 1 (required, $TV); client has no cert and sent an empty Certificate; log: 'peer did not return a certificate'; server sent $NOCERT_NAME."
 
-  # 4. required + untrusted cert -> rejected
+  # 4. required + untrusted cert -> rejected.  Needs -verify_return_error: s_server's
+  #    verify callback otherwise overrides every verification error (see 4b).
   begin_capture ossl-tls$V-required-untrusted-cert
-  start_server feed_idle "${OSSL_SRV[@]}" $PROTO -Verify 1
+  start_server feed_idle "${OSSL_SRV[@]}" $PROTO -Verify 1 -verify_return_error
   run_client ossl_client $PROTO "${UNTRUSTED[@]}"
   end_capture
   expect_streams 1
@@ -293,8 +308,20 @@ for V in 12 13; do
   srv_log_has "certificate verify failed"
   cli_log_has 1 "SSL alert number 48"
   expect_wire 0 "scr=1 ccert=c salert=48 calert=- pha=no fin=$FR"
-  row 0 1 handshake yes certificate rejected unknown_ca no no "$SV_OSSL -Verify 1" "$CL_OSSL" \
-    "s_server -Verify 1 (required, $TV); client cert issued by an untrusted CA; log: 'verify error:num=20:unable to get local issuer certificate', 'certificate verify failed'."
+  row 0 1 handshake yes certificate rejected unknown_ca no no "$SV_OSSL -Verify 1 -verify_return_error" "$CL_OSSL" \
+    "s_server -Verify 1 -verify_return_error (required, $TV); client cert issued by an untrusted CA; log: 'verify error:num=20:unable to get local issuer certificate', 'certificate verify failed'."
+
+  # 4b. required (-Verify 1) WITHOUT -verify_return_error + untrusted cert -> accepted
+  begin_capture ossl-tls$V-required-untrusted-cert-no-return-error
+  start_server feed_idle "${OSSL_SRV[@]}" $PROTO -Verify 1
+  run_client ossl_client $PROTO "${UNTRUSTED[@]}"
+  end_capture
+  expect_streams 1; expect_new 1
+  srv_log_has "verify error:num=20:unable to get local issuer certificate"
+  srv_log_has "Client certificate"; srv_log_lacks "ERROR"
+  expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
+  row 0 1 handshake yes certificate accepted - no no "$SV_OSSL -Verify 1" "$CL_OSSL" \
+    "s_server -Verify 1 (required, $TV) but without -verify_return_error: log 'verify error:num=20' then 'verify return:1' and 'Client certificate' - the untrusted cert is accepted."
 
   # 5. optional + no cert -> server-ignored   (also: ChaCha20-Poly1305)
   begin_capture ossl-tls$V-optional-no-cert
@@ -334,25 +361,26 @@ done
 
 # ---- 7. TLS 1.3 post-handshake authentication (s_server 'c') --------------
 # s_server's 'c' command does SSL_set_verify(PEER|CLIENT_ONCE, NULL) before
-# SSL_verify_client_post_handshake(): the request is effectively "optional but
-# verified": no cert is tolerated, an untrusted cert is fatal.
+# SSL_verify_client_post_handshake(): no FAIL_IF_NO_PEER_CERT, so a missing cert
+# is tolerated; the server runs with -verify_return_error (which alone does not
+# request a cert in the handshake) so that an untrusted cert is fatal.
 C_PRE=3
 for CASE in good-cert no-cert untrusted-cert; do
   case $CASE in good-cert) CC=("${GOOD[@]}");; no-cert) CC=();; untrusted-cert) CC=("${UNTRUSTED[@]}");; esac
   begin_capture ossl-tls13-pha-$CASE
-  start_server feed_c "${OSSL_SRV[@]}" -tls1_3
+  start_server feed_c "${OSSL_SRV[@]}" -tls1_3 -verify_return_error
   run_client ossl_client -tls1_3 -enable_pha "${CC[@]}"
   end_capture
   expect_streams 1
   srv_log_has "SSL_do_handshake -> 1"
   case $CASE in
     good-cert)
-      srv_log_has "Client certificate"; srv_log_lacks "verify error"
+      srv_log_has "depth=0 CN = mtls good client (EC)"; srv_log_lacks "verify error"
       expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=yes fin=1"
       R=(yes certificate accepted -)
-      H="s_server -tls1_3 without -verify, stdin 'c' after 1.5 s sends a post-handshake CertificateRequest; good EC cert; log: 'verify return:1', 'Client certificate', then the GET." ;;
+      H="s_server -tls1_3 without -verify, stdin 'c' after 1.5 s sends a post-handshake CertificateRequest; good EC cert; log: 'depth=0 CN = mtls good client (EC)', 'verify return:1', then the GET; 2 new NewSessionTickets follow." ;;
     no-cert)
-      srv_log_lacks "Client certificate"; srv_log_lacks "ERROR"; srv_log_has "GET / HTTP/1.0"
+      srv_log_lacks "depth=0 CN"; srv_log_lacks "ERROR"; srv_log_has "GET / HTTP/1.0"
       expect_wire 0 "scr=1 ccert=e salert=- calert=- pha=yes fin=1"
       R=(yes empty server-ignored -)
       H="s_server 'c' post-handshake CertificateRequest (s_server sets VERIFY_PEER without FAIL_IF_NO_PEER_CERT); client answered with an empty Certificate; log: no error, GET received." ;;
@@ -363,9 +391,9 @@ for CASE in good-cert no-cert untrusted-cert; do
       R=(yes certificate rejected unknown_ca)
       H="s_server 'c' post-handshake CertificateRequest; client cert from the untrusted CA; log: 'verify error:num=20', 'certificate verify failed'; server sent unknown_ca." ;;
   esac
-  row 0 1 handshake no - not-requested - no yes "$SV_OSSL -tls1_3 (stdin c)" "$CL_OSSL -enable_pha" \
+  row 0 1 handshake no - not-requested - no yes "$SV_OSSL -verify_return_error (stdin c)" "$CL_OSSL -enable_pha" \
     "Initial TLS 1.3 handshake without CertificateRequest (s_server without -verify); client offered post_handshake_auth."
-  row 0 2 post-handshake "${R[@]}" no yes "$SV_OSSL -tls1_3 (stdin c)" "$CL_OSSL -enable_pha" "$H"
+  row 0 2 post-handshake "${R[@]}" no yes "$SV_OSSL -verify_return_error (stdin c)" "$CL_OSSL -enable_pha" "$H"
 done
 
 # ---- 7b. TLS 1.3 PHA with a *required* cert: python3 ssl server ----------
@@ -405,7 +433,7 @@ for CASE in good-cert no-cert; do
   run_client ossl_client -tls1_3 -enable_pha "${CC[@]}"
   end_capture
   expect_streams 1
-  srv_log_has "handshake done, peer cert: {}"
+  srv_log_has "handshake done, peer cert: None"
   if [ $CASE = good-cert ]; then
     srv_log_has "PHA ok, peer cert subject"
     expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=yes"
@@ -426,23 +454,24 @@ done
 # ---- 8. TLS 1.2 renegotiation (s_server 'R') -------------------------------
 # 'R' does SSL_set_verify(PEER|CLIENT_ONCE, NULL) + SSL_renegotiate(); with
 # -no_resumption_on_reneg the renegotiation is a full handshake with a
-# CertificateRequest.  As for 'c': no cert is tolerated, untrusted is fatal.
+# CertificateRequest.  As for 'c': no cert is tolerated, untrusted is fatal
+# (-verify_return_error).
 for CASE in good-cert no-cert untrusted-cert; do
   case $CASE in good-cert) CC=("${GOOD[@]}");; no-cert) CC=();; untrusted-cert) CC=("${UNTRUSTED[@]}");; esac
   begin_capture ossl-tls12-reneg-$CASE
-  start_server feed_R "${OSSL_SRV[@]}" -tls1_2 -no_resumption_on_reneg
+  start_server feed_R "${OSSL_SRV[@]}" -tls1_2 -no_resumption_on_reneg -verify_return_error
   run_client ossl_client -tls1_2 "${CC[@]}"
   end_capture
   expect_streams 1
   srv_log_has "SSL_do_handshake -> 1"
   case $CASE in
     good-cert)
-      srv_log_has "Client certificate"; srv_log_lacks "verify error"; srv_log_has "GET / HTTP/1.0"
+      srv_log_has "depth=0 CN = mtls good client (EC)"; srv_log_lacks "verify error"; srv_log_has "GET / HTTP/1.0"
       expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=2"
       R=(yes certificate accepted -)
-      H="s_server stdin 'R' after 1.5 s (HelloRequest, full renegotiation, -no_resumption_on_reneg) requesting a cert; good EC cert; log: 'verify return:1', 'Client certificate', then the GET." ;;
+      H="s_server stdin 'R' after 1.5 s (HelloRequest, full renegotiation, -no_resumption_on_reneg) requesting a cert; good EC cert; log: 'depth=0 CN = mtls good client (EC)', 'verify return:1', then the GET." ;;
     no-cert)
-      srv_log_lacks "Client certificate"; srv_log_lacks "ERROR"; srv_log_has "GET / HTTP/1.0"
+      srv_log_lacks "depth=0 CN"; srv_log_lacks "ERROR"; srv_log_has "GET / HTTP/1.0"
       expect_wire 0 "scr=1 ccert=e salert=- calert=- pha=no fin=2"
       R=(yes empty server-ignored -)
       H="s_server 'R' renegotiation requesting a cert (VERIFY_PEER without FAIL_IF_NO_PEER_CERT); client sent an empty Certificate; log: no error, renegotiation finished, GET received." ;;
@@ -453,9 +482,9 @@ for CASE in good-cert no-cert untrusted-cert; do
       R=(yes certificate rejected unknown_ca)
       H="s_server 'R' renegotiation requesting a cert; client cert from the untrusted CA; log: 'verify error:num=20', 'certificate verify failed'; server sent unknown_ca (encrypted)." ;;
   esac
-  row 0 1 handshake no - not-requested - no no "$SV_OSSL -tls1_2 (stdin R)" "$CL_OSSL" \
+  row 0 1 handshake no - not-requested - no no "$SV_OSSL -verify_return_error -no_resumption_on_reneg (stdin R)" "$CL_OSSL" \
     "Initial TLS 1.2 handshake without CertificateRequest (s_server without -verify)."
-  row 0 2 renegotiation "${R[@]}" no no "$SV_OSSL -tls1_2 (stdin R)" "$CL_OSSL" "$H"
+  row 0 2 renegotiation "${R[@]}" no no "$SV_OSSL -verify_return_error -no_resumption_on_reneg (stdin R)" "$CL_OSSL" "$H"
 done
 C_PRE=1
 
@@ -602,7 +631,7 @@ expect_streams 1
 srv_log_has "Error in handshake"
 G12_NOCERT=$(wire 0 | sed -n 's/.*salert=\([^ ]*\).*/\1/p')
 case "$G12_NOCERT" in
-  40) G12_NAME=handshake_failure ;; 116) G12_NAME=certificate_required ;; 42) G12_NAME=bad_certificate ;;
+  40) G12_NAME=handshake_failure ;; 116) G12_NAME=certificate_required ;; 42) G12_NAME=bad_certificate ;; 50) G12_NAME=decode_error ;;
   *) die "unexpected GnuTLS TLS 1.2 no-cert alert '$G12_NOCERT'" ;;
 esac
 expect_wire 0 "scr=1 ccert=e salert=$G12_NOCERT calert=- pha=no fin=0"
