@@ -645,13 +645,19 @@ char *mtls_exchange_evidence(const mtls_exchange_t *exchange, bool final, char *
     case MTLS_VERDICT_ACCEPTED:
     case MTLS_VERDICT_SERVER_IGNORED: {
         char duration[32];
-        if (exchange->response == MTLS_RESPONSE_CERTIFICATE)
-            say(&line, "Client sent a certificate chain in frame %u", exchange->response_frame);
-        else
+        if (exchange->response != MTLS_RESPONSE_CERTIFICATE)
             say(&line, "Client sent no certificate (%s in frame %u)",
                 answer_phrase(exchange->response), exchange->response_frame);
-        if (exchange->verify_frame)
-            say(&line, " and its CertificateVerify in frame %u", exchange->verify_frame);
+        else if (exchange->verify_frame == exchange->response_frame)
+            say(&line, "Client sent a certificate chain and its CertificateVerify in frame %u",
+                exchange->response_frame);
+        else if (exchange->verify_frame)
+            say(&line,
+                "Client sent a certificate chain in frame %u and its CertificateVerify in "
+                "frame %u",
+                exchange->response_frame, exchange->verify_frame);
+        else
+            say(&line, "Client sent a certificate chain in frame %u", exchange->response_frame);
         say(&line, "; the server went on with %s in frame %u, %s later",
             record_phrase(exchange->decision_record), exchange->decision_frame,
             mtls_format_duration(exchange->decision_time_ns - exchange->response_time_ns, duration,
@@ -686,8 +692,9 @@ char *mtls_exchange_evidence(const mtls_exchange_t *exchange, bool final, char *
         if (exchange->request_frame)
             say(&line, " after the CertificateRequest in frame %u", exchange->request_frame);
         say(&line, "%s",
-            exchange->response == MTLS_RESPONSE_PENDING
-                ? " (it could not or would not answer, or it rejected the server)."
+            exchange->response_frame == exchange->decision_frame
+                ? ", instead of answering: it had no matching certificate, or it rejected the "
+                  "server."
                 : ".");
         break;
     case MTLS_VERDICT_UNDETERMINED:
