@@ -23,6 +23,7 @@ struct mtls_conn {
     mtls_exchange_t *handshake; /* exchange of the (re)negotiation in progress, if any */
     uint32_t exchange_count;
     bool tls13;
+    uint16_t version; /* negotiated, from the ServerHello */
     bool pha_offered;
     bool handshake_done;      /* first handshake completed: later hellos renegotiate */
     bool hello_retry_pending; /* a HelloRetryRequest awaits the second ClientHello */
@@ -59,10 +60,13 @@ const mtls_exchange_t *mtls_conn_exchanges(const mtls_conn_t *conn)
 
 static mtls_exchange_t *exchange_open(mtls_conn_t *conn, mtls_phase_t phase, uint32_t frame)
 {
+    if (conn->exchange_count >= MTLS_MAX_EXCHANGES_PER_CONNECTION)
+        return NULL; /* hostile input: keep every per-event walk bounded */
     mtls_exchange_t *exchange = calloc(1, sizeof(*exchange));
     if (!exchange)
         return NULL;
     exchange->number = ++conn->exchange_count;
+    exchange->version = conn->version;
     exchange->phase = phase;
     exchange->alert = -1;
     exchange->tls13 = conn->tls13;
@@ -194,8 +198,10 @@ static mtls_exchange_t *on_server_hello(mtls_conn_t *conn, const mtls_event_t *e
     }
     conn->server_hello_seen = true;
     conn->tls13 = event->tls13;
+    conn->version = event->version;
     if (conn->handshake) {
         conn->handshake->tls13 = event->tls13;
+        conn->handshake->version = event->version;
         if (event->tls13 && event->psk_accepted)
             conn->handshake->resumed = true;
         /* Until a decrypted server message shows up, assume there are no keys. */

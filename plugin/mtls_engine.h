@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Real connections hold a handful; a hostile one is cut here. */
+#define MTLS_MAX_EXCHANGES_PER_CONNECTION 256
+
 typedef enum {
     MTLS_VERDICT_PENDING = 0,
     MTLS_VERDICT_NOT_REQUESTED,
@@ -65,6 +68,7 @@ typedef struct {
     /* MTLS_EV_CLIENT_HELLO */
     bool pha_offered;
     /* MTLS_EV_SERVER_HELLO */
+    uint16_t version; /* negotiated: 0x0303 for TLS 1.2, 0x0304 for TLS 1.3 */
     bool tls13;
     bool hello_retry;
     bool psk_accepted;
@@ -119,6 +123,7 @@ typedef struct mtls_exchange {
     bool resumed;
     bool pha_offered;
     bool tls13;
+    uint16_t version;   /* negotiated TLS version, 0 when the ServerHello was not seen */
     bool start_missing; /* the capture did not hold the start of this exchange */
     bool undecrypted;   /* TLS 1.3 handshake seen only up to the ServerHello: no keys */
     int16_t alert;      /* fatal alert that decided it, or -1 */

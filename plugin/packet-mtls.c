@@ -14,6 +14,7 @@
 #include <epan/packet.h>
 #include <epan/prefs.h>
 #include <epan/proto.h>
+#include <epan/tap.h>
 
 #include "mtls_compat.h"
 #include "mtls_engine.h"
@@ -65,6 +66,8 @@ enum wanted_field {
     WANTED_HANDSHAKE,
     WANTED_HANDSHAKE_TYPE,
     WANTED_HANDSHAKE_RANDOM,
+    WANTED_HANDSHAKE_VERSION,
+    WANTED_SERVER_NAME,
     WANTED_EXTENSION_TYPE,
     WANTED_SUPPORTED_VERSION,
     WANTED_CERTIFICATES_LENGTH,
@@ -84,6 +87,8 @@ static const char *const wanted_field_names[WANTED_FIELD_COUNT] = {
     [WANTED_HANDSHAKE] = "tls.handshake",
     [WANTED_HANDSHAKE_TYPE] = "tls.handshake.type",
     [WANTED_HANDSHAKE_RANDOM] = "tls.handshake.random",
+    [WANTED_HANDSHAKE_VERSION] = "tls.handshake.version",
+    [WANTED_SERVER_NAME] = "tls.handshake.extensions_server_name",
     [WANTED_EXTENSION_TYPE] = "tls.handshake.extension.type",
     [WANTED_SUPPORTED_VERSION] = "tls.handshake.extensions.supported_version",
     [WANTED_CERTIFICATES_LENGTH] = "tls.handshake.certificates_length",
@@ -141,11 +146,10 @@ static const value_string mtls_alert_names[] = {
 #undef MTLS_ALERT
     {0, NULL}};
 
-/* One TCP connection: the engine's state plus which endpoint is the server. */
+/* One TCP connection: the engine's state plus what the reports show of it. */
 typedef struct {
     mtls_conn_t *engine;
-    address server_address;
-    guint32 server_port;
+    mtls_connection_info_t info;
     gboolean server_known;
 } connection_t;
 
@@ -154,7 +158,10 @@ typedef struct {
 typedef struct {
     guint32 frame;
     const mtls_exchange_t *exchange;
+    const connection_t *connection;
 } frame_exchange_t;
+
+static int mtls_tap = -1;
 
 static GHashTable *connections; /* tcp.stream -> connection_t */
 static GArray *frame_index;     /* frame_exchange_t, sorted by frame */
@@ -163,7 +170,9 @@ static void connection_free(gpointer data)
 {
     connection_t *connection = (connection_t *)data;
     mtls_conn_free(connection->engine);
-    free_address(&connection->server_address);
+    free_address(&connection->info.server_address);
+    free_address(&connection->info.client_address);
+    g_free(connection->info.server_name);
     g_free(connection);
 }
 
@@ -237,6 +246,7 @@ static gboolean has_descendant_value(proto_node *node, enum wanted_field field, 
 typedef struct {
     mtls_event_t events[MAX_EVENTS_PER_FRAME];
     unsigned count;
+    char *server_name; /* from a ClientHello, in pinfo->pool */
 } frame_events_t;
 
 static mtls_event_t *add_event(frame_events_t *frame, mtls_event_type_t type)
@@ -251,7 +261,7 @@ static mtls_event_t *add_event(frame_events_t *frame, mtls_event_type_t type)
     return event;
 }
 
-static void read_handshake(frame_events_t *frame, proto_node *handshake)
+static void read_handshake(packet_info *pinfo, frame_events_t *frame, proto_node *handshake)
 {
     proto_node *type_node = find_descendant(handshake, WANTED_HANDSHAKE_TYPE);
     if (!type_node) {
@@ -267,12 +277,19 @@ static void read_handshake(frame_events_t *frame, proto_node *handshake)
         if (event)
             event->pha_offered =
                 has_descendant_value(handshake, WANTED_EXTENSION_TYPE, EXT_POST_HANDSHAKE_AUTH);
+        node = find_descendant(handshake, WANTED_SERVER_NAME);
+        if (node && PNODE_FINFO(node)->length > 0)
+            frame->server_name = (char *)tvb_get_string_enc(pinfo->pool, PNODE_FINFO(node)->ds_tvb,
+                                                            PNODE_FINFO(node)->start,
+                                                            PNODE_FINFO(node)->length, ENC_ASCII);
         break;
     case HS_SERVER_HELLO:
         event = add_event(frame, MTLS_EV_SERVER_HELLO);
         if (!event)
             break;
         event->tls13 = has_descendant_value(handshake, WANTED_SUPPORTED_VERSION, TLS13_VERSION);
+        node = find_descendant(handshake, WANTED_HANDSHAKE_VERSION);
+        event->version = event->tls13 ? TLS13_VERSION : node ? (guint16)node_uint(node) : 0;
         event->psk_accepted =
             has_descendant_value(handshake, WANTED_EXTENSION_TYPE, EXT_PRE_SHARED_KEY);
         node = find_descendant(handshake, WANTED_HANDSHAKE_RANDOM);
@@ -314,7 +331,7 @@ static void read_alert(frame_events_t *frame, proto_node *alert)
     }
 }
 
-static void read_record(frame_events_t *frame, proto_node *record)
+static void read_record(packet_info *pinfo, frame_events_t *frame, proto_node *record)
 {
     int content_type = -1;
     gboolean messages = FALSE;
@@ -322,7 +339,7 @@ static void read_record(frame_events_t *frame, proto_node *record)
         if (node_is(child, WANTED_RECORD_CONTENT_TYPE)) {
             content_type = (int)node_uint(child);
         } else if (node_is(child, WANTED_HANDSHAKE)) {
-            read_handshake(frame, child);
+            read_handshake(pinfo, frame, child);
             messages = TRUE;
         } else if (node_is(child, WANTED_ALERT_MESSAGE)) {
             read_alert(frame, child);
@@ -347,7 +364,7 @@ static void read_record(frame_events_t *frame, proto_node *record)
 
 /* TLS records of this frame, in order. The TLS dissector adds its protocol
  * items at the top of the tree, one per reassembled PDU. */
-static void read_tls_records(frame_events_t *frame, proto_tree *tree)
+static void read_tls_records(packet_info *pinfo, frame_events_t *frame, proto_tree *tree)
 {
     for (proto_node *top = tree->first_child; top; top = top->next) {
         const field_info *finfo = PNODE_FINFO(top);
@@ -356,9 +373,9 @@ static void read_tls_records(frame_events_t *frame, proto_tree *tree)
         if (finfo->hfinfo->id == proto_tls) {
             for (proto_node *child = top->first_child; child; child = child->next)
                 if (node_is(child, WANTED_TLS_RECORD))
-                    read_record(frame, child);
+                    read_record(pinfo, frame, child);
         } else if (node_is(top, WANTED_TLS_RECORD)) {
-            read_record(frame, top);
+            read_record(pinfo, frame, top);
         }
     }
 }
@@ -372,31 +389,38 @@ static field_info *last_field(proto_tree *tree, enum wanted_field field)
     return (field_info *)g_ptr_array_index(fields, fields->len - 1);
 }
 
+static void set_endpoints(connection_t *connection, const address *server, guint32 server_port,
+                          const address *client, guint32 client_port)
+{
+    copy_address(&connection->info.server_address, server);
+    connection->info.server_port = server_port;
+    copy_address(&connection->info.client_address, client);
+    connection->info.client_port = client_port;
+    connection->server_known = TRUE;
+}
+
 /* The endpoint that sent the first server-only message, or received a ClientHello. */
 static void learn_server(connection_t *connection, packet_info *pinfo, const frame_events_t *frame)
 {
     for (unsigned i = 0; i < frame->count && !connection->server_known; i++) {
         switch (frame->events[i].type) {
         case MTLS_EV_CLIENT_HELLO:
-            copy_address(&connection->server_address, &pinfo->dst);
-            connection->server_port = pinfo->destport;
-            connection->server_known = TRUE;
+            set_endpoints(connection, &pinfo->dst, pinfo->destport, &pinfo->src, pinfo->srcport);
             break;
         case MTLS_EV_SERVER_HELLO:
         case MTLS_EV_HELLO_REQUEST:
         case MTLS_EV_CERTIFICATE_REQUEST:
         case MTLS_EV_SERVER_HELLO_DONE:
         case MTLS_EV_NEW_SESSION_TICKET:
-            copy_address(&connection->server_address, &pinfo->src);
-            connection->server_port = pinfo->srcport;
-            connection->server_known = TRUE;
+            set_endpoints(connection, &pinfo->src, pinfo->srcport, &pinfo->dst, pinfo->destport);
             break;
         default: break;
         }
     }
 }
 
-static void index_exchange(packet_info *pinfo, const mtls_exchange_t *exchange)
+static void index_exchange(packet_info *pinfo, const connection_t *connection,
+                           const mtls_exchange_t *exchange)
 {
     guint first_of_frame = frame_index->len;
     while (first_of_frame > 0 &&
@@ -405,7 +429,7 @@ static void index_exchange(packet_info *pinfo, const mtls_exchange_t *exchange)
     for (guint i = first_of_frame; i < frame_index->len; i++)
         if (g_array_index(frame_index, frame_exchange_t, i).exchange == exchange)
             return;
-    frame_exchange_t entry = {pinfo->num, exchange};
+    frame_exchange_t entry = {pinfo->num, exchange, connection};
     g_array_append_val(frame_index, entry);
 }
 
@@ -420,7 +444,8 @@ static void analyse_frame(packet_info *pinfo, proto_tree *tree)
 
     frame_events_t frame;
     frame.count = 0;
-    read_tls_records(&frame, tree);
+    frame.server_name = NULL;
+    read_tls_records(pinfo, &frame, tree);
 
     field_info *flags_field = last_field(tree, WANTED_TCP_FLAGS);
     guint32 flags = flags_field ? mtls_field_uint(flags_field) : 0;
@@ -439,14 +464,17 @@ static void analyse_frame(packet_info *pinfo, proto_tree *tree)
             g_free(connection);
             return;
         }
+        connection->info.stream = stream;
         g_hash_table_insert(connections, GUINT_TO_POINTER(stream), connection);
     }
+    if (frame.server_name && !connection->info.server_name)
+        connection->info.server_name = g_strdup(frame.server_name);
     learn_server(connection, pinfo, &frame);
     if (!connection->server_known)
         return; /* mid-stream capture: no direction, no invented verdicts */
 
-    gboolean from_server = pinfo->srcport == connection->server_port &&
-                           addresses_equal(&pinfo->src, &connection->server_address);
+    gboolean from_server = pinfo->srcport == connection->info.server_port &&
+                           addresses_equal(&pinfo->src, &connection->info.server_address);
     gint64 time_ns = (gint64)pinfo->abs_ts.secs * 1000000000 + pinfo->abs_ts.nsecs;
     for (unsigned i = 0; i < frame.count; i++) {
         mtls_event_t *event = &frame.events[i];
@@ -455,7 +483,7 @@ static void analyse_frame(packet_info *pinfo, proto_tree *tree)
         event->time_ns = time_ns;
         const mtls_exchange_t *exchange = mtls_conn_feed(connection->engine, event);
         if (exchange)
-            index_exchange(pinfo, exchange);
+            index_exchange(pinfo, connection, exchange);
     }
 }
 
@@ -529,8 +557,9 @@ static void add_experts(packet_info *pinfo, proto_item *item, const mtls_exchang
 }
 
 static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
-                            const mtls_exchange_t *exchange, gboolean final)
+                            const frame_exchange_t *entry, gboolean final)
 {
+    const mtls_exchange_t *exchange = entry->exchange;
     mtls_verdict_t verdict = mtls_exchange_verdict(exchange, final);
     char evidence[512];
     mtls_exchange_evidence(exchange, final, evidence, sizeof(evidence));
@@ -577,6 +606,14 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
     add_experts(pinfo, item, exchange, verdict, final, evidence);
     if (pref_info_column && pinfo->num == exchange->decision_frame)
         col_append_fstr(pinfo->cinfo, COL_INFO, " [mTLS: %s]", mtls_verdict_name(verdict));
+
+    if (have_tap_listener(mtls_tap)) {
+        mtls_tap_info_t *tap_info = wmem_new(pinfo->pool, mtls_tap_info_t);
+        tap_info->exchange = exchange;
+        tap_info->connection = &entry->connection->info;
+        tap_info->final = final;
+        tap_queue_packet(mtls_tap, pinfo, tap_info);
+    }
 }
 
 /* Index of the first entry for `frame`, or frame_index->len when none. */
@@ -603,7 +640,7 @@ static int dissect_mtls(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, voi
         const frame_exchange_t *entry = &g_array_index(frame_index, frame_exchange_t, i);
         if (entry->frame != pinfo->num)
             break;
-        render_exchange(tvb, pinfo, tree, entry->exchange, final);
+        render_exchange(tvb, pinfo, tree, entry, final);
     }
     return 0;
 }
@@ -715,6 +752,7 @@ void proto_register_mtls(void)
                                    "that decided a client-authentication exchange",
                                    &pref_info_column);
 
+    mtls_tap = register_tap("mtls");
     register_init_routine(mtls_init);
     register_cleanup_routine(mtls_cleanup);
 }

@@ -2,6 +2,29 @@
 #ifndef PACKET_MTLS_H
 #define PACKET_MTLS_H
 
+#include <epan/address.h>
+
+#include "mtls_engine.h"
+
+/* What the reports know of a connection. */
+typedef struct {
+    guint32 stream; /* tcp.stream */
+    address client_address;
+    guint32 client_port;
+    address server_address;
+    guint32 server_port;
+    char *server_name; /* SNI of the first ClientHello, or NULL */
+} mtls_connection_info_t;
+
+/* Queued on the "mtls" tap for every exchange shown on a frame. The exchange
+ * lives until the capture file is closed, so a report may keep the pointer
+ * and read its final state when it draws. */
+typedef struct {
+    const mtls_exchange_t *exchange;
+    const mtls_connection_info_t *connection;
+    gboolean final; /* the frame was rendered with the final verdict */
+} mtls_tap_info_t;
+
 void proto_register_mtls(void);
 void proto_reg_handoff_mtls(void);
 
