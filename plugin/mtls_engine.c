@@ -33,11 +33,36 @@ struct mtls_conn {
     bool client_ccs;
     bool server_closed;
     bool client_closed; /* FIN, RST or close_notify from the client */
+    /* Inference without keys (TLS 1.3 protected records) */
+    bool infer;
+    bool sizes_known;
+    mtls_cipher_sizes_t sizes;
+    enum {
+        INFER_SERVER_FLIGHT = 0, /* after the ServerHello */
+        INFER_CLIENT_FLIGHT,     /* the client's second flight */
+        INFER_DECISION,          /* the server's next record decides */
+        INFER_AFTER,             /* decided: watch for proof and later requests */
+    } infer_state;
+    uint32_t server_flight_frame; /* first protected server record */
+    uint32_t server_flight_records;
+    mtls_flight_reader_t flight;
+    mtls_exchange_t *inferring; /* the exchange inference works on */
+    bool client_spoke;          /* a client record since the inferred decision */
+    uint32_t last_server_frame; /* post-handshake: the request candidate */
 };
 
 mtls_conn_t *mtls_conn_new(void)
 {
-    return calloc(1, sizeof(mtls_conn_t));
+    mtls_conn_t *conn = calloc(1, sizeof(mtls_conn_t));
+    if (conn)
+        conn->infer = true;
+    return conn;
+}
+
+void mtls_conn_set_inference(mtls_conn_t *conn, bool enabled)
+{
+    if (conn)
+        conn->infer = enabled;
 }
 
 void mtls_conn_free(mtls_conn_t *conn)
@@ -159,6 +184,8 @@ static mtls_exchange_t *connection_ended(mtls_conn_t *conn, const mtls_event_t *
         }
         if (event->type == MTLS_EV_ALERT && cause != MTLS_CAUSE_SERVER_CLOSE)
             exchange->alert = (int16_t)event->alert_description;
+        if (exchange->inferred && exchange->confidence > MTLS_CONFIDENCE_LIKELY)
+            exchange->confidence = MTLS_CONFIDENCE_LIKELY;
         exchange->decision_record = record;
         decided = exchange;
     }
@@ -199,6 +226,9 @@ static mtls_exchange_t *on_server_hello(mtls_conn_t *conn, const mtls_event_t *e
     conn->server_hello_seen = true;
     conn->tls13 = event->tls13;
     conn->version = event->version;
+    conn->sizes_known = mtls_cipher_sizes(event->cipher_suite, event->tls13, &conn->sizes);
+    conn->infer_state = INFER_SERVER_FLIGHT;
+    conn->inferring = conn->handshake;
     if (conn->handshake) {
         conn->handshake->tls13 = event->tls13;
         conn->handshake->version = event->version;
@@ -352,6 +382,159 @@ static mtls_exchange_t *on_server_record(mtls_conn_t *conn, const mtls_event_t *
     return decided ? decided : current(conn);
 }
 
+static mtls_confidence_t weaker(mtls_confidence_t a, mtls_confidence_t b)
+{
+    return a < b ? a : b;
+}
+
+/* The client's flight is read: record what it says about the request and answer. */
+static void infer_flight(mtls_conn_t *conn, mtls_exchange_t *exchange, mtls_flight_t shape,
+                         mtls_confidence_t confidence, const mtls_event_t *event)
+{
+    exchange->inferred = true;
+    exchange->confidence = confidence;
+    exchange->flight_confidence = confidence;
+    exchange->flight_records = conn->flight.records;
+    exchange->flight_bytes =
+        (uint16_t)(conn->flight.before_finished > UINT16_MAX ? UINT16_MAX
+                                                             : conn->flight.before_finished);
+    if (exchange->phase != MTLS_PHASE_POST_HANDSHAKE)
+        conn->handshake_done = true;
+    switch (shape) {
+    case MTLS_FLIGHT_FINISHED_ONLY:
+        decide(exchange, MTLS_VERDICT_NOT_REQUESTED, MTLS_CAUSE_INFERRED_FLIGHT, event);
+        exchange->decision_record = MTLS_RECORD_ENCRYPTED;
+        conn->infer_state = INFER_AFTER;
+        break;
+    case MTLS_FLIGHT_EMPTY_CERTIFICATE:
+    case MTLS_FLIGHT_CERTIFICATE:
+        exchange->requested = true;
+        if (!exchange->request_frame)
+            exchange->request_frame = conn->server_flight_frame;
+        answer(exchange,
+               shape == MTLS_FLIGHT_CERTIFICATE ? MTLS_RESPONSE_CERTIFICATE : MTLS_RESPONSE_EMPTY,
+               event);
+        conn->infer_state = INFER_DECISION;
+        break;
+    default:
+        conn->infer_state = INFER_AFTER; /* sizes fit no shape: say nothing */
+        break;
+    }
+}
+
+/* The server's first protected record after the client's answer. */
+static void infer_decision(mtls_conn_t *conn, mtls_exchange_t *exchange, const mtls_event_t *event)
+{
+    bool alert = mtls_tls13_alert_sized(event->record_length, &conn->sizes);
+    exchange->decision_record_length = event->record_length;
+    /* An alert-sized record may be close_notify; data may predate the answer. */
+    exchange->confidence = weaker(exchange->confidence, MTLS_CONFIDENCE_LIKELY);
+    if (alert) {
+        decide(exchange, MTLS_VERDICT_REJECTED, MTLS_CAUSE_SERVER_ALERT, event);
+        exchange->decision_record = MTLS_RECORD_ENCRYPTED_ALERT;
+    } else {
+        decide(exchange,
+               exchange->response == MTLS_RESPONSE_CERTIFICATE ? MTLS_VERDICT_ACCEPTED
+                                                               : MTLS_VERDICT_SERVER_IGNORED,
+               MTLS_CAUSE_SERVER_WENT_ON, event);
+        exchange->decision_record = MTLS_RECORD_ENCRYPTED;
+    }
+    conn->infer_state = INFER_AFTER;
+    conn->client_spoke = false;
+}
+
+/* Post-handshake authentication without keys: a server record, then a client
+ * flight shaped like Certificate (+ CertificateVerify) + Finished. */
+static mtls_exchange_t *infer_post_handshake(mtls_conn_t *conn, const mtls_event_t *event,
+                                             int plaintext)
+{
+    if (event->from_server) {
+        conn->last_server_frame = event->frame;
+        memset(&conn->flight, 0, sizeof(conn->flight));
+        conn->flight.post_handshake = true;
+        return NULL;
+    }
+    if (!conn->pha_offered || !conn->last_server_frame)
+        return NULL;
+    mtls_confidence_t confidence;
+    mtls_flight_t shape = mtls_flight_add(&conn->flight, plaintext, &conn->sizes, &confidence);
+    if (shape != MTLS_FLIGHT_EMPTY_CERTIFICATE && shape != MTLS_FLIGHT_CERTIFICATE) {
+        if (shape != MTLS_FLIGHT_INCOMPLETE)
+            conn->last_server_frame = 0; /* ordinary data */
+        return NULL;
+    }
+    mtls_exchange_t *exchange = exchange_open(conn, MTLS_PHASE_POST_HANDSHAKE, event->frame);
+    if (!exchange)
+        return NULL;
+    exchange->request_frame = conn->last_server_frame;
+    exchange->first_frame = conn->last_server_frame;
+    /* Application data can take this shape by chance: never more than possible. */
+    infer_flight(conn, exchange, shape, MTLS_CONFIDENCE_POSSIBLE, event);
+    conn->inferring = exchange;
+    conn->last_server_frame = 0;
+    return exchange;
+}
+
+/* A protected TLS 1.3 record nobody could decrypt. */
+static mtls_exchange_t *on_encrypted_record(mtls_conn_t *conn, const mtls_event_t *event)
+{
+    mtls_exchange_t *exchange = conn->inferring;
+    if (!conn->infer || !conn->tls13 || !conn->sizes_known || !exchange)
+        return NULL;
+    if (!exchange->undecrypted && !exchange->inferred)
+        return NULL; /* keys are present: decrypted evidence wins */
+    int plaintext = mtls_tls13_plaintext(event->record_length, &conn->sizes);
+    mtls_confidence_t confidence;
+    mtls_flight_t shape;
+
+    switch (conn->infer_state) {
+    case INFER_SERVER_FLIGHT:
+        if (event->from_server) {
+            if (!conn->server_flight_frame)
+                conn->server_flight_frame = event->frame;
+            conn->server_flight_records++;
+            return exchange;
+        }
+        if (!conn->server_flight_frame)
+            return NULL; /* early data before the server's flight */
+        memset(&conn->flight, 0, sizeof(conn->flight));
+        conn->infer_state = INFER_CLIENT_FLIGHT;
+        /* This record opens the client's flight. */
+        /* FALLTHROUGH */
+    case INFER_CLIENT_FLIGHT:
+        if (event->from_server) {
+            shape = mtls_flight_close(&conn->flight, &conn->sizes, &confidence);
+            infer_flight(conn, exchange, shape, confidence, event);
+            if (conn->infer_state == INFER_DECISION && is_open(exchange))
+                infer_decision(conn, exchange, event);
+            return exchange;
+        }
+        shape = mtls_flight_add(&conn->flight, plaintext, &conn->sizes, &confidence);
+        if (shape != MTLS_FLIGHT_INCOMPLETE)
+            infer_flight(conn, exchange, shape, confidence, event);
+        return exchange;
+    case INFER_DECISION:
+        if (!event->from_server)
+            return NULL;
+        if (is_open(exchange))
+            infer_decision(conn, exchange, event);
+        return exchange;
+    case INFER_AFTER:
+        if (!event->from_server) {
+            conn->client_spoke = true;
+        } else if (conn->client_spoke &&
+                   !mtls_tls13_alert_sized(event->record_length, &conn->sizes) &&
+                   exchange->decision_record == MTLS_RECORD_ENCRYPTED &&
+                   exchange->verdict != MTLS_VERDICT_NOT_REQUESTED &&
+                   exchange->phase != MTLS_PHASE_POST_HANDSHAKE) {
+            /* The server answered the client's data: it really went on. */
+            exchange->confidence = weaker(exchange->flight_confidence, MTLS_CONFIDENCE_CERTAIN);
+        }
+        return infer_post_handshake(conn, event, plaintext);
+    }
+    return NULL;
+}
+
 mtls_exchange_t *mtls_conn_feed(mtls_conn_t *conn, const mtls_event_t *event)
 {
     mtls_exchange_t *exchange = NULL;
@@ -468,6 +651,7 @@ mtls_exchange_t *mtls_conn_feed(mtls_conn_t *conn, const mtls_event_t *event)
         break;
     case MTLS_EV_ALERT: exchange = on_alert(conn, event); break;
     case MTLS_EV_CLOSE: exchange = on_close(conn, event); break;
+    case MTLS_EV_ENCRYPTED_RECORD: exchange = on_encrypted_record(conn, event); break;
     }
     if (exchange && event->frame > exchange->last_frame)
         exchange->last_frame = event->frame;
@@ -597,6 +781,8 @@ static const char *record_phrase(mtls_record_t record)
     case MTLS_RECORD_FIN: return "a TCP FIN";
     case MTLS_RECORD_RST: return "a TCP RST";
     case MTLS_RECORD_CLOSE_NOTIFY: return "close_notify";
+    case MTLS_RECORD_ENCRYPTED: return "a protected record";
+    case MTLS_RECORD_ENCRYPTED_ALERT: return "an alert-sized protected record";
     case MTLS_RECORD_NONE: break;
     }
     return "a record";
@@ -626,6 +812,62 @@ static void say_since_answer(line_t *line, const mtls_exchange_t *exchange)
         answer_phrase(exchange->response), exchange->response_frame);
 }
 
+/* Why an exchange deduced from record sizes got its verdict. */
+static void say_inferred(line_t *line, const mtls_exchange_t *exchange, mtls_verdict_t verdict)
+{
+    say(line, "Inferred without keys from record sizes (%s): ",
+        mtls_confidence_name(exchange->confidence));
+    if (exchange->phase == MTLS_PHASE_POST_HANDSHAKE)
+        say(line, "after the server's record in frame %u, ", exchange->request_frame);
+    if (exchange->cause == MTLS_CAUSE_INFERRED_FLIGHT) {
+        say(line,
+            "the client's second flight was Finished alone (frame %u), so no "
+            "CertificateRequest was sent.",
+            exchange->decision_frame);
+        return;
+    }
+    if (exchange->response == MTLS_RESPONSE_EMPTY)
+        say(line,
+            "the client's flight carried %u bytes before Finished, an empty Certificate: "
+            "requested, no certificate sent (frame %u, %s)",
+            exchange->flight_bytes, exchange->response_frame,
+            mtls_confidence_name(exchange->flight_confidence));
+    else if (exchange->response == MTLS_RESPONSE_CERTIFICATE)
+        say(line,
+            "the client's flight carried %u bytes before Finished, a Certificate and "
+            "CertificateVerify: requested and provided (frame %u, %s)",
+            exchange->flight_bytes, exchange->response_frame,
+            mtls_confidence_name(exchange->flight_confidence));
+    else
+        say(line, "the client's flight fits no known shape");
+    switch (verdict) {
+    case MTLS_VERDICT_REJECTED:
+        if (exchange->decision_record == MTLS_RECORD_ENCRYPTED_ALERT)
+            say(line,
+                "; then the server sent an alert-sized record (%u bytes) in frame %u and "
+                "nothing else: a fatal alert, or a close_notify before it went on.",
+                exchange->decision_record_length, exchange->decision_frame);
+        else
+            say(line,
+                "; then the server closed the connection with %s in frame %u before "
+                "going on.",
+                record_phrase(exchange->decision_record), exchange->decision_frame);
+        break;
+    case MTLS_VERDICT_ACCEPTED:
+    case MTLS_VERDICT_SERVER_IGNORED:
+        say(line, "; then the server sent a %u-byte record in frame %u, not an alert: it went on%s",
+            exchange->decision_record_length, exchange->decision_frame,
+            exchange->confidence == MTLS_CONFIDENCE_CERTAIN
+                ? ", and later answered the client's data."
+                : " (a NewSessionTicket or data).");
+        break;
+    case MTLS_VERDICT_CLIENT_ABORTED:
+        say(line, "; then the client ended the connection in frame %u.", exchange->decision_frame);
+        break;
+    default: say(line, "; the server's decision is not in the capture."); break;
+    }
+}
+
 char *mtls_exchange_evidence(const mtls_exchange_t *exchange, bool final, char *buffer, size_t size)
 {
     line_t line = {buffer, size, 0};
@@ -634,6 +876,10 @@ char *mtls_exchange_evidence(const mtls_exchange_t *exchange, bool final, char *
     buffer[0] = '\0';
     if (exchange->start_missing)
         say(&line, "The capture does not hold the start of this exchange. ");
+    if (exchange->inferred) {
+        say_inferred(&line, exchange, mtls_exchange_verdict(exchange, final));
+        return buffer;
+    }
 
     switch (mtls_exchange_verdict(exchange, final)) {
     case MTLS_VERDICT_NOT_REQUESTED:

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mtls_infer.h"
+
 /* Real connections hold a handful; a hostile one is cut here. */
 #define MTLS_MAX_EXCHANGES_PER_CONNECTION 256
 
@@ -55,7 +57,8 @@ typedef enum {
     MTLS_EV_CHANGE_CIPHER_SPEC,
     MTLS_EV_APPLICATION_DATA,
     MTLS_EV_ALERT,
-    MTLS_EV_CLOSE, /* TCP FIN or RST */
+    MTLS_EV_CLOSE,            /* TCP FIN or RST */
+    MTLS_EV_ENCRYPTED_RECORD, /* TLS 1.3 protected record that was not decrypted */
 } mtls_event_type_t;
 
 #define MTLS_ALERT_UNKNOWN (-1) /* encrypted alert: level and description unseen */
@@ -81,6 +84,10 @@ typedef struct {
     int alert_description;
     /* MTLS_EV_CLOSE */
     bool reset;
+    /* Every event from a record: its length field (protected size) */
+    uint16_t record_length;
+    /* MTLS_EV_SERVER_HELLO */
+    uint16_t cipher_suite;
 } mtls_event_t;
 
 /* How an exchange was decided; the evidence line is written from it. */
@@ -94,7 +101,8 @@ typedef enum {
     MTLS_CAUSE_CLIENT_ALERT,         /* fatal alert from the client */
     MTLS_CAUSE_ANSWER_MISSING,       /* server went on, the client's answer not captured */
     MTLS_CAUSE_ENDED_BEFORE_REQUEST, /* handshake ended before the server's flight */
-    MTLS_CAUSE_CLIENT_CLOSED         /* the client closed first, then the server */
+    MTLS_CAUSE_CLIENT_CLOSED,        /* the client closed first, then the server */
+    MTLS_CAUSE_INFERRED_FLIGHT       /* inferred: the client's flight was Finished alone */
 } mtls_cause_t;
 
 /* What the server sent when it went on, for the evidence line. */
@@ -109,6 +117,8 @@ typedef enum {
     MTLS_RECORD_FIN,
     MTLS_RECORD_RST,
     MTLS_RECORD_CLOSE_NOTIFY,
+    MTLS_RECORD_ENCRYPTED,       /* inferred: a protected record, not alert-sized */
+    MTLS_RECORD_ENCRYPTED_ALERT, /* inferred: a protected record the size of an alert */
 } mtls_record_t;
 
 typedef struct mtls_exchange {
@@ -123,10 +133,16 @@ typedef struct mtls_exchange {
     bool resumed;
     bool pha_offered;
     bool tls13;
-    uint16_t version;   /* negotiated TLS version, 0 when the ServerHello was not seen */
-    bool start_missing; /* the capture did not hold the start of this exchange */
-    bool undecrypted;   /* TLS 1.3 handshake seen only up to the ServerHello: no keys */
-    int16_t alert;      /* fatal alert that decided it, or -1 */
+    uint16_t version;             /* negotiated TLS version, 0 when the ServerHello was not seen */
+    bool start_missing;           /* the capture did not hold the start of this exchange */
+    bool undecrypted;             /* TLS 1.3 handshake seen only up to the ServerHello: no keys */
+    bool inferred;                /* deduced from protected record sizes, without keys */
+    mtls_confidence_t confidence; /* of the verdict */
+    mtls_confidence_t flight_confidence; /* of requested/response, from the flight */
+    uint8_t flight_records;              /* inferred: the client's flight */
+    uint16_t flight_bytes;               /* inferred: its plaintext before Finished */
+    uint16_t decision_record_length;     /* inferred: the protected record that decided */
+    int16_t alert;                       /* fatal alert that decided it, or -1 */
     uint32_t first_frame;
     uint32_t request_frame;
     uint32_t response_frame;
@@ -140,6 +156,8 @@ typedef struct mtls_exchange {
 typedef struct mtls_conn mtls_conn_t;
 
 mtls_conn_t *mtls_conn_new(void);
+/* Deduce exchanges from protected record sizes when there are no keys (default on). */
+void mtls_conn_set_inference(mtls_conn_t *conn, bool enabled);
 void mtls_conn_free(mtls_conn_t *conn);
 
 /* Feeds one event, in capture order. Returns the exchange the event belongs to,

@@ -63,6 +63,8 @@ enum wanted_field {
     WANTED_TLS_RECORD,
     WANTED_RECORD_CONTENT_TYPE,
     WANTED_RECORD_OPAQUE_TYPE,
+    WANTED_RECORD_LENGTH,
+    WANTED_CIPHER_SUITE,
     WANTED_HANDSHAKE,
     WANTED_HANDSHAKE_TYPE,
     WANTED_HANDSHAKE_RANDOM,
@@ -84,6 +86,8 @@ static const char *const wanted_field_names[WANTED_FIELD_COUNT] = {
     [WANTED_TLS_RECORD] = "tls.record",
     [WANTED_RECORD_CONTENT_TYPE] = "tls.record.content_type",
     [WANTED_RECORD_OPAQUE_TYPE] = "tls.record.opaque_type",
+    [WANTED_RECORD_LENGTH] = "tls.record.length",
+    [WANTED_CIPHER_SUITE] = "tls.handshake.ciphersuite",
     [WANTED_HANDSHAKE] = "tls.handshake",
     [WANTED_HANDSHAKE_TYPE] = "tls.handshake.type",
     [WANTED_HANDSHAKE_RANDOM] = "tls.handshake.random",
@@ -125,6 +129,8 @@ static int hf_mtls_alert = -1;
 static int hf_mtls_time_to_decision = -1;
 static int hf_mtls_pha_offered = -1;
 static int hf_mtls_resumed = -1;
+static int hf_mtls_inferred = -1;
+static int hf_mtls_confidence = -1;
 static int hf_mtls_evidence = -1;
 
 static gint ett_mtls = -1;
@@ -137,8 +143,10 @@ static expert_field ei_mtls_rejected = EI_INIT;
 static expert_field ei_mtls_server_ignored = EI_INIT;
 static expert_field ei_mtls_client_aborted = EI_INIT;
 static expert_field ei_mtls_undetermined = EI_INIT;
+static expert_field ei_mtls_inferred = EI_INIT;
 
 static gboolean pref_info_column = TRUE;
+static gboolean pref_infer_without_keys = TRUE;
 
 static const value_string mtls_alert_names[] = {
 #define MTLS_ALERT(value, name) {value, name},
@@ -290,6 +298,8 @@ static void read_handshake(packet_info *pinfo, frame_events_t *frame, proto_node
         event->tls13 = has_descendant_value(handshake, WANTED_SUPPORTED_VERSION, TLS13_VERSION);
         node = find_descendant(handshake, WANTED_HANDSHAKE_VERSION);
         event->version = event->tls13 ? TLS13_VERSION : node ? (guint16)node_uint(node) : 0;
+        node = find_descendant(handshake, WANTED_CIPHER_SUITE);
+        event->cipher_suite = node ? (guint16)node_uint(node) : 0;
         event->psk_accepted =
             has_descendant_value(handshake, WANTED_EXTENSION_TYPE, EXT_PRE_SHARED_KEY);
         node = find_descendant(handshake, WANTED_HANDSHAKE_RANDOM);
@@ -334,10 +344,16 @@ static void read_alert(frame_events_t *frame, proto_node *alert)
 static void read_record(packet_info *pinfo, frame_events_t *frame, proto_node *record)
 {
     int content_type = -1;
-    gboolean messages = FALSE;
+    gboolean opaque = FALSE, messages = FALSE;
+    guint16 record_length = 0;
+    unsigned first_event = frame->count;
     for (proto_node *child = record->first_child; child; child = child->next) {
         if (node_is(child, WANTED_RECORD_CONTENT_TYPE)) {
             content_type = (int)node_uint(child);
+        } else if (node_is(child, WANTED_RECORD_OPAQUE_TYPE)) {
+            opaque = TRUE;
+        } else if (node_is(child, WANTED_RECORD_LENGTH)) {
+            record_length = (guint16)node_uint(child);
         } else if (node_is(child, WANTED_HANDSHAKE)) {
             read_handshake(pinfo, frame, child);
             messages = TRUE;
@@ -346,7 +362,6 @@ static void read_record(packet_info *pinfo, frame_events_t *frame, proto_node *r
             messages = TRUE;
         }
     }
-    /* A TLS 1.3 record that was not decrypted has only its opaque type: no event. */
     switch (content_type) {
     case CONTENT_CHANGE_CIPHER_SPEC: add_event(frame, MTLS_EV_CHANGE_CIPHER_SPEC); break;
     case CONTENT_APPLICATION_DATA: add_event(frame, MTLS_EV_APPLICATION_DATA); break;
@@ -358,8 +373,15 @@ static void read_record(packet_info *pinfo, frame_events_t *frame, proto_node *r
         if (!messages)
             add_event(frame, MTLS_EV_ALERT); /* encrypted alert */
         break;
+    case -1:
+        /* A TLS 1.3 record that was not decrypted has only its opaque type. */
+        if (opaque)
+            add_event(frame, MTLS_EV_ENCRYPTED_RECORD);
+        break;
     default: break;
     }
+    for (unsigned i = first_event; i < frame->count; i++)
+        frame->events[i].record_length = record_length;
 }
 
 /* TLS records of this frame, in order. The TLS dissector adds its protocol
@@ -464,6 +486,7 @@ static void analyse_frame(packet_info *pinfo, proto_tree *tree)
             g_free(connection);
             return;
         }
+        mtls_conn_set_inference(connection->engine, pref_infer_without_keys);
         connection->info.stream = stream;
         g_hash_table_insert(connections, GUINT_TO_POINTER(stream), connection);
     }
@@ -554,6 +577,12 @@ static void add_experts(packet_info *pinfo, proto_item *item, const mtls_exchang
                           !exchange->decision_frame && frame == exchange->last_frame;
     if (decision && (decided_here || ended_here))
         expert_add_info_format(pinfo, item, decision, "%s", evidence);
+    guint32 inferred_frame =
+        exchange->decision_frame ? exchange->decision_frame : exchange->response_frame;
+    if (exchange->inferred && frame == inferred_frame)
+        expert_add_info_format(pinfo, item, &ei_mtls_inferred,
+                               "Exchange %u deduced without keys from record sizes, confidence %s",
+                               exchange->number, mtls_confidence_name(exchange->confidence));
 }
 
 static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
@@ -601,6 +630,10 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
     }
     add_boolean(mtls_tree, tvb, hf_mtls_pha_offered, exchange->pha_offered);
     add_boolean(mtls_tree, tvb, hf_mtls_resumed, exchange->resumed);
+    if (exchange->inferred) {
+        add_boolean(mtls_tree, tvb, hf_mtls_inferred, TRUE);
+        add_string(mtls_tree, tvb, hf_mtls_confidence, mtls_confidence_name(exchange->confidence));
+    }
     add_string(mtls_tree, tvb, hf_mtls_evidence, evidence);
 
     add_experts(pinfo, item, exchange, verdict, final, evidence);
@@ -707,6 +740,12 @@ void proto_register_mtls(void)
         {&hf_mtls_resumed,
          {"Resumed session", "mtls.resumed", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
           "The handshake resumed an earlier session", HFILL}},
+        {&hf_mtls_inferred,
+         {"Inferred", "mtls.inferred", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
+          "The exchange was deduced from encrypted record sizes, without keys", HFILL}},
+        {&hf_mtls_confidence,
+         {"Confidence", "mtls.confidence", FT_STRING, BASE_NONE, NULL, 0x0,
+          "For inferred exchanges: certain (exact size arithmetic), likely or possible", HFILL}},
         {&hf_mtls_evidence,
          {"Evidence", "mtls.evidence", FT_STRING, BASE_NONE, NULL, 0x0, "Why this verdict", HFILL}},
     };
@@ -735,6 +774,9 @@ void proto_register_mtls(void)
         {&ei_mtls_client_aborted,
          {"mtls.expert.client_aborted", PI_SECURITY, PI_WARN,
           "Client ended the connection after the certificate request", EXPFILL}},
+        {&ei_mtls_inferred,
+         {"mtls.expert.inferred", PI_SECURITY, PI_NOTE,
+          "Exchange deduced without keys from record sizes", EXPFILL}},
         {&ei_mtls_undetermined,
          {"mtls.expert.undetermined", PI_SECURITY, PI_NOTE,
           "Client authentication outcome undetermined", EXPFILL}},
@@ -751,6 +793,11 @@ void proto_register_mtls(void)
                                    "Append [mTLS: <verdict>] to the Info column of the frame "
                                    "that decided a client-authentication exchange",
                                    &pref_info_column);
+    prefs_register_bool_preference(
+        mtls_module, "infer_without_keys", "Infer client authentication without keys",
+        "Deduce client-authentication exchanges from the sizes of encrypted TLS 1.3 records "
+        "when the capture holds no keys; decrypted evidence always wins",
+        &pref_infer_without_keys);
 
     mtls_tap = register_tap("mtls");
     register_init_routine(mtls_init);

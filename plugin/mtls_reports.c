@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * mtls_reports.c: the reports of SPEC.md, fed by the "mtls" tap.
+ *
+ * The dissector queues one mtls_tap_info_t per exchange shown on a frame: on the
+ * first pass with the state known at that frame, on visited frames (tshark -2,
+ * GUI) with the final one. Exchanges live until the file is closed, so both
+ * reports keep the pointers, count each exchange once and read its latest state;
+ * an exchange still pending at the end counts as undetermined. That way a single
+ * pass and -2 print the same report. Nothing is registered on the tap unless a
+ * report is asked for.
+ */
+#define WS_BUILD_DLL
+#include <wireshark.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <epan/address.h>
+#include <epan/packet.h>
+#include <epan/stat_tap_ui.h>
+#include <epan/stats_tree.h>
+#include <epan/tap.h>
+
+#include "mtls_compat.h"
+#include "mtls_engine.h"
+#include "mtls_reports.h"
+#include "packet-mtls.h"
+
+#define MTLS_TAP_NAME "mtls"
+#define CONV_CLI      "mtls,conv"
+
+/* Bumped each time a capture file is opened: a report never follows a pointer
+ * kept from a file that has since been closed. */
+static guint file_generation;
+
+static void reports_init(void)
+{
+    file_generation++;
+}
+
+/* ---- Labels shared by both reports ---------------------------------------- */
+
+static const char *version_label(uint16_t version, char *buffer, size_t size)
+{
+    switch (version) {
+    case 0: return "unknown";
+    case 0x0300: return "SSL 3.0";
+    case 0x0301: return "TLS 1.0";
+    case 0x0302: return "TLS 1.1";
+    case 0x0303: return "TLS 1.2";
+    case 0x0304: return "TLS 1.3";
+    default: snprintf(buffer, size, "0x%04x", version); return buffer;
+    }
+}
+
+/* "192.0.2.1:443" or "[2001:db8::1]:443"; g_free() the result. */
+static char *endpoint_label(const address *addr, guint32 port)
+{
+    char *text = address_to_str(NULL, addr);
+    char *label = addr->type == AT_IPv6 ? g_strdup_printf("[%s]:%u", text, port)
+                                        : g_strdup_printf("%s:%u", text, port);
+    wmem_free(NULL, text);
+    return label;
+}
+
+static const char *requested_label(const mtls_exchange_t *exchange)
+{
+    if (!mtls_exchange_request_known(exchange))
+        return "?";
+    return exchange->requested ? "yes" : "no";
+}
+
+/* Inference from encrypted record sizes does not mark exchanges yet. */
+static const char *inferred_label(const mtls_exchange_t *exchange _U_)
+{
+    return "no";
+}
+
+/* ---- -z mtls,tree and the Statistics menu ---------------------------------- */
+
+#define NODE_VERDICT "Verdict"
+#define NODE_SERVER  "Server (address:port, SNI)"
+#define NODE_ALERT   "Rejecting alert"
+#define NODE_VERSION "TLS version"
+#define NODE_PHASE   "Phase"
+#define NO_SNI       "(no SNI)"
+#define NO_ALERT     "none seen (close, reset or encrypted alert)"
+
+/* tree_record_t.alert when the exchange is not counted under NODE_ALERT. */
+#define ALERT_NOT_COUNTED (-2)
+#define ALERT_NONE_SEEN   (-1)
+
+/* What one exchange is counted as: it may change while a single pass goes on
+ * (pending, then decided; version unknown until the ServerHello). */
+typedef struct {
+    const mtls_exchange_t *exchange;
+    gboolean counted;
+    mtls_verdict_t verdict;
+    uint16_t version;
+    int alert;
+} tree_record_t;
+
+typedef struct {
+    guint generation;
+    GHashTable *records;     /* exchange -> tree_record_t */
+    GHashTable *connections; /* mtls_connection_info_t -> GPtrArray of tree_record_t */
+    guint32 last_frame;
+    int verdict_node;
+    int server_node;
+    int alert_node;
+    int version_node;
+    int phase_node;
+} tree_state_t;
+
+static GHashTable *tree_states; /* stats_tree -> tree_state_t */
+
+/* Rows that every report shows, so a transient state of a single pass (pending,
+ * version unknown) leaves no row a -2 run would not have. */
+static const mtls_verdict_t verdict_order[] = {
+    MTLS_VERDICT_NOT_REQUESTED,  MTLS_VERDICT_ACCEPTED,       MTLS_VERDICT_REJECTED,
+    MTLS_VERDICT_SERVER_IGNORED, MTLS_VERDICT_CLIENT_ABORTED, MTLS_VERDICT_UNDETERMINED,
+};
+static const uint16_t version_order[] = {0x0303, 0x0304, 0};
+static const mtls_phase_t phase_order[] = {
+    MTLS_PHASE_HANDSHAKE,
+    MTLS_PHASE_RENEGOTIATION,
+    MTLS_PHASE_POST_HANDSHAKE,
+};
+
+static void tree_state_clear(tree_state_t *state)
+{
+    g_hash_table_remove_all(state->connections);
+    g_hash_table_remove_all(state->records);
+    state->last_frame = 0;
+    state->generation = file_generation;
+}
+
+static void tree_state_free(gpointer data)
+{
+    tree_state_t *state = (tree_state_t *)data;
+    g_hash_table_destroy(state->connections);
+    g_hash_table_destroy(state->records);
+    g_free(state);
+}
+
+static void tree_init(stats_tree *st)
+{
+    if (!tree_states)
+        tree_states = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, tree_state_free);
+    tree_state_t *state = g_new0(tree_state_t, 1);
+    state->records = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    state->connections = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                               (GDestroyNotify)g_ptr_array_unref);
+    state->generation = file_generation;
+    g_hash_table_replace(tree_states, st, state);
+
+    char buffer[16];
+    state->verdict_node = stats_tree_create_node(st, NODE_VERDICT, 0, STAT_DT_INT, TRUE);
+    for (size_t i = 0; i < G_N_ELEMENTS(verdict_order); i++)
+        stats_tree_create_node(st, mtls_verdict_name(verdict_order[i]), state->verdict_node,
+                               STAT_DT_INT, FALSE);
+    state->server_node = stats_tree_create_node(st, NODE_SERVER, 0, STAT_DT_INT, TRUE);
+    state->alert_node = stats_tree_create_node(st, NODE_ALERT, 0, STAT_DT_INT, TRUE);
+    state->version_node = stats_tree_create_node(st, NODE_VERSION, 0, STAT_DT_INT, TRUE);
+    for (size_t i = 0; i < G_N_ELEMENTS(version_order); i++)
+        stats_tree_create_node(st, version_label(version_order[i], buffer, sizeof(buffer)),
+                               state->version_node, STAT_DT_INT, FALSE);
+    state->phase_node = stats_tree_create_node(st, NODE_PHASE, 0, STAT_DT_INT, TRUE);
+    for (size_t i = 0; i < G_N_ELEMENTS(phase_order); i++)
+        stats_tree_create_node(st, mtls_phase_name(phase_order[i]), state->phase_node,
+                               STAT_DT_INT, FALSE);
+}
+
+static void tree_cleanup(stats_tree *st)
+{
+    if (tree_states)
+        g_hash_table_remove(tree_states, st);
+}
+
+/* Adds `sign` (+1 or -1) to the rows that depend on the exchange's outcome. */
+static void tree_count_outcome(stats_tree *st, const tree_state_t *state,
+                               const tree_record_t *record, int sign)
+{
+    char buffer[64];
+    increase_stat_node(st, mtls_verdict_name(record->verdict), state->verdict_node, FALSE, sign);
+    increase_stat_node(st, version_label(record->version, buffer, sizeof(buffer)),
+                       state->version_node, FALSE, sign);
+    if (record->alert == ALERT_NOT_COUNTED)
+        return;
+    increase_stat_node(st, NODE_ALERT, 0, TRUE, sign);
+    if (record->alert == ALERT_NONE_SEEN) {
+        increase_stat_node(st, NO_ALERT, state->alert_node, FALSE, sign);
+    } else {
+        const char *name = mtls_alert_name(record->alert);
+        if (name)
+            snprintf(buffer, sizeof(buffer), "%s (%d)", name, record->alert);
+        else
+            snprintf(buffer, sizeof(buffer), "alert %d", record->alert);
+        increase_stat_node(st, buffer, state->alert_node, FALSE, sign);
+    }
+}
+
+/* Rows that never change once the exchange is known: its server and phase. */
+static void tree_count_exchange(stats_tree *st, const tree_state_t *state,
+                                const mtls_tap_info_t *tap_info)
+{
+    const mtls_connection_info_t *connection = tap_info->connection;
+    tick_stat_node(st, NODE_VERDICT, 0, TRUE);
+    tick_stat_node(st, NODE_SERVER, 0, TRUE);
+    char *server = endpoint_label(&connection->server_address, connection->server_port);
+    int server_node = tick_stat_node(st, server, state->server_node, TRUE);
+    g_free(server);
+    if (server_node > 0)
+        tick_stat_node(st, connection->server_name ? connection->server_name : NO_SNI,
+                       server_node, FALSE);
+    tick_stat_node(st, NODE_VERSION, 0, TRUE);
+    tick_stat_node(st, NODE_PHASE, 0, TRUE);
+    tick_stat_node(st, mtls_phase_name(tap_info->exchange->phase), state->phase_node, FALSE);
+}
+
+static void tree_update(stats_tree *st, const tree_state_t *state, tree_record_t *record)
+{
+    const mtls_exchange_t *exchange = record->exchange;
+    mtls_verdict_t verdict = mtls_exchange_verdict(exchange, TRUE);
+    int alert = ALERT_NOT_COUNTED;
+    if (verdict == MTLS_VERDICT_REJECTED)
+        alert = exchange->alert >= 0 ? exchange->alert : ALERT_NONE_SEEN;
+    if (record->counted && record->verdict == verdict && record->version == exchange->version &&
+        record->alert == alert)
+        return;
+    if (record->counted)
+        tree_count_outcome(st, state, record, -1);
+    record->verdict = verdict;
+    record->version = exchange->version;
+    record->alert = alert;
+    record->counted = TRUE;
+    tree_count_outcome(st, state, record, 1);
+}
+
+static tap_packet_status tree_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_,
+                                     const void *data, tap_flags_t flags _U_)
+{
+    const mtls_tap_info_t *tap_info = (const mtls_tap_info_t *)data;
+    tree_state_t *state = tree_states ? g_hash_table_lookup(tree_states, st) : NULL;
+    if (!state || !tap_info || !tap_info->exchange || !tap_info->connection)
+        return TAP_PACKET_DONT_REDRAW;
+    /* A retap (its counters were reset) starts again from the first frame. */
+    if (state->generation != file_generation || pinfo->num < state->last_frame)
+        tree_state_clear(state);
+    state->last_frame = pinfo->num;
+
+    GPtrArray *siblings = g_hash_table_lookup(state->connections, tap_info->connection);
+    if (!siblings) {
+        siblings = g_ptr_array_new();
+        g_hash_table_insert(state->connections, (gpointer)tap_info->connection, siblings);
+    }
+    if (!g_hash_table_contains(state->records, tap_info->exchange)) {
+        tree_record_t *record = g_new0(tree_record_t, 1);
+        record->exchange = tap_info->exchange;
+        g_hash_table_insert(state->records, (gpointer)tap_info->exchange, record);
+        g_ptr_array_add(siblings, record);
+        tree_count_exchange(st, state, tap_info);
+    }
+    /* This frame's events may have decided any exchange of its connection. */
+    for (guint i = 0; i < siblings->len; i++)
+        tree_update(st, state, (tree_record_t *)g_ptr_array_index(siblings, i));
+    return TAP_PACKET_REDRAW;
+}
+
+/* ---- -z mtls,conv[,filter] --------------------------------------------------- */
+
+typedef struct {
+    const mtls_exchange_t *exchange;
+    const mtls_connection_info_t *connection;
+    /* The filter matched a frame that showed the exchange's final state. In a
+     * single pass the frames before the decision show it pending. */
+    gboolean matched_final;
+} conv_record_t;
+
+typedef struct {
+    char *filter;
+    guint generation;
+    GHashTable *records; /* exchange -> conv_record_t */
+    GPtrArray *order;    /* conv_record_t, owned */
+} conv_state_t;
+
+enum conv_column {
+    COLUMN_STREAM,
+    COLUMN_CLIENT,
+    COLUMN_SERVER,
+    COLUMN_SNI,
+    COLUMN_VERSION,
+    COLUMN_PHASE,
+    COLUMN_REQUESTED,
+    COLUMN_RESPONSE,
+    COLUMN_VERDICT,
+    COLUMN_ALERT,
+    COLUMN_DECISION,
+    COLUMN_INFERRED,
+    COLUMN_COUNT
+};
+
+static const char *const conv_titles[COLUMN_COUNT] = {
+    [COLUMN_STREAM] = "Stream",       [COLUMN_CLIENT] = "Client",
+    [COLUMN_SERVER] = "Server",       [COLUMN_SNI] = "SNI",
+    [COLUMN_VERSION] = "Version",     [COLUMN_PHASE] = "Phase",
+    [COLUMN_REQUESTED] = "Requested", [COLUMN_RESPONSE] = "Response",
+    [COLUMN_VERDICT] = "Verdict",     [COLUMN_ALERT] = "Alert",
+    [COLUMN_DECISION] = "Decision",   [COLUMN_INFERRED] = "Inferred",
+};
+
+static void conv_reset(void *tapdata)
+{
+    conv_state_t *state = (conv_state_t *)tapdata;
+    g_hash_table_remove_all(state->records);
+    g_ptr_array_set_size(state->order, 0);
+    state->generation = file_generation;
+}
+
+static tap_packet_status conv_packet(void *tapdata, packet_info *pinfo _U_,
+                                     epan_dissect_t *edt _U_, const void *data,
+                                     tap_flags_t flags _U_)
+{
+    conv_state_t *state = (conv_state_t *)tapdata;
+    const mtls_tap_info_t *tap_info = (const mtls_tap_info_t *)data;
+    if (!tap_info || !tap_info->exchange || !tap_info->connection)
+        return TAP_PACKET_DONT_REDRAW;
+    if (state->generation != file_generation)
+        conv_reset(state);
+    conv_record_t *record = g_hash_table_lookup(state->records, tap_info->exchange);
+    if (!record) {
+        record = g_new0(conv_record_t, 1);
+        record->exchange = tap_info->exchange;
+        record->connection = tap_info->connection;
+        g_hash_table_insert(state->records, (gpointer)tap_info->exchange, record);
+        g_ptr_array_add(state->order, record);
+    }
+    if (tap_info->final || tap_info->exchange->verdict != MTLS_VERDICT_PENDING)
+        record->matched_final = TRUE;
+    return TAP_PACKET_REDRAW;
+}
+
+static gint conv_compare(gconstpointer a, gconstpointer b)
+{
+    const conv_record_t *left = *(const conv_record_t *const *)a;
+    const conv_record_t *right = *(const conv_record_t *const *)b;
+    if (left->connection->stream != right->connection->stream)
+        return left->connection->stream < right->connection->stream ? -1 : 1;
+    if (left->exchange->number != right->exchange->number)
+        return left->exchange->number < right->exchange->number ? -1 : 1;
+    return 0;
+}
+
+/* The cells of one row, g_strdup'ed into `cells`. */
+static void conv_cells(const conv_record_t *record, char *cells[COLUMN_COUNT])
+{
+    const mtls_exchange_t *exchange = record->exchange;
+    const mtls_connection_info_t *connection = record->connection;
+    char buffer[32];
+    mtls_verdict_t verdict = mtls_exchange_verdict(exchange, TRUE);
+
+    cells[COLUMN_STREAM] = g_strdup_printf("%u", connection->stream);
+    cells[COLUMN_CLIENT] = endpoint_label(&connection->client_address, connection->client_port);
+    cells[COLUMN_SERVER] = endpoint_label(&connection->server_address, connection->server_port);
+    cells[COLUMN_SNI] = g_strdup(connection->server_name ? connection->server_name : "-");
+    cells[COLUMN_VERSION] = g_strdup(version_label(exchange->version, buffer, sizeof(buffer)));
+    cells[COLUMN_PHASE] = g_strdup(mtls_phase_name(exchange->phase));
+    cells[COLUMN_REQUESTED] = g_strdup(requested_label(exchange));
+    cells[COLUMN_RESPONSE] =
+        g_strdup(exchange->requested ? mtls_response_name(exchange->response) : "-");
+    cells[COLUMN_VERDICT] = g_strdup(mtls_verdict_name(verdict));
+    if (exchange->alert < 0)
+        cells[COLUMN_ALERT] = g_strdup("-");
+    else if (mtls_alert_name(exchange->alert))
+        cells[COLUMN_ALERT] = g_strdup(mtls_alert_name(exchange->alert));
+    else
+        cells[COLUMN_ALERT] = g_strdup_printf("%d", exchange->alert);
+    cells[COLUMN_DECISION] = exchange->decision_frame
+                                 ? g_strdup_printf("%u", exchange->decision_frame)
+                                 : g_strdup("-");
+    cells[COLUMN_INFERRED] = g_strdup(inferred_label(exchange));
+}
+
+static void print_row(const char *const *cells, const size_t widths[COLUMN_COUNT])
+{
+    GString *line = g_string_new(NULL);
+    for (int column = 0; column < COLUMN_COUNT; column++) {
+        if (column > 0)
+            g_string_append(line, "  ");
+        if (column == COLUMN_STREAM || column == COLUMN_DECISION) /* numbers to the right */
+            g_string_append_printf(line, "%*s", (int)widths[column], cells[column]);
+        else if (column == COLUMN_COUNT - 1)
+            g_string_append(line, cells[column]);
+        else
+            g_string_append_printf(line, "%-*s", (int)widths[column], cells[column]);
+    }
+    printf("%s\n", line->str);
+    g_string_free(line, TRUE);
+}
+
+static void print_rule(char fill, size_t width)
+{
+    for (size_t i = 0; i < width; i++)
+        putchar(fill);
+    putchar('\n');
+}
+
+static void conv_draw(void *tapdata)
+{
+    conv_state_t *state = (conv_state_t *)tapdata;
+    /* The exchanges of a closed file are gone: nothing to show. */
+    if (state->generation != file_generation)
+        conv_reset(state);
+
+    GPtrArray *shown = g_ptr_array_new();
+    for (guint i = 0; i < state->order->len; i++) {
+        conv_record_t *record = g_ptr_array_index(state->order, i);
+        gboolean undecided = record->exchange->verdict == MTLS_VERDICT_PENDING;
+        if (!state->filter || record->matched_final || undecided)
+            g_ptr_array_add(shown, record);
+    }
+    g_ptr_array_sort(shown, conv_compare);
+
+    size_t widths[COLUMN_COUNT];
+    for (int column = 0; column < COLUMN_COUNT; column++)
+        widths[column] = strlen(conv_titles[column]);
+    char **rows = g_new0(char *, (gsize)shown->len * COLUMN_COUNT + 1);
+    guint totals[MTLS_VERDICT_UNDETERMINED + 1] = {0};
+    for (guint i = 0; i < shown->len; i++) {
+        const conv_record_t *record = g_ptr_array_index(shown, i);
+        char **cells = &rows[(gsize)i * COLUMN_COUNT];
+        conv_cells(record, cells);
+        for (int column = 0; column < COLUMN_COUNT; column++)
+            widths[column] = MAX(widths[column], strlen(cells[column]));
+        mtls_verdict_t verdict = mtls_exchange_verdict(record->exchange, TRUE);
+        if ((unsigned)verdict < G_N_ELEMENTS(totals))
+            totals[verdict]++;
+    }
+    size_t width = 0;
+    for (int column = 0; column < COLUMN_COUNT; column++)
+        width += widths[column] + (column > 0 ? 2 : 0);
+
+    printf("\n");
+    print_rule('=', width);
+    printf("mTLS client-authentication exchanges\n");
+    if (state->filter)
+        printf("Filter: %s\n", state->filter);
+    print_rule('-', width);
+    print_row(conv_titles, widths);
+    for (guint i = 0; i < shown->len; i++)
+        print_row((const char *const *)&rows[(gsize)i * COLUMN_COUNT], widths);
+    print_rule('-', width);
+    printf("Totals: %u exchange%s\n", shown->len, shown->len == 1 ? "" : "s");
+    for (size_t i = 0; i < G_N_ELEMENTS(verdict_order); i++)
+        if (totals[verdict_order[i]])
+            printf("  %-16s%u\n", mtls_verdict_name(verdict_order[i]), totals[verdict_order[i]]);
+    print_rule('=', width);
+
+    g_strfreev(rows);
+    g_ptr_array_free(shown, TRUE);
+}
+
+static void conv_finish(void *tapdata)
+{
+    conv_state_t *state = (conv_state_t *)tapdata;
+    g_hash_table_destroy(state->records);
+    g_ptr_array_free(state->order, TRUE);
+    g_free(state->filter);
+    g_free(state);
+}
+
+static void conv_init(const char *opt_arg, void *userdata _U_)
+{
+    conv_state_t *state = g_new0(conv_state_t, 1);
+    const char *prefix = CONV_CLI ",";
+    if (opt_arg && strncmp(opt_arg, prefix, strlen(prefix)) == 0 && opt_arg[strlen(prefix)])
+        state->filter = g_strdup(opt_arg + strlen(prefix));
+    /* conv_record_t are owned by `order`; `records` only indexes them. */
+    state->records = g_hash_table_new(g_direct_hash, g_direct_equal);
+    state->order = g_ptr_array_new_with_free_func(g_free);
+    state->generation = file_generation;
+
+    GString *error = register_tap_listener(MTLS_TAP_NAME, state, state->filter,
+                                           TL_REQUIRES_NOTHING, conv_reset, conv_packet,
+                                           conv_draw, conv_finish);
+    if (error) {
+        fprintf(stderr, "tshark: Couldn't register " CONV_CLI " tap: %s\n", error->str);
+        g_string_free(error, TRUE);
+        conv_finish(state);
+        exit(1);
+    }
+}
+
+/* ---- Registration -------------------------------------------------------------- */
+
+void mtls_reports_register(void)
+{
+    static tap_param conv_params[] = {{PARAM_FILTER, "filter", "Filter", NULL, TRUE}};
+    static stat_tap_ui conv_ui = {
+        REGISTER_STAT_GROUP_UNSORTED,
+        "mTLS Exchanges",
+        CONV_CLI,
+        conv_init,
+        G_N_ELEMENTS(conv_params),
+        conv_params,
+    };
+
+    register_init_routine(reports_init);
+    stats_tree_register_plugin(MTLS_TAP_NAME, "mtls", "mTLS Client Authentication", 0,
+                               tree_packet, tree_init, tree_cleanup);
+    register_stat_tap_ui(&conv_ui, NULL);
+}
