@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# setup.sh: install what the mtls plugin needs (Debian 12) and build it.
+#
+# Idempotent: apt-get runs only when a package is missing. As root it installs
+# them non-interactively; as another user it prints the apt-get command and fails.
+# Then it configures and builds into build/ (or $MTLS_BUILD_DIR) with -Werror.
+# Needs no stdin.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${MTLS_BUILD_DIR:-$repo/build}
+
+packages=(build-essential cmake pkg-config libglib2.0-dev tshark wireshark-dev
+          libwireshark-dev python3 util-linux valgrind)
+
+installed() {
+  [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
+}
+
+missing=()
+for package in "${packages[@]}"; do
+  installed "$package" || missing+=("$package")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup.sh: missing packages: ${missing[*]}" >&2
+    echo "Install them as root, then run this script again:" >&2
+    echo "  sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # Non-root packet capture is not needed here; answer the dumpcap question up front.
+  echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
+  apt-get update </dev/null
+  apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
+else
+  echo "setup.sh: all packages present (${packages[*]})"
+fi
+
+cmake -S "$repo" -B "$build" -DMTLS_WERROR=ON </dev/null
+cmake --build "$build" -j2 </dev/null
+plugin=$(ls "$build"/plugins/*/epan/mtls.so)
+echo "setup.sh: built $plugin"
