@@ -328,6 +328,26 @@ static bool alert_is_fatal(const mtls_conn_t *conn, const mtls_event_t *event)
     return event->alert_level == ALERT_LEVEL_FATAL || conn->tls13;
 }
 
+/* Records of a TLS 1.3 server flight when each message has its own record:
+ * EncryptedExtensions, CertificateRequest, Certificate, CertificateVerify, Finished. */
+#define SERVER_FLIGHT_RECORDS_WITH_REQUEST 5
+
+/* A client that aborts before its second flight leaves only the server's
+ * flight to go by: its record count hints at a CertificateRequest. */
+static void infer_request_from_server_flight(mtls_conn_t *conn)
+{
+    mtls_exchange_t *exchange = conn->inferring;
+    if (!conn->infer || !is_open(exchange) || !exchange->undecrypted || exchange->requested ||
+        conn->infer_state != INFER_SERVER_FLIGHT ||
+        conn->server_flight_records != SERVER_FLIGHT_RECORDS_WITH_REQUEST)
+        return;
+    exchange->inferred = true;
+    exchange->requested = true;
+    exchange->request_frame = conn->server_flight_frame;
+    exchange->confidence = MTLS_CONFIDENCE_POSSIBLE;
+    exchange->flight_confidence = MTLS_CONFIDENCE_POSSIBLE;
+}
+
 static mtls_exchange_t *on_alert(mtls_conn_t *conn, const mtls_event_t *event)
 {
     if (event->alert_level == MTLS_ALERT_UNKNOWN)
@@ -341,6 +361,8 @@ static mtls_exchange_t *on_alert(mtls_conn_t *conn, const mtls_event_t *event)
     }
     mtls_exchange_t *decided = NULL;
     if (alert_is_fatal(conn, event)) {
+        if (!event->from_server)
+            infer_request_from_server_flight(conn);
         /* A client that aborts instead of answering sent no Certificate at all. */
         mtls_exchange_t *unanswered = event->from_server ? NULL : awaiting_answer(conn);
         if (unanswered)
@@ -838,6 +860,12 @@ static void say_inferred(line_t *line, const mtls_exchange_t *exchange, mtls_ver
             "CertificateVerify: requested and provided (frame %u, %s)",
             exchange->flight_bytes, exchange->response_frame,
             mtls_confidence_name(exchange->flight_confidence));
+    else if (exchange->cause == MTLS_CAUSE_CLIENT_ALERT)
+        say(line,
+            "the server's flight had five protected records, the shape of "
+            "EncryptedExtensions, CertificateRequest, Certificate, CertificateVerify and "
+            "Finished (frame %u); the client ended the connection in frame %u with ",
+            exchange->request_frame, exchange->decision_frame);
     else
         say(line, "the client's flight fits no known shape");
     switch (verdict) {
@@ -862,7 +890,8 @@ static void say_inferred(line_t *line, const mtls_exchange_t *exchange, mtls_ver
                 : " (a NewSessionTicket or data).");
         break;
     case MTLS_VERDICT_CLIENT_ABORTED:
-        say(line, "; then the client ended the connection in frame %u.", exchange->decision_frame);
+        say_alert(line, exchange->alert);
+        say(line, " instead of answering.");
         break;
     default: say(line, "; the server's decision is not in the capture."); break;
     }

@@ -41,6 +41,7 @@ FIELDS = {
     "resumed": "mtls.resumed",
     "pha_offered": "mtls.pha_offered",
     "inferred": "mtls.inferred",
+    "confidence": "mtls.confidence",
     "evidence": "mtls.evidence",
 }
 BOOLEANS = {"requested", "provided", "resumed", "pha_offered", "inferred"}
