@@ -49,6 +49,21 @@ struct mtls_conn {
     mtls_exchange_t *inferring; /* the exchange inference works on */
     bool client_spoke;          /* a client record since the inferred decision */
     uint32_t last_server_frame; /* post-handshake: the request candidate */
+    /* TLS 1.2 renegotiation without keys: counted protected handshake records */
+    enum {
+        RENEG_IDLE = 0,
+        RENEG_HELLO_REQUEST,
+        RENEG_CLIENT_HELLO,
+        RENEG_SERVER_FLIGHT,
+        RENEG_CLIENT_FLIGHT,
+        RENEG_DECISION,
+    } reneg_state;
+    bool client_finished_next; /* the next protected client record is its Finished */
+    bool server_finished_next;
+    uint8_t reneg_server_records;
+    uint8_t reneg_client_records;
+    uint16_t reneg_first_client_record;
+    mtls_exchange_t *reneg;
 };
 
 mtls_conn_t *mtls_conn_new(void)
@@ -557,14 +572,131 @@ static mtls_exchange_t *on_encrypted_record(mtls_conn_t *conn, const mtls_event_
     return NULL;
 }
 
+/* An empty TLS 1.2 Certificate message: 4-byte header, 3-byte empty list. */
+#define TLS12_EMPTY_CERTIFICATE 7
+
+/* The client's renegotiation flight ended with its ChangeCipherSpec: one
+ * record (ClientKeyExchange), two (+ empty Certificate) or three (+ Certificate
+ * and CertificateVerify), when each message has a record of its own. */
+static void infer_renegotiation_flight(mtls_conn_t *conn, const mtls_event_t *event)
+{
+    mtls_exchange_t *exchange = conn->reneg;
+    exchange->flight_records = conn->reneg_client_records;
+    exchange->flight_bytes = conn->reneg_first_client_record;
+    /* Counting records is never exact arithmetic. */
+    mtls_confidence_t confidence = MTLS_CONFIDENCE_POSSIBLE;
+    switch (conn->reneg_client_records) {
+    case 1:
+        decide(exchange, MTLS_VERDICT_NOT_REQUESTED, MTLS_CAUSE_INFERRED_FLIGHT, event);
+        exchange->decision_record = MTLS_RECORD_CHANGE_CIPHER_SPEC;
+        break;
+    case 2:
+    case 3:
+        exchange->requested = true;
+        answer(exchange,
+               conn->reneg_client_records == 3 ? MTLS_RESPONSE_CERTIFICATE : MTLS_RESPONSE_EMPTY,
+               event);
+        if (conn->sizes_known && conn->reneg_client_records == 2 &&
+            conn->reneg_first_client_record ==
+                conn->sizes.explicit_nonce + TLS12_EMPTY_CERTIFICATE + conn->sizes.tag_length)
+            confidence = MTLS_CONFIDENCE_LIKELY; /* the first record is an empty Certificate */
+        else if (conn->reneg_client_records == 3)
+            confidence = MTLS_CONFIDENCE_LIKELY;
+        break;
+    default: break; /* coalesced or unusual: say nothing about the request */
+    }
+    exchange->confidence = confidence;
+    exchange->flight_confidence = confidence;
+}
+
+/* TLS 1.2 renegotiation inside the encrypted tunnel, without keys: protected
+ * handshake records after both Finished messages. Returns the exchange when
+ * the event belongs to it. */
+static mtls_exchange_t *infer_renegotiation(mtls_conn_t *conn, const mtls_event_t *event)
+{
+    if (!conn->infer || conn->tls13 || !conn->server_hello_seen)
+        return NULL;
+    if (event->type == MTLS_EV_CHANGE_CIPHER_SPEC) {
+        if (event->from_server)
+            conn->server_finished_next = true;
+        else
+            conn->client_finished_next = true;
+        if (!event->from_server && conn->reneg_state == RENEG_CLIENT_FLIGHT) {
+            infer_renegotiation_flight(conn, event);
+            conn->reneg_state = RENEG_DECISION;
+            return conn->reneg;
+        }
+        return NULL;
+    }
+    if (event->type == MTLS_EV_ALERT && event->alert_level == MTLS_ALERT_UNKNOWN &&
+        event->from_server && conn->reneg_state == RENEG_DECISION && is_open(conn->reneg)) {
+        decide(conn->reneg, MTLS_VERDICT_REJECTED, MTLS_CAUSE_SERVER_ALERT, event);
+        conn->reneg->decision_record = MTLS_RECORD_ENCRYPTED_ALERT;
+        conn->reneg->decision_record_length = event->record_length;
+        return conn->reneg;
+    }
+    if (event->type != MTLS_EV_OTHER_HANDSHAKE || !event->encrypted)
+        return NULL;
+    bool *finished_next =
+        event->from_server ? &conn->server_finished_next : &conn->client_finished_next;
+    if (*finished_next) {
+        *finished_next = false; /* the Finished after this side's ChangeCipherSpec */
+        return NULL;
+    }
+    if (!conn->handshake_done)
+        return NULL;
+    switch (conn->reneg_state) {
+    case RENEG_IDLE:
+    case RENEG_DECISION:
+        conn->reneg = exchange_open(conn, MTLS_PHASE_RENEGOTIATION, event->frame);
+        if (!conn->reneg)
+            return NULL;
+        conn->reneg->inferred = true;
+        conn->reneg->confidence = MTLS_CONFIDENCE_POSSIBLE;
+        conn->reneg_server_records = conn->reneg_client_records = 0;
+        conn->reneg_state = event->from_server ? RENEG_HELLO_REQUEST : RENEG_CLIENT_HELLO;
+        return conn->reneg;
+    case RENEG_HELLO_REQUEST:
+        if (!event->from_server)
+            conn->reneg_state = RENEG_CLIENT_HELLO;
+        return conn->reneg;
+    case RENEG_CLIENT_HELLO:
+    case RENEG_SERVER_FLIGHT:
+        if (event->from_server) {
+            if (conn->reneg_state == RENEG_CLIENT_HELLO)
+                conn->reneg->request_frame = event->frame;
+            conn->reneg_state = RENEG_SERVER_FLIGHT;
+            conn->reneg_server_records++;
+            return conn->reneg;
+        }
+        if (conn->reneg_state == RENEG_CLIENT_HELLO)
+            return conn->reneg;
+        conn->reneg_state = RENEG_CLIENT_FLIGHT;
+        conn->reneg_first_client_record = event->record_length;
+        conn->reneg_client_records = 1;
+        return conn->reneg;
+    case RENEG_CLIENT_FLIGHT:
+        if (!event->from_server && conn->reneg_client_records < UINT8_MAX)
+            conn->reneg_client_records++;
+        return conn->reneg;
+    }
+    return NULL;
+}
+
 mtls_exchange_t *mtls_conn_feed(mtls_conn_t *conn, const mtls_event_t *event)
 {
     mtls_exchange_t *exchange = NULL;
     if (!conn || !event)
         return NULL;
     if (event->from_server && conn->handshake && event->type >= MTLS_EV_HELLO_REQUEST &&
-        event->type <= MTLS_EV_OTHER_HANDSHAKE)
+        event->type <= MTLS_EV_OTHER_HANDSHAKE && !event->encrypted)
         conn->handshake->undecrypted = false;
+    mtls_exchange_t *renegotiation = infer_renegotiation(conn, event);
+    if (renegotiation && event->type != MTLS_EV_CHANGE_CIPHER_SPEC) {
+        if (event->frame > renegotiation->last_frame)
+            renegotiation->last_frame = event->frame;
+        return renegotiation;
+    }
 
     switch (event->type) {
     case MTLS_EV_CLIENT_HELLO:
@@ -834,6 +966,26 @@ static void say_since_answer(line_t *line, const mtls_exchange_t *exchange)
         answer_phrase(exchange->response), exchange->response_frame);
 }
 
+/* The client's renegotiation flight, told by its protected record count. */
+static void say_renegotiation_flight(line_t *line, const mtls_exchange_t *exchange)
+{
+    static const char *const shapes[] = {
+        "",
+        "ClientKeyExchange alone: no CertificateRequest",
+        "an empty Certificate and ClientKeyExchange: requested, no certificate sent",
+        "Certificate, ClientKeyExchange and CertificateVerify: requested and provided",
+    };
+    unsigned records = exchange->flight_records;
+    say(line,
+        "the client's renegotiation flight had %u protected handshake records before its "
+        "ChangeCipherSpec (frame %u)",
+        records, exchange->response_frame ? exchange->response_frame : exchange->decision_frame);
+    if (records >= 1 && records <= 3)
+        say(line, ", the shape of %s", shapes[records]);
+    else
+        say(line, ", a shape this plugin does not know");
+}
+
 /* Why an exchange deduced from record sizes got its verdict. */
 static void say_inferred(line_t *line, const mtls_exchange_t *exchange, mtls_verdict_t verdict)
 {
@@ -841,34 +993,40 @@ static void say_inferred(line_t *line, const mtls_exchange_t *exchange, mtls_ver
         mtls_confidence_name(exchange->confidence));
     if (exchange->phase == MTLS_PHASE_POST_HANDSHAKE)
         say(line, "after the server's record in frame %u, ", exchange->request_frame);
-    if (exchange->cause == MTLS_CAUSE_INFERRED_FLIGHT) {
+    if (exchange->phase == MTLS_PHASE_RENEGOTIATION) {
+        if (exchange->flight_records)
+            say_renegotiation_flight(line, exchange);
+        else
+            say(line, "protected handshake records after the handshake: a renegotiation");
+    } else if (exchange->cause == MTLS_CAUSE_INFERRED_FLIGHT) {
         say(line,
             "the client's second flight was Finished alone (frame %u), so no "
             "CertificateRequest was sent.",
             exchange->decision_frame);
         return;
-    }
-    if (exchange->response == MTLS_RESPONSE_EMPTY)
+    } else if (exchange->response == MTLS_RESPONSE_EMPTY) {
         say(line,
             "the client's flight carried %u bytes before Finished, an empty Certificate: "
             "requested, no certificate sent (frame %u, %s)",
             exchange->flight_bytes, exchange->response_frame,
             mtls_confidence_name(exchange->flight_confidence));
-    else if (exchange->response == MTLS_RESPONSE_CERTIFICATE)
+    } else if (exchange->response == MTLS_RESPONSE_CERTIFICATE) {
         say(line,
             "the client's flight carried %u bytes before Finished, a Certificate and "
             "CertificateVerify: requested and provided (frame %u, %s)",
             exchange->flight_bytes, exchange->response_frame,
             mtls_confidence_name(exchange->flight_confidence));
-    else if (exchange->cause == MTLS_CAUSE_CLIENT_ALERT)
+    } else if (exchange->cause == MTLS_CAUSE_CLIENT_ALERT) {
         say(line,
             "the server's flight had five protected records, the shape of "
             "EncryptedExtensions, CertificateRequest, Certificate, CertificateVerify and "
             "Finished (frame %u); the client ended the connection in frame %u with ",
             exchange->request_frame, exchange->decision_frame);
-    else
+    } else {
         say(line, "the client's flight fits no known shape");
+    }
     switch (verdict) {
+    case MTLS_VERDICT_NOT_REQUESTED: say(line, "."); break;
     case MTLS_VERDICT_REJECTED:
         if (exchange->decision_record == MTLS_RECORD_ENCRYPTED_ALERT)
             say(line,
@@ -883,11 +1041,17 @@ static void say_inferred(line_t *line, const mtls_exchange_t *exchange, mtls_ver
         break;
     case MTLS_VERDICT_ACCEPTED:
     case MTLS_VERDICT_SERVER_IGNORED:
-        say(line, "; then the server sent a %u-byte record in frame %u, not an alert: it went on%s",
-            exchange->decision_record_length, exchange->decision_frame,
-            exchange->confidence == MTLS_CONFIDENCE_CERTAIN
-                ? ", and later answered the client's data."
-                : " (a NewSessionTicket or data).");
+        if (exchange->decision_record != MTLS_RECORD_ENCRYPTED)
+            say(line, "; then the server went on with %s in frame %u.",
+                record_phrase(exchange->decision_record), exchange->decision_frame);
+        else
+            say(line,
+                "; then the server sent a %u-byte record in frame %u, not an alert: it "
+                "went on%s",
+                exchange->decision_record_length, exchange->decision_frame,
+                exchange->confidence == MTLS_CONFIDENCE_CERTAIN
+                    ? ", and later answered the client's data."
+                    : " (a NewSessionTicket or data).");
         break;
     case MTLS_VERDICT_CLIENT_ABORTED:
         say_alert(line, exchange->alert);

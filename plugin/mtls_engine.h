@@ -84,6 +84,8 @@ typedef struct {
     int alert_description;
     /* MTLS_EV_CLOSE */
     bool reset;
+    /* MTLS_EV_OTHER_HANDSHAKE: a protected handshake record nobody could decrypt */
+    bool encrypted;
     /* Every event from a record: its length field (protected size) */
     uint16_t record_length;
     /* MTLS_EV_SERVER_HELLO */

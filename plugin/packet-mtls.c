@@ -18,6 +18,7 @@
 
 #include "mtls_compat.h"
 #include "mtls_engine.h"
+#include "mtls_reports.h"
 #include "packet-mtls.h"
 
 /* TLS content types and handshake message types (RFC 8446, RFC 5246, RFC 8879). */
@@ -273,7 +274,9 @@ static void read_handshake(packet_info *pinfo, frame_events_t *frame, proto_node
 {
     proto_node *type_node = find_descendant(handshake, WANTED_HANDSHAKE_TYPE);
     if (!type_node) {
-        add_event(frame, MTLS_EV_OTHER_HANDSHAKE); /* encrypted handshake message */
+        mtls_event_t *encrypted = add_event(frame, MTLS_EV_OTHER_HANDSHAKE);
+        if (encrypted)
+            encrypted->encrypted = TRUE; /* no type visible: not decrypted */
         return;
     }
     mtls_event_t *event;
@@ -366,8 +369,11 @@ static void read_record(packet_info *pinfo, frame_events_t *frame, proto_node *r
     case CONTENT_CHANGE_CIPHER_SPEC: add_event(frame, MTLS_EV_CHANGE_CIPHER_SPEC); break;
     case CONTENT_APPLICATION_DATA: add_event(frame, MTLS_EV_APPLICATION_DATA); break;
     case CONTENT_HANDSHAKE:
-        if (!messages)
-            add_event(frame, MTLS_EV_OTHER_HANDSHAKE);
+        if (!messages) {
+            mtls_event_t *encrypted = add_event(frame, MTLS_EV_OTHER_HANDSHAKE);
+            if (encrypted)
+                encrypted->encrypted = TRUE;
+        }
         break;
     case CONTENT_ALERT:
         if (!messages)
