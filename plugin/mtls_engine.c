@@ -47,7 +47,6 @@ struct mtls_conn {
     uint32_t server_flight_records;
     mtls_flight_reader_t flight;
     mtls_exchange_t *inferring; /* the exchange inference works on */
-    bool client_spoke;          /* a client record since the inferred decision */
     uint32_t last_server_frame; /* post-handshake: the request candidate */
     /* TLS 1.2 renegotiation without keys: counted protected handshake records */
     enum {
@@ -353,7 +352,7 @@ static void infer_request_from_server_flight(mtls_conn_t *conn)
 {
     mtls_exchange_t *exchange = conn->inferring;
     if (!conn->infer || !is_open(exchange) || !exchange->undecrypted || exchange->requested ||
-        conn->infer_state != INFER_SERVER_FLIGHT ||
+        (conn->infer_state != INFER_SERVER_FLIGHT && conn->infer_state != INFER_CLIENT_FLIGHT) ||
         conn->server_flight_records != SERVER_FLIGHT_RECORDS_WITH_REQUEST)
         return;
     exchange->inferred = true;
@@ -477,7 +476,6 @@ static void infer_decision(mtls_conn_t *conn, mtls_exchange_t *exchange, const m
         exchange->decision_record = MTLS_RECORD_ENCRYPTED;
     }
     conn->infer_state = INFER_AFTER;
-    conn->client_spoke = false;
 }
 
 /* Post-handshake authentication without keys: a server record, then a client
@@ -546,6 +544,17 @@ static mtls_exchange_t *on_encrypted_record(mtls_conn_t *conn, const mtls_event_
                 infer_decision(conn, exchange, event);
             return exchange;
         }
+        if (conn->flight.records == 0 &&
+            mtls_tls13_alert_sized(event->record_length, &conn->sizes)) {
+            /* The client's first protected record is an alert: it aborted. */
+            infer_request_from_server_flight(conn);
+            if (exchange->requested) {
+                answer(exchange, MTLS_RESPONSE_NONE, event);
+                connection_ended(conn, event, MTLS_CAUSE_CLIENT_ALERT, MTLS_RECORD_ENCRYPTED_ALERT);
+                conn->infer_state = INFER_AFTER;
+                return exchange;
+            }
+        }
         shape = mtls_flight_add(&conn->flight, plaintext, &conn->sizes, &confidence);
         if (shape != MTLS_FLIGHT_INCOMPLETE)
             infer_flight(conn, exchange, shape, confidence, event);
@@ -557,16 +566,8 @@ static mtls_exchange_t *on_encrypted_record(mtls_conn_t *conn, const mtls_event_
             infer_decision(conn, exchange, event);
         return exchange;
     case INFER_AFTER:
-        if (!event->from_server) {
-            conn->client_spoke = true;
-        } else if (conn->client_spoke &&
-                   !mtls_tls13_alert_sized(event->record_length, &conn->sizes) &&
-                   exchange->decision_record == MTLS_RECORD_ENCRYPTED &&
-                   exchange->verdict != MTLS_VERDICT_NOT_REQUESTED &&
-                   exchange->phase != MTLS_PHASE_POST_HANDSHAKE) {
-            /* The server answered the client's data: it really went on. */
-            exchange->confidence = weaker(exchange->flight_confidence, MTLS_CONFIDENCE_CERTAIN);
-        }
+        /* A verdict on data the server sent stays 'likely': a server may stream
+         * data before it reads the client's flight and reject it afterwards. */
         return infer_post_handshake(conn, event, plaintext);
     }
     return NULL;
@@ -944,6 +945,10 @@ static const char *record_phrase(mtls_record_t record)
 
 static void say_alert(line_t *line, int description)
 {
+    if (description < 0) {
+        say(line, "an encrypted alert");
+        return;
+    }
     const char *name = mtls_alert_name(description);
     say(line, "fatal alert %s (%d)", name ? name : "unknown", description);
 }
@@ -1047,11 +1052,8 @@ static void say_inferred(line_t *line, const mtls_exchange_t *exchange, mtls_ver
         else
             say(line,
                 "; then the server sent a %u-byte record in frame %u, not an alert: it "
-                "went on%s",
-                exchange->decision_record_length, exchange->decision_frame,
-                exchange->confidence == MTLS_CONFIDENCE_CERTAIN
-                    ? ", and later answered the client's data."
-                    : " (a NewSessionTicket or data).");
+                "went on (a NewSessionTicket or data).",
+                exchange->decision_record_length, exchange->decision_frame);
         break;
     case MTLS_VERDICT_CLIENT_ABORTED:
         say_alert(line, exchange->alert);

@@ -120,6 +120,14 @@ mtls_flight_t mtls_flight_add(mtls_flight_reader_t *reader, int plaintext,
         return MTLS_FLIGHT_EMPTY_CERTIFICATE;
     }
     reader->before_finished += (uint32_t)plaintext;
+    if (reader->post_handshake) {
+        /* Only a Finished-sized record ends a post-handshake flight: data otherwise. */
+        if (reader->records >= 3) {
+            *confidence = MTLS_CONFIDENCE_POSSIBLE;
+            return MTLS_FLIGHT_UNKNOWN;
+        }
+        return MTLS_FLIGHT_INCOMPLETE;
+    }
     /* Certificate, CertificateVerify and Finished fit in three records. */
     if (reader->records >= 3)
         return mtls_flight_close(reader, sizes, confidence);
