@@ -22,6 +22,7 @@
 #include <epan/stat_tap_ui.h>
 #include <epan/stats_tree.h>
 #include <epan/tap.h>
+#include <epan/to_str.h>
 
 #include "mtls_compat.h"
 #include "mtls_engine.h"
@@ -72,10 +73,12 @@ static const char *requested_label(const mtls_exchange_t *exchange)
     return exchange->requested ? "yes" : "no";
 }
 
-/* Inference from encrypted record sizes does not mark exchanges yet. */
-static const char *inferred_label(const mtls_exchange_t *exchange _U_)
+/* "no", or "yes (likely)": deduced from encrypted record sizes, with its confidence. */
+static char *inferred_label(const mtls_exchange_t *exchange)
 {
-    return "no";
+    if (!exchange->inferred)
+        return g_strdup("no");
+    return g_strdup_printf("yes (%s)", mtls_confidence_name(exchange->confidence));
 }
 
 /* ---- -z mtls,tree and the Statistics menu ---------------------------------- */
@@ -96,7 +99,10 @@ static const char *inferred_label(const mtls_exchange_t *exchange _U_)
  * (pending, then decided; version unknown until the ServerHello). */
 typedef struct {
     const mtls_exchange_t *exchange;
-    gboolean counted;
+    const mtls_connection_info_t *connection;
+    int server_node;  /* its address:port row */
+    const char *sni;  /* counted under the server: connection->server_name as it was */
+    gboolean counted; /* under the outcome rows below */
     mtls_verdict_t verdict;
     uint16_t version;
     int alert;
@@ -169,8 +175,8 @@ static void tree_init(stats_tree *st)
                                state->version_node, STAT_DT_INT, FALSE);
     state->phase_node = stats_tree_create_node(st, NODE_PHASE, 0, STAT_DT_INT, TRUE);
     for (size_t i = 0; i < G_N_ELEMENTS(phase_order); i++)
-        stats_tree_create_node(st, mtls_phase_name(phase_order[i]), state->phase_node,
-                               STAT_DT_INT, FALSE);
+        stats_tree_create_node(st, mtls_phase_name(phase_order[i]), state->phase_node, STAT_DT_INT,
+                               FALSE);
 }
 
 static void tree_cleanup(stats_tree *st)
@@ -202,26 +208,38 @@ static void tree_count_outcome(stats_tree *st, const tree_state_t *state,
     }
 }
 
-/* Rows that never change once the exchange is known: its server and phase. */
-static void tree_count_exchange(stats_tree *st, const tree_state_t *state,
-                                const mtls_tap_info_t *tap_info)
+/* Rows that never change once the exchange is known: totals, server address, phase. */
+static void tree_count_exchange(stats_tree *st, const tree_state_t *state, tree_record_t *record)
 {
-    const mtls_connection_info_t *connection = tap_info->connection;
+    const mtls_connection_info_t *connection = record->connection;
     tick_stat_node(st, NODE_VERDICT, 0, TRUE);
     tick_stat_node(st, NODE_SERVER, 0, TRUE);
     char *server = endpoint_label(&connection->server_address, connection->server_port);
-    int server_node = tick_stat_node(st, server, state->server_node, TRUE);
+    record->server_node = tick_stat_node(st, server, state->server_node, TRUE);
     g_free(server);
-    if (server_node > 0)
-        tick_stat_node(st, connection->server_name ? connection->server_name : NO_SNI,
-                       server_node, FALSE);
+    record->sni = connection->server_name;
+    if (record->server_node > 0)
+        tick_stat_node(st, record->sni ? record->sni : NO_SNI, record->server_node, FALSE);
     tick_stat_node(st, NODE_VERSION, 0, TRUE);
     tick_stat_node(st, NODE_PHASE, 0, TRUE);
-    tick_stat_node(st, mtls_phase_name(tap_info->exchange->phase), state->phase_node, FALSE);
+    tick_stat_node(st, mtls_phase_name(record->exchange->phase), state->phase_node, FALSE);
+}
+
+/* The SNI is learnt from the first ClientHello that carries one, which may come
+ * after an exchange was first counted. */
+static void tree_update_sni(stats_tree *st, tree_record_t *record)
+{
+    const char *sni = record->connection->server_name;
+    if (record->server_node <= 0 || record->sni == sni)
+        return;
+    increase_stat_node(st, record->sni ? record->sni : NO_SNI, record->server_node, FALSE, -1);
+    record->sni = sni;
+    tick_stat_node(st, sni ? sni : NO_SNI, record->server_node, FALSE);
 }
 
 static void tree_update(stats_tree *st, const tree_state_t *state, tree_record_t *record)
 {
+    tree_update_sni(st, record);
     const mtls_exchange_t *exchange = record->exchange;
     mtls_verdict_t verdict = mtls_exchange_verdict(exchange, TRUE);
     int alert = ALERT_NOT_COUNTED;
@@ -259,9 +277,10 @@ static tap_packet_status tree_packet(stats_tree *st, packet_info *pinfo, epan_di
     if (!g_hash_table_contains(state->records, tap_info->exchange)) {
         tree_record_t *record = g_new0(tree_record_t, 1);
         record->exchange = tap_info->exchange;
+        record->connection = tap_info->connection;
         g_hash_table_insert(state->records, (gpointer)tap_info->exchange, record);
         g_ptr_array_add(siblings, record);
-        tree_count_exchange(st, state, tap_info);
+        tree_count_exchange(st, state, record);
     }
     /* This frame's events may have decided any exchange of its connection. */
     for (guint i = 0; i < siblings->len; i++)
@@ -319,9 +338,8 @@ static void conv_reset(void *tapdata)
     state->generation = file_generation;
 }
 
-static tap_packet_status conv_packet(void *tapdata, packet_info *pinfo _U_,
-                                     epan_dissect_t *edt _U_, const void *data,
-                                     tap_flags_t flags _U_)
+static tap_packet_status conv_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
+                                     const void *data, tap_flags_t flags _U_)
 {
     conv_state_t *state = (conv_state_t *)tapdata;
     const mtls_tap_info_t *tap_info = (const mtls_tap_info_t *)data;
@@ -377,10 +395,9 @@ static void conv_cells(const conv_record_t *record, char *cells[COLUMN_COUNT])
         cells[COLUMN_ALERT] = g_strdup(mtls_alert_name(exchange->alert));
     else
         cells[COLUMN_ALERT] = g_strdup_printf("%d", exchange->alert);
-    cells[COLUMN_DECISION] = exchange->decision_frame
-                                 ? g_strdup_printf("%u", exchange->decision_frame)
-                                 : g_strdup("-");
-    cells[COLUMN_INFERRED] = g_strdup(inferred_label(exchange));
+    cells[COLUMN_DECISION] =
+        exchange->decision_frame ? g_strdup_printf("%u", exchange->decision_frame) : g_strdup("-");
+    cells[COLUMN_INFERRED] = inferred_label(exchange);
 }
 
 static void print_row(const char *const *cells, const size_t widths[COLUMN_COUNT])
@@ -426,7 +443,8 @@ static void conv_draw(void *tapdata)
     size_t widths[COLUMN_COUNT];
     for (int column = 0; column < COLUMN_COUNT; column++)
         widths[column] = strlen(conv_titles[column]);
-    char **rows = g_new0(char *, (gsize)shown->len * COLUMN_COUNT + 1);
+    gsize cell_count = (gsize)shown->len * COLUMN_COUNT;
+    char **rows = g_new0(char *, cell_count + 1); /* NULL-terminated for g_strfreev */
     guint totals[MTLS_VERDICT_UNDETERMINED + 1] = {0};
     for (guint i = 0; i < shown->len; i++) {
         const conv_record_t *record = g_ptr_array_index(shown, i);
@@ -482,9 +500,8 @@ static void conv_init(const char *opt_arg, void *userdata _U_)
     state->order = g_ptr_array_new_with_free_func(g_free);
     state->generation = file_generation;
 
-    GString *error = register_tap_listener(MTLS_TAP_NAME, state, state->filter,
-                                           TL_REQUIRES_NOTHING, conv_reset, conv_packet,
-                                           conv_draw, conv_finish);
+    GString *error = register_tap_listener(MTLS_TAP_NAME, state, state->filter, TL_REQUIRES_NOTHING,
+                                           conv_reset, conv_packet, conv_draw, conv_finish);
     if (error) {
         fprintf(stderr, "tshark: Couldn't register " CONV_CLI " tap: %s\n", error->str);
         g_string_free(error, TRUE);
@@ -499,16 +516,16 @@ void mtls_reports_register(void)
 {
     static tap_param conv_params[] = {{PARAM_FILTER, "filter", "Filter", NULL, TRUE}};
     static stat_tap_ui conv_ui = {
-        REGISTER_STAT_GROUP_UNSORTED,
-        "mTLS Exchanges",
-        CONV_CLI,
-        conv_init,
-        G_N_ELEMENTS(conv_params),
-        conv_params,
+        .group = REGISTER_PACKET_STAT_GROUP_UNSORTED,
+        .title = "mTLS Exchanges",
+        .cli_string = CONV_CLI,
+        .tap_init_cb = conv_init,
+        .nparams = G_N_ELEMENTS(conv_params),
+        .params = conv_params,
     };
 
     register_init_routine(reports_init);
-    stats_tree_register_plugin(MTLS_TAP_NAME, "mtls", "mTLS Client Authentication", 0,
-                               tree_packet, tree_init, tree_cleanup);
+    stats_tree_register_plugin(MTLS_TAP_NAME, "mtls", "mTLS Client Authentication", 0, tree_packet,
+                               tree_init, tree_cleanup);
     register_stat_tap_ui(&conv_ui, NULL);
 }

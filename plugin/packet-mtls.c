@@ -808,6 +808,7 @@ void proto_register_mtls(void)
     mtls_tap = register_tap("mtls");
     register_init_routine(mtls_init);
     register_cleanup_routine(mtls_cleanup);
+    mtls_reports_register();
 }
 
 void proto_reg_handoff_mtls(void)

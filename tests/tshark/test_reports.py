@@ -1,0 +1,315 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The reports (-z mtls,conv and -z mtls,tree) against the sample captures' truth.
+
+sample-captures/truth.tsv is written from how each capture was made, never from
+the plugin. For every capture, in a single pass and with -2, this test runs
+scripts/tshark-mtls -q with the reports and checks:
+
+  * conv_rows_match_truth: one row per exchange of the table, in stream and
+    exchange order, with its phase, requested, response, verdict and alert, the
+    TLS version the capture's name states, and "no" under Inferred (every
+    sample capture is decrypted);
+  * conv_totals_match_truth: the totals per verdict;
+  * conv_filter_*: `-z mtls,conv,<filter>` lists exactly the exchanges of the
+    table the filter selects (mtls.rejected, !mtls.rejected, an accepted verdict);
+  * tree_counts_match_truth: counts by verdict, rejecting alert, phase and TLS
+    version, and one server with every exchange under it;
+  * single_pass_equals_two_pass: both runs print the same conv reports, also on
+    each capture cut in half, where exchanges left pending must count as
+    undetermined in both (truncated_*);
+  * no_report_without_z: without -z nothing of the reports is printed.
+
+Prints one line per failed check and ends with "N passed, M failed".
+"""
+import collections
+import csv
+import os
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CAPTURES = os.path.join(ROOT, "sample-captures")
+TSHARK = os.path.join(ROOT, "scripts", "tshark-mtls")
+
+CONV_TITLE = "mTLS client-authentication exchanges"
+TREE_TITLE = "mTLS Client Authentication:"
+COLUMNS = ["stream", "client", "server", "sni", "version", "phase", "requested", "response",
+           "verdict", "alert", "decision", "inferred"]
+VERDICTS = ["not-requested", "accepted", "rejected", "server-ignored", "client-aborted",
+            "undetermined"]
+PHASES = ["handshake", "renegotiation", "post-handshake"]
+
+# Each filter with the truth rows it must select.
+FILTERS = {
+    "mtls.rejected": lambda row: row["verdict"] == "rejected",
+    "!mtls.rejected": lambda row: row["verdict"] != "rejected",
+    'mtls.verdict == "accepted"': lambda row: row["verdict"] == "accepted",
+}
+
+
+class Results:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, ok, what, detail=""):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"FAIL {what}" + (f": {detail}" if detail else ""))
+
+
+def load_truth():
+    by_capture = collections.defaultdict(list)
+    with open(os.path.join(CAPTURES, "truth.tsv"), newline="") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            by_capture[row["capture"]].append(row)
+    for rows in by_capture.values():
+        rows.sort(key=lambda row: (int(row["stream"]), int(row["exchange"])))
+    return by_capture
+
+
+def run_tshark(capture, *args):
+    result = subprocess.run([TSHARK, *args, "-r", capture], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"tshark failed on {capture}: {result.stderr.strip()}")
+    return result.stdout
+
+
+def conv_sections(output):
+    """{filter or None: (rows as dicts, {verdict: total}, total)} of every conv report."""
+    sections = {}
+    lines = output.splitlines()
+    for start, line in enumerate(lines):
+        if line != CONV_TITLE:
+            continue
+        index = start + 1
+        report_filter = None
+        if lines[index].startswith("Filter: "):
+            report_filter = lines[index][len("Filter: "):]
+            index += 1
+        index += 2  # rule, header
+        rows = []
+        while not lines[index].startswith("-"):
+            cells = re.split(r"\s{2,}", lines[index].strip())
+            rows.append(dict(zip(COLUMNS, cells)) if len(cells) == len(COLUMNS) else {"bad": cells})
+            index += 1
+        index += 1
+        total = int(re.match(r"Totals: (\d+) exchanges?$", lines[index]).group(1))
+        totals = {}
+        index += 1
+        while not lines[index].startswith("="):
+            verdict, count = lines[index].split()
+            totals[verdict] = int(count)
+            index += 1
+        sections[report_filter] = (rows, totals, total)
+    return sections
+
+
+def tree_counts(output):
+    """{(parent, item): count} of the tree report; parent is None for top-level items."""
+    counts = {}
+    lines = output.splitlines()
+    start = lines.index(TREE_TITLE)
+    parents = []
+    for line in lines[start + 3:]:
+        if line.startswith("-"):
+            break
+        if not line.strip():
+            continue
+        depth = len(line) - len(line.lstrip(" "))
+        match = re.match(r"(.*?)\s{2,}(\d+)\s", line.strip() + " ")
+        name, count = match.group(1), int(match.group(2))
+        parents[depth:] = [name]
+        counts[(parents[depth - 1] if depth else None, name)] = count
+    return counts
+
+
+def expected_version(capture):
+    if "tls12" in capture:
+        return "TLS 1.2"
+    if "tls13" in capture:
+        return "TLS 1.3"
+    return None
+
+
+def check_conv_rows(results, what, rows, truth_rows, capture):
+    results.check(len(rows) == len(truth_rows), f"{what} conv_rows_match_truth count",
+                  f"{len(rows)} rows, truth has {len(truth_rows)}")
+    for row, truth in zip(rows, truth_rows):
+        label = f"{what} conv_rows_match_truth stream {truth['stream']} exchange {truth['exchange']}"
+        if "bad" in row:
+            results.check(False, label, f"unparsable row {row['bad']}")
+            continue
+        got = {key: row[key] for key in ("stream", "phase", "requested", "response", "verdict",
+                                         "alert")}
+        want = {key: truth[key] for key in got}
+        results.check(got == want, label, f"got {got}, want {want}")
+        version = expected_version(capture)
+        if version:
+            results.check(row["version"] == version, f"{label} version",
+                          f"got {row['version']}, want {version}")
+        results.check(row["inferred"] == "no", f"{label} inferred", row["inferred"])
+        decision = row["decision"]
+        undecided = truth["verdict"] == "undetermined"
+        results.check(decision.isdigit() or (undecided and decision == "-"),
+                      f"{label} decision frame", decision)
+
+
+def check_capture(results, capture, truth_rows):
+    path = os.path.join(CAPTURES, capture)
+    z_args = ["-z", "mtls,tree", "-z", "mtls,conv"]
+    for report_filter in FILTERS:
+        z_args += ["-z", f"mtls,conv,{report_filter}"]
+    conv_by_mode = {}
+    for mode, extra in (("single-pass", []), ("two-pass", ["-2"])):
+        what = f"{capture} [{mode}]"
+        try:
+            output = run_tshark(path, "-q", *extra, *z_args)
+            sections = conv_sections(output)
+            counts = tree_counts(output)
+        except (RuntimeError, ValueError, AttributeError, IndexError) as error:
+            results.check(False, f"{what} reports print", str(error))
+            continue
+        conv_by_mode[mode] = sections
+
+        rows, totals, total = sections.get(None, ([], {}, -1))
+        check_conv_rows(results, what, rows, truth_rows, capture)
+        want_totals = collections.Counter(row["verdict"] for row in truth_rows)
+        results.check(totals == dict(want_totals) and total == len(truth_rows),
+                      f"{what} conv_totals_match_truth", f"got {total} {totals}, want {dict(want_totals)}")
+
+        for report_filter, selects in FILTERS.items():
+            selected = [row for row in truth_rows if selects(row)]
+            rows, totals, total = sections.get(report_filter, ([], {}, -1))
+            check_conv_rows(results, f"{what} conv_filter {report_filter!r}", rows, selected,
+                            capture)
+            results.check(total == len(selected), f"{what} conv_filter {report_filter!r} total",
+                          f"got {total}, want {len(selected)}")
+
+        check_tree(results, what, counts, truth_rows, capture)
+
+    if len(conv_by_mode) == 2:
+        results.check(conv_by_mode["single-pass"] == conv_by_mode["two-pass"],
+                      f"{capture} single_pass_equals_two_pass")
+
+
+def check_tree(results, what, counts, truth_rows, capture):
+    label = f"{what} tree_counts_match_truth"
+    verdicts = collections.Counter(row["verdict"] for row in truth_rows)
+    for verdict in VERDICTS:
+        got = counts.get(("Verdict", verdict), 0)
+        results.check(got == verdicts[verdict], f"{label} verdict {verdict}",
+                      f"got {got}, want {verdicts[verdict]}")
+    results.check(counts.get((None, "Verdict")) == len(truth_rows), f"{label} verdict total")
+
+    alerts = collections.Counter(row["alert"] for row in truth_rows if row["verdict"] == "rejected")
+    got_alerts = {name.split(" (")[0]: count for (parent, name), count in counts.items()
+                  if parent == "Rejecting alert" and count}
+    want_alerts = {("none seen" if alert == "-" else alert): n for alert, n in alerts.items()}
+    got_alerts = {("none seen" if name.startswith("none seen") else name): n
+                  for name, n in got_alerts.items()}
+    results.check(got_alerts == want_alerts, f"{label} rejecting alerts",
+                  f"got {got_alerts}, want {want_alerts}")
+
+    phases = collections.Counter(row["phase"] for row in truth_rows)
+    for phase in PHASES:
+        got = counts.get(("Phase", phase), 0)
+        results.check(got == phases[phase], f"{label} phase {phase}",
+                      f"got {got}, want {phases[phase]}")
+
+    version = expected_version(capture)
+    if version:
+        got = counts.get(("TLS version", version), 0)
+        results.check(got == len(truth_rows), f"{label} version {version}",
+                      f"got {got}, want {len(truth_rows)}")
+
+    servers = {name: count for (parent, name), count in counts.items()
+               if parent == "Server (address:port, SNI)"}
+    results.check(list(servers.values()) == [len(truth_rows)], f"{label} one server",
+                  f"got {servers}")
+
+
+def truncate_pcapng(source, destination, keep):
+    """Copies a little-endian pcapng, keeping its first `keep` packets and every other
+    block (section header, interfaces, decryption secrets). editcap and mergecap
+    refuse to rewrite the sample captures' secrets blocks."""
+    with open(source, "rb") as handle:
+        data = handle.read()
+    out = bytearray()
+    offset = packets = 0
+    while offset + 8 <= len(data):
+        block_type, length = struct.unpack_from("<II", data, offset)
+        if length < 12 or offset + length > len(data):
+            break
+        if block_type in (3, 6):  # simple and enhanced packet blocks
+            packets += 1
+            if packets > keep:
+                offset += length
+                continue
+        out += data[offset:offset + length]
+        offset += length
+    with open(destination, "wb") as handle:
+        handle.write(out)
+    return packets
+
+
+def reports_without_rates(output):
+    """The conv reports and the tree's names and counts (rates differ by pass)."""
+    return conv_sections(output), tree_counts(output)
+
+
+def check_truncated(results, capture, directory):
+    source = os.path.join(CAPTURES, capture)
+    cut = os.path.join(directory, "cut-" + capture)
+    total = truncate_pcapng(source, cut, 0)
+    truncate_pcapng(source, cut, total // 2)
+    z_args = ["-z", "mtls,tree", "-z", "mtls,conv", "-z", "mtls,conv,!mtls.rejected"]
+    try:
+        single = reports_without_rates(run_tshark(cut, "-q", *z_args))
+        double = reports_without_rates(run_tshark(cut, "-q", "-2", *z_args))
+    except (RuntimeError, ValueError, AttributeError, IndexError) as error:
+        results.check(False, f"{capture} truncated_reports_print", str(error))
+        return
+    results.check(single == double, f"{capture} truncated_single_pass_equals_two_pass",
+                  f"{single} != {double}")
+    rows = single[0].get(None, ([], {}, 0))[0]
+    results.check(all(row.get("verdict") != "pending" for row in rows),
+                  f"{capture} truncated_pending_counts_as_undetermined")
+
+
+def check_no_report(results, capture):
+    path = os.path.join(CAPTURES, capture)
+    quiet = run_tshark(path, "-q")
+    results.check(quiet.strip() == "", f"{capture} no_report_without_z (-q)", quiet[:200])
+    plain = run_tshark(path)
+    results.check(CONV_TITLE not in plain and TREE_TITLE not in plain,
+                  f"{capture} no_report_without_z")
+
+
+def main():
+    truth = load_truth()
+    results = Results()
+    captures = sorted(name for name in os.listdir(CAPTURES) if name.endswith(".pcapng"))
+    results.check(bool(captures), "sample captures present")
+    for capture in captures:
+        results.check(capture in truth, f"{capture} has truth rows")
+        if capture not in truth:
+            continue
+        check_capture(results, capture, truth[capture])
+    if captures:
+        check_no_report(results, captures[0])
+    with tempfile.TemporaryDirectory() as directory:
+        for capture in captures:
+            check_truncated(results, capture, directory)
+    print(f"{results.passed} passed, {results.failed} failed")
+    return 1 if results.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
