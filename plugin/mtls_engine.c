@@ -465,9 +465,18 @@ static void infer_decision(mtls_conn_t *conn, mtls_exchange_t *exchange, const m
     exchange->decision_record_length = event->record_length;
     /* An alert-sized record may be close_notify; data may predate the answer. */
     exchange->confidence = weaker(exchange->confidence, MTLS_CONFIDENCE_LIKELY);
-    if (alert) {
+    if (alert && conn->client_closed && exchange->response == MTLS_RESPONSE_CERTIFICATE) {
+        /* After the client's close_notify, most likely the server's answering one. */
+        decide(exchange, MTLS_VERDICT_UNDETERMINED, MTLS_CAUSE_CLIENT_CLOSED, event);
+        exchange->decision_record = MTLS_RECORD_ENCRYPTED_ALERT;
+        exchange->confidence = MTLS_CONFIDENCE_POSSIBLE;
+    } else if (alert) {
+        /* Without a certificate, an alert even after the client's close is most
+         * likely the refusal (certificate_required) racing it. */
         decide(exchange, MTLS_VERDICT_REJECTED, MTLS_CAUSE_SERVER_ALERT, event);
         exchange->decision_record = MTLS_RECORD_ENCRYPTED_ALERT;
+        if (conn->client_closed)
+            exchange->confidence = MTLS_CONFIDENCE_POSSIBLE;
     } else {
         decide(exchange,
                exchange->response == MTLS_RESPONSE_CERTIFICATE ? MTLS_VERDICT_ACCEPTED
@@ -560,8 +569,12 @@ static mtls_exchange_t *on_encrypted_record(mtls_conn_t *conn, const mtls_event_
             infer_flight(conn, exchange, shape, confidence, event);
         return exchange;
     case INFER_DECISION:
-        if (!event->from_server)
+        if (!event->from_server) {
+            /* An alert-sized record from a client that has answered: its close_notify. */
+            if (mtls_tls13_alert_sized(event->record_length, &conn->sizes))
+                conn->client_closed = true;
             return NULL;
+        }
         if (is_open(exchange))
             infer_decision(conn, exchange, event);
         return exchange;
@@ -1059,7 +1072,15 @@ static void say_inferred(line_t *line, const mtls_exchange_t *exchange, mtls_ver
         say_alert(line, exchange->alert);
         say(line, " instead of answering.");
         break;
-    default: say(line, "; the server's decision is not in the capture."); break;
+    default:
+        if (exchange->cause == MTLS_CAUSE_CLIENT_CLOSED)
+            say(line,
+                "; then the client sent an alert-sized record (its close_notify) and the "
+                "server answered with one in frame %u: it never showed its decision.",
+                exchange->decision_frame);
+        else
+            say(line, "; the server's decision is not in the capture.");
+        break;
     }
 }
 

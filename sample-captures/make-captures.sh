@@ -10,29 +10,53 @@
 # as intended.  truth.tsv is written from the scenario definitions below, only
 # after every check passed.
 #
-# Usage: sudo ./make-captures.sh [output-dir]      (default: this directory)
+# Usage: sudo ./make-captures.sh [output-dir] [scenario...]
+#          output-dir: default this directory (the first argument is taken as
+#          the output dir when it is an existing directory).
+#          scenario: capture names without .pcapng, shell globs allowed
+#          (e.g. 'nginx-*'); only those are made and installed, truth.tsv rows
+#          of the other captures in output-dir are kept as they are.  Without
+#          scenario arguments everything is regenerated.
+#        ./make-captures.sh --list       prints the scenario names and exits.
 # Env:   KEEP_WORK=1 keeps the temporary work dir (PKI, raw pcaps, logs).
 #        MTLS_NO_NETNS=1 runs on the host's loopback instead of a private
 #        network namespace (unshare --net).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-OUT=$(cd "${1:-$HERE}" && pwd)
+LIST=
+if [ "${1:-}" = --list ]; then LIST=1; shift; fi
+if [ $# -gt 0 ] && [ -d "$1" ]; then OUT=$(cd "$1" && pwd); shift; else OUT=$HERE; fi
+SELECT=("$@")            # empty = all scenarios
+declare -A SELECT_HIT=()
+# want NAME: is scenario NAME selected?  (--list: print it, run nothing)
+want() {
+  local pat
+  if [ -n "$LIST" ]; then echo "$1"; return 1; fi
+  [ ${#SELECT[@]} = 0 ] && return 0
+  for pat in "${SELECT[@]}"; do
+    # shellcheck disable=SC2053
+    if [[ $1 == $pat ]]; then SELECT_HIT[$pat]=1; return 0; fi
+  done
+  return 1
+}
 PORT=443
 ADDR=127.0.0.1
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=$(command -v python3)
 
-for tool in openssl gnutls-serv gnutls-cli tcpdump tshark editcap ss ip unshare timeout "$PY"; do
+if [ -z "$LIST" ]; then
+for tool in openssl gnutls-serv gnutls-cli tcpdump tshark editcap ss ip unshare timeout nginx curl "$PY"; do
   command -v "$tool" >/dev/null || { echo "FATAL: missing $tool" >&2; exit 1; }
 done
 [ "$(id -u)" = 0 ] || { echo "FATAL: run as root (tcpdump on lo, port 443)" >&2; exit 1; }
+fi
 
 # Run in a private network namespace (own loopback, nothing else): other
 # programs using port 443 on the host cannot leak into the captures or block
 # the port.  MTLS_NO_NETNS=1 uses the host's lo instead.
-if [ -z "${MTLS_IN_NETNS:-}" ] && [ -z "${MTLS_NO_NETNS:-}" ]; then
+if [ -z "$LIST" ] && [ -z "${MTLS_IN_NETNS:-}" ] && [ -z "${MTLS_NO_NETNS:-}" ]; then
   export MTLS_IN_NETNS=1
-  exec unshare --net -- "$HERE/$(basename "${BASH_SOURCE[0]}")" "$OUT"
+  exec unshare --net -- "$HERE/$(basename "${BASH_SOURCE[0]}")" "$OUT" "${SELECT[@]}"
 fi
 if [ -n "${MTLS_IN_NETNS:-}" ]; then ip link set lo up; fi
 
@@ -75,6 +99,8 @@ log() { echo "[$(date +%T)] $*" >&2; }
 #   client    EC P-256 client cert signed by ca
 #   clientrsa RSA 2048 client cert signed by ca
 #   untrusted EC P-256 client cert signed by ca2
+#   servereku EC P-256 client cert signed by ca, EKU serverAuth only
+#   expired   EC P-256 client cert signed by ca, valid 2020-01-01..2020-01-31
 # --------------------------------------------------------------------------
 make_pki() {
   local days=3650
@@ -97,7 +123,43 @@ make_pki() {
   leaf client ec ca "mtls good client (EC)" $'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth'
   leaf clientrsa rsa ca "mtls good client (RSA)" $'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth'
   leaf untrusted ec ca2 "mtls untrusted client (EC)" $'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth'
+  # client cert whose EKU is serverAuth only (no id-kp-clientAuth)
+  leaf servereku ec ca "mtls client with serverAuth-only EKU (EC)" $'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth'
+  # expired client cert (EC, signed by ca): validity 2020-01-01 .. 2020-01-31,
+  # made with 'openssl ca' (openssl x509 -req cannot set a past notBefore in 3.0)
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out expired.key 2>/dev/null
+  openssl req -new -key expired.key -subj "/CN=mtls expired client (EC)" -out expired.csr 2>/dev/null
+  mkdir -p ca.db; : > ca.db/index.txt; echo 1000 > ca.db/serial
+  cat > ca.cnf <<'CNF'
+[ ca ]
+default_ca = sample
+[ sample ]
+dir = ca.db
+database = $dir/index.txt
+serial = $dir/serial
+new_certs_dir = $dir
+certificate = ca.pem
+private_key = ca.key
+default_md = sha256
+policy = anything
+unique_subject = no
+copy_extensions = none
+x509_extensions = client_ext
+[ anything ]
+commonName = supplied
+[ client_ext ]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+CNF
+  openssl ca -batch -config ca.cnf -in expired.csr -out expired.pem -notext \
+    -startdate 20200101000000Z -enddate 20200131000000Z 2>/dev/null || die "PKI: openssl ca failed"
   openssl verify -CAfile ca.pem server.pem client.pem clientrsa.pem >/dev/null || die "PKI: good certs do not verify"
+  openssl verify -CAfile ca.pem servereku.pem >/dev/null || die "PKI: serverAuth-EKU cert does not verify (chain)"
+  if openssl verify -CAfile ca.pem -purpose sslclient servereku.pem >/dev/null 2>&1; then die "PKI: serverAuth-EKU cert verifies as sslclient"; fi
+  case $(openssl verify -CAfile ca.pem expired.pem 2>&1 || true) in
+    *"certificate has expired"*) ;; *) die "PKI: expired cert is not expired" ;;
+  esac
   if openssl verify -CAfile ca.pem untrusted.pem >/dev/null 2>&1; then die "PKI: untrusted cert verifies"; fi
   cd - >/dev/null
 }
@@ -250,7 +312,7 @@ CL_GNU="gnutls-cli $GNUTLS_VER"
 # ==========================================================================
 # Scenarios
 # ==========================================================================
-make_pki
+[ -n "$LIST" ] || make_pki
 T0=$SECONDS
 
 # ---- 1-6: openssl s_server / s_client, TLS 1.2 and TLS 1.3 ---------------
@@ -264,6 +326,7 @@ for V in 12 13; do
   if [ $V = 12 ]; then FR=0; else FR=1; fi
 
   # 1. not requested (client has a cert but is never asked)
+  if want ossl-tls$V-not-requested; then
   begin_capture ossl-tls$V-not-requested
   start_server feed_idle "${OSSL_SRV[@]}" $PROTO
   run_client ossl_client $PROTO "${GOOD[@]}"
@@ -273,8 +336,10 @@ for V in 12 13; do
   expect_wire 0 "scr=0 ccert=- salert=- calert=- pha=no fin=1"
   row 0 1 handshake no - not-requested - no no "$SV_OSSL" "$CL_OSSL" \
     "s_server without -verify/-Verify ($TV) never sends CertificateRequest; log shows no 'Client certificate'; client had an EC cert but was not asked."
+  fi
 
   # 2. required + good cert -> accepted
+  if want ossl-tls$V-required-good-cert; then
   begin_capture ossl-tls$V-required-good-cert
   start_server feed_idle "${OSSL_SRV[@]}" $PROTO -Verify 1
   if [ $V = 12 ]; then run_client ossl_client $PROTO "${GOODRSA[@]}"; KEY=RSA; else run_client ossl_client $PROTO "${GOOD[@]}"; KEY=EC; fi
@@ -284,8 +349,10 @@ for V in 12 13; do
   expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
   row 0 1 handshake yes certificate accepted - no no "$SV_OSSL -Verify 1" "$CL_OSSL" \
     "s_server -Verify 1 (required, $TV); client sent a good $KEY cert; log: 'verify return:1' for both depths, 'Client certificate' printed."
+  fi
 
   # 3. required + no cert -> rejected
+  if want ossl-tls$V-required-no-cert; then
   begin_capture ossl-tls$V-required-no-cert
   start_server feed_idle "${OSSL_SRV[@]}" $PROTO -Verify 1
   run_client ossl_client $PROTO
@@ -296,9 +363,11 @@ for V in 12 13; do
   expect_wire 0 "scr=1 ccert=e salert=$NOCERT_ALERT calert=- pha=no fin=$FR"
   row 0 1 handshake yes empty rejected $NOCERT_NAME no no "$SV_OSSL -Verify 1" "$CL_OSSL" \
     "s_server -Verify 1 (required, $TV); client has no cert and sent an empty Certificate; log: 'peer did not return a certificate'; server sent $NOCERT_NAME."
+  fi
 
   # 4. required + untrusted cert -> rejected.  Needs -verify_return_error: s_server's
   #    verify callback otherwise overrides every verification error (see 4b).
+  if want ossl-tls$V-required-untrusted-cert; then
   begin_capture ossl-tls$V-required-untrusted-cert
   start_server feed_idle "${OSSL_SRV[@]}" $PROTO -Verify 1 -verify_return_error
   run_client ossl_client $PROTO "${UNTRUSTED[@]}"
@@ -310,8 +379,10 @@ for V in 12 13; do
   expect_wire 0 "scr=1 ccert=c salert=48 calert=- pha=no fin=$FR"
   row 0 1 handshake yes certificate rejected unknown_ca no no "$SV_OSSL -Verify 1 -verify_return_error" "$CL_OSSL" \
     "s_server -Verify 1 -verify_return_error (required, $TV); client cert issued by an untrusted CA; log: 'verify error:num=20:unable to get local issuer certificate', 'certificate verify failed'."
+  fi
 
   # 4b. required (-Verify 1) WITHOUT -verify_return_error + untrusted cert -> accepted
+  if want ossl-tls$V-required-untrusted-cert-no-return-error; then
   begin_capture ossl-tls$V-required-untrusted-cert-no-return-error
   start_server feed_idle "${OSSL_SRV[@]}" $PROTO -Verify 1
   run_client ossl_client $PROTO "${UNTRUSTED[@]}"
@@ -322,8 +393,10 @@ for V in 12 13; do
   expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
   row 0 1 handshake yes certificate accepted - no no "$SV_OSSL -Verify 1" "$CL_OSSL" \
     "s_server -Verify 1 (required, $TV) but without -verify_return_error: log 'verify error:num=20' then 'verify return:1' and 'Client certificate' - the untrusted cert is accepted."
+  fi
 
   # 5. optional + no cert -> server-ignored   (also: ChaCha20-Poly1305)
+  if want ossl-tls$V-optional-no-cert; then
   begin_capture ossl-tls$V-optional-no-cert
   start_server feed_idle "${OSSL_SRV[@]}" $PROTO -verify 1
   run_client ossl_client $PROTO "${CS[@]}"
@@ -333,8 +406,10 @@ for V in 12 13; do
   expect_wire 0 "scr=1 ccert=e salert=- calert=- pha=no fin=1"
   row 0 1 handshake yes empty server-ignored - no no "$SV_OSSL -verify 1" "$CL_OSSL" \
     "s_server -verify 1 (optional, $TV, $CSN); client sent an empty Certificate; log: no error, no 'Client certificate', handshake completed."
+  fi
 
   # 6. optional + untrusted cert -> accepted anyway
+  if want ossl-tls$V-optional-untrusted-cert; then
   begin_capture ossl-tls$V-optional-untrusted-cert
   start_server feed_idle "${OSSL_SRV[@]}" $PROTO -verify 1
   run_client ossl_client $PROTO "${UNTRUSTED[@]}"
@@ -345,8 +420,10 @@ for V in 12 13; do
   expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
   row 0 1 handshake yes certificate accepted - no no "$SV_OSSL -verify 1" "$CL_OSSL" \
     "s_server -verify 1 (optional, $TV) without -verify_return_error; log: 'verify error:num=20' then 'verify return:1' and 'Client certificate' - untrusted cert accepted anyway."
+  fi
 
   # 9. client aborts: server requests a cert, client does not trust the server
+  if want ossl-tls$V-client-aborts; then
   begin_capture ossl-tls$V-client-aborts
   start_server feed_idle "${OSSL_SRV[@]}" $PROTO -Verify 1
   run_client ossl_client $PROTO "${GOOD[@]}" -verify_return_error -CAfile "$PKI/ca2.pem"
@@ -357,6 +434,7 @@ for V in 12 13; do
   expect_wire 0 "scr=1 ccert=- salert=- calert=48 pha=no fin=$FR"
   row 0 1 handshake yes none client-aborted unknown_ca no no "$SV_OSSL -Verify 1" "$CL_OSSL -verify_return_error" \
     "s_server -Verify 1 ($TV) requested a cert, but the client (-verify_return_error, CAfile = other CA) rejected the server cert and sent unknown_ca; server log: 'tlsv1 alert unknown ca'."
+  fi
 done
 
 # ---- 7. TLS 1.3 post-handshake authentication (s_server 'c') --------------
@@ -367,6 +445,7 @@ done
 C_PRE=3
 for CASE in good-cert no-cert untrusted-cert; do
   case $CASE in good-cert) CC=("${GOOD[@]}");; no-cert) CC=();; untrusted-cert) CC=("${UNTRUSTED[@]}");; esac
+  want ossl-tls13-pha-$CASE || continue
   begin_capture ossl-tls13-pha-$CASE
   start_server feed_c "${OSSL_SRV[@]}" -tls1_3 -verify_return_error
   run_client ossl_client -tls1_3 -enable_pha "${CC[@]}"
@@ -428,6 +507,7 @@ finally:
 EOF
 for CASE in good-cert no-cert; do
   case $CASE in good-cert) CC=("${GOODRSA[@]}");; no-cert) CC=();; esac
+  want python-tls13-pha-required-$CASE || continue
   begin_capture python-tls13-pha-required-$CASE
   start_server feed_idle "$PY" "$WORK/pha_server.py" "$PKI" $PORT
   run_client ossl_client -tls1_3 -enable_pha "${CC[@]}"
@@ -458,6 +538,7 @@ done
 # (-verify_return_error).
 for CASE in good-cert no-cert untrusted-cert; do
   case $CASE in good-cert) CC=("${GOOD[@]}");; no-cert) CC=();; untrusted-cert) CC=("${UNTRUSTED[@]}");; esac
+  want ossl-tls12-reneg-$CASE || continue
   begin_capture ossl-tls12-reneg-$CASE
   start_server feed_R "${OSSL_SRV[@]}" -tls1_2 -no_resumption_on_reneg -verify_return_error
   run_client ossl_client -tls1_2 "${CC[@]}"
@@ -491,6 +572,7 @@ C_PRE=1
 # ---- 11. session resumption: two connections in one capture ---------------
 for V in 12 13; do
   PROTO=-tls1_$((V - 10)); TV="TLS 1.$((V - 10))"
+  want ossl-tls$V-resumption || continue
   begin_capture ossl-tls$V-resumption
   start_server feed_idle "${OSSL_SRV[@]}" $PROTO -Verify 1 -naccept 2
   run_client ossl_client $PROTO "${GOOD[@]}" -sess_out "$D/session.pem"
@@ -511,6 +593,7 @@ for V in 12 13; do
 done
 
 # ---- 12. TLS 1.3 HelloRetryRequest + required client auth -----------------
+if want ossl-tls13-hrr-required-good-cert; then
 begin_capture ossl-tls13-hrr-required-good-cert
 start_server feed_idle "${OSSL_SRV[@]}" -tls1_3 -Verify 1 -groups X25519
 run_client ossl_client -tls1_3 -groups P-256:X25519 "${GOODRSA[@]}" -ciphersuites TLS_AES_128_GCM_SHA256
@@ -523,6 +606,7 @@ NCH=$(ts -Y "tcp.dstport==$PORT" -T fields -e tls.handshake.type -E occurrence=a
 expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
 row 0 1 handshake yes certificate accepted - no no "$SV_OSSL -Verify 1 -groups X25519" "$CL_OSSL -groups P-256:X25519" \
   "Client key share P-256 only, server wants X25519 -> HelloRetryRequest, second ClientHello; then required auth with a good RSA cert (TLS_AES_128_GCM_SHA256); log: 'Client certificate'."
+fi
 
 # ---- 10. GnuTLS -------------------------------------------------------------
 # gnutls-serv modes: --require-client-cert checks presence only (the cert is
@@ -532,6 +616,7 @@ GREQ=(--require-client-cert --verify-client-cert)
 GOPT=(--verify-client-cert)
 
 # TLS 1.3 required + good, gnutls-cli
+if want gnutls-tls13-required-good-cert; then
 begin_capture gnutls-tls13-required-good-cert
 start_server feed_idle "${GNUTLS_SRV[@]}" "${GREQ[@]}" --priority $G13
 run_client gnutls_client "${G_GOOD[@]}"
@@ -541,8 +626,10 @@ srv_log_has "The certificate is trusted"; srv_log_has "Got a certificate list of
 expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
 row 0 1 handshake yes certificate accepted - no no "$SV_GNU --require-client-cert --verify-client-cert" "$CL_GNU" \
   "gnutls-serv required+verified (TLS 1.3); good EC cert; log: 'The certificate is trusted', echo of the GET."
+fi
 
 # TLS 1.3 required + no cert, gnutls-cli
+if want gnutls-tls13-required-no-cert; then
 begin_capture gnutls-tls13-required-no-cert
 start_server feed_idle "${GNUTLS_SRV[@]}" "${GREQ[@]}" --priority $G13
 run_client gnutls_client
@@ -553,8 +640,10 @@ cli_log_has 1 "Received alert [116]"
 expect_wire 0 "scr=1 ccert=e salert=116 calert=- pha=no fin=1"
 row 0 1 handshake yes empty rejected certificate_required no no "$SV_GNU --require-client-cert --verify-client-cert" "$CL_GNU" \
   "gnutls-serv required (TLS 1.3); client sent an empty Certificate; log: 'Error in handshake: Certificate is required.'"
+fi
 
 # TLS 1.3 optional + no cert, gnutls-cli
+if want gnutls-tls13-optional-no-cert; then
 begin_capture gnutls-tls13-optional-no-cert
 start_server feed_idle "${GNUTLS_SRV[@]}" "${GOPT[@]}" --priority $G13
 run_client gnutls_client
@@ -564,8 +653,10 @@ srv_log_has "Accepted connection"; srv_log_lacks "Error in handshake"; srv_log_l
 expect_wire 0 "scr=1 ccert=e salert=- calert=- pha=no fin=1"
 row 0 1 handshake yes empty server-ignored - no no "$SV_GNU --verify-client-cert" "$CL_GNU" \
   "gnutls-serv --verify-client-cert only (optional, TLS 1.3); empty Certificate; log: 'Accepted connection', no certificate list, GET echoed."
+fi
 
 # TLS 1.3 optional(verify) + untrusted cert -> rejected (GnuTLS sends two alerts)
+if want gnutls-tls13-optional-untrusted-cert; then
 begin_capture gnutls-tls13-optional-untrusted-cert
 start_server feed_idle "${GNUTLS_SRV[@]}" "${GOPT[@]}" --priority $G13
 run_client gnutls_client --x509certfile "$PKI/untrusted.pem" --x509keyfile "$PKI/untrusted.key"
@@ -576,8 +667,10 @@ cli_log_has 1 "Received alert [49]"
 expect_wire 0 "scr=1 ccert=c salert=49,42 calert=- pha=no fin=1"
 row 0 1 handshake yes certificate rejected access_denied no no "$SV_GNU --verify-client-cert" "$CL_GNU" \
   "gnutls-serv --verify-client-cert (TLS 1.3) got a cert from the untrusted CA; log: 'Error in handshake: Error in the certificate.'; it sent access_denied, then bad_certificate."
+fi
 
 # TLS 1.3 require-only (presence, not verified) + untrusted cert -> accepted
+if want gnutls-tls13-require-only-untrusted-cert; then
 begin_capture gnutls-tls13-require-only-untrusted-cert
 start_server feed_idle "${GNUTLS_SRV[@]}" --require-client-cert --priority $G13
 run_client gnutls_client --x509certfile "$PKI/untrusted.pem" --x509keyfile "$PKI/untrusted.key"
@@ -587,8 +680,10 @@ srv_log_has "Peer's certificate was NOT verified."; srv_log_lacks "Error in hand
 expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
 row 0 1 handshake yes certificate accepted - no no "$SV_GNU --require-client-cert" "$CL_GNU" \
   "gnutls-serv --require-client-cert alone only checks presence (TLS 1.3); untrusted cert; log: \"Peer's certificate was NOT verified.\", GET echoed."
+fi
 
 # TLS 1.3 required + good, openssl s_client -> gnutls-serv
+if want gnutls-serv-ossl-cli-tls13-required-good-cert; then
 begin_capture gnutls-serv-ossl-cli-tls13-required-good-cert
 start_server feed_idle "${GNUTLS_SRV[@]}" "${GREQ[@]}" --priority $G13
 run_client ossl_client -tls1_3 "${GOODRSA[@]}"
@@ -598,8 +693,10 @@ srv_log_has "The certificate is trusted"
 expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
 row 0 1 handshake yes certificate accepted - no no "$SV_GNU --require-client-cert --verify-client-cert" "$CL_OSSL" \
   "gnutls-serv required+verified (TLS 1.3) with an openssl client and a good RSA cert; log: 'The certificate is trusted'."
+fi
 
 # TLS 1.3 required + no cert, openssl s_client -> gnutls-serv
+if want gnutls-serv-ossl-cli-tls13-required-no-cert; then
 begin_capture gnutls-serv-ossl-cli-tls13-required-no-cert
 start_server feed_idle "${GNUTLS_SRV[@]}" "${GREQ[@]}" --priority $G13
 run_client ossl_client -tls1_3
@@ -610,8 +707,10 @@ cli_log_has 1 "SSL alert number 116"
 expect_wire 0 "scr=1 ccert=e salert=116 calert=- pha=no fin=1"
 row 0 1 handshake yes empty rejected certificate_required no no "$SV_GNU --require-client-cert --verify-client-cert" "$CL_OSSL" \
   "gnutls-serv required (TLS 1.3), openssl client without cert sent an empty Certificate; log: 'Error in handshake: Certificate is required.'"
+fi
 
 # TLS 1.2 required + good, gnutls-cli
+if want gnutls-tls12-required-good-cert; then
 begin_capture gnutls-tls12-required-good-cert
 start_server feed_idle "${GNUTLS_SRV[@]}" "${GREQ[@]}" --priority $G12
 run_client gnutls_client "${G_GOODRSA[@]}"
@@ -621,8 +720,10 @@ srv_log_has "The certificate is trusted"; srv_log_has "Version: TLS1.2"
 expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
 row 0 1 handshake yes certificate accepted - no no "$SV_GNU --require-client-cert --verify-client-cert" "$CL_GNU" \
   "gnutls-serv required+verified (TLS 1.2); good RSA cert; log: 'The certificate is trusted', 'Version: TLS1.2'."
+fi
 
 # TLS 1.2 required + no cert, gnutls-cli
+if want gnutls-tls12-required-no-cert; then
 begin_capture gnutls-tls12-required-no-cert
 start_server feed_idle "${GNUTLS_SRV[@]}" "${GREQ[@]}" --priority $G12
 run_client gnutls_client
@@ -638,8 +739,10 @@ expect_wire 0 "scr=1 ccert=e salert=$G12_NOCERT calert=- pha=no fin=0"
 G12_LOG=$(grep -m1 "Error in handshake" "$D/server.log")
 row 0 1 handshake yes empty rejected $G12_NAME no no "$SV_GNU --require-client-cert --verify-client-cert" "$CL_GNU" \
   "gnutls-serv required (TLS 1.2); client sent an empty Certificate; log: '$G12_LOG'."
+fi
 
 # TLS 1.2 not requested (-a), gnutls-cli
+if want gnutls-tls12-not-requested; then
 begin_capture gnutls-tls12-not-requested
 start_server feed_idle "${GNUTLS_SRV[@]}" -a --priority $G12
 run_client gnutls_client "${G_GOOD[@]}"
@@ -649,9 +752,358 @@ srv_log_has "Accepted connection"; srv_log_lacks "Error in handshake"
 expect_wire 0 "scr=0 ccert=- salert=- calert=- pha=no fin=1"
 row 0 1 handshake no - not-requested - no no "$SV_GNU --disable-client-cert" "$CL_GNU" \
   "gnutls-serv -a (TLS 1.2) sends no CertificateRequest; log: 'Accepted connection', GET echoed."
+fi
 
 # ==========================================================================
-log "all scenarios passed in $((SECONDS - T0)) s; installing into $OUT"
-rm -f "$OUT"/*.pcapng
-cp "$NEW"/*.pcapng "$NEW/truth.tsv" "$OUT/"
-ls -l "$OUT"/*.pcapng "$OUT/truth.tsv" >&2
+# Added scenarios (SHA-256 suites, early close, nginx, EKU, CA lists)
+# ==========================================================================
+
+# more wire facts
+# cr_dnames STREAM: length of the CA name list in the CertificateRequest(s)
+#   (TLS 1.2 certificate_authorities field / TLS 1.3 certificate_authorities
+#   extension), "absent" when a TLS 1.3 CertificateRequest has no such extension
+cr_dnames() {
+  local v; v=$(ts -Y "tcp.stream==$1 && tcp.srcport==$PORT && tls.handshake.type==13" -T fields -e tls.handshake.dnames_len -E occurrence=a | paste -sd, -)
+  echo "${v:-absent}"
+}
+# http_status STREAM: HTTP response codes (decrypted), comma separated
+http_status() { ts -Y "tcp.stream==$1 && http.response" -T fields -e http.response.code | paste -sd, -; }
+# server_cs: cipher suite chosen by the server (hex)
+server_cs() { ts -Y "tcp.srcport==$PORT && tls.handshake.type==2" -T fields -e tls.handshake.ciphersuite | head -1; }
+# frames_of FILTER: frame numbers, one per line
+frames_of() { ts -Y "$1" -T fields -e frame.number; }
+
+# s_client that closes right after the handshake: stdin is /dev/null, so it
+# sends close_notify as soon as SSL_connect returns.
+ossl_client_close_now() {
+  timeout 20 openssl s_client -connect $ADDR:$PORT -servername localhost \
+    -CAfile "$PKI/ca.pem" -keylogfile "$D/keylog" "$@" < /dev/null
+}
+EXPIRED=(-cert "$PKI/expired.pem" -key "$PKI/expired.key")
+SERVEREKU=(-cert "$PKI/servereku.pem" -key "$PKI/servereku.key")
+
+# ---- 13. TLS 1.3 SHA-256 suites: AES-128-GCM and ChaCha20-Poly1305 ---------
+for CASE in aes128-required-good-cert aes128-required-no-cert chacha20-required-good-cert; do
+  want ossl-tls13-$CASE || continue
+  case $CASE in
+    aes128-*) CSN=TLS_AES_128_GCM_SHA256 CSX=0x1301 ;;
+    chacha20-*) CSN=TLS_CHACHA20_POLY1305_SHA256 CSX=0x1303 ;;
+  esac
+  case $CASE in
+    aes128-required-good-cert) CC=("${GOOD[@]}") KEY=EC ;;
+    aes128-required-no-cert) CC=() KEY=none ;;
+    chacha20-required-good-cert) CC=("${GOODRSA[@]}") KEY=RSA ;;
+  esac
+  begin_capture ossl-tls13-$CASE
+  start_server feed_idle "${OSSL_SRV[@]}" -tls1_3 -Verify 1
+  run_client ossl_client -tls1_3 -ciphersuites $CSN "${CC[@]}"
+  end_capture
+  expect_streams 1; cli_log_has 1 "$CSN"
+  [ "$(server_cs)" = $CSX ] || die "server chose cipher suite $(server_cs), expected $CSX"
+  if [ $KEY = none ]; then
+    srv_log_has "peer did not return a certificate"
+    cli_log_has 1 "SSL alert number 116"
+    expect_wire 0 "scr=1 ccert=e salert=116 calert=- pha=no fin=1"
+    row 0 1 handshake yes empty rejected certificate_required no no "$SV_OSSL -Verify 1" "$CL_OSSL -ciphersuites $CSN" \
+      "s_server -Verify 1 (required, TLS 1.3, $CSN: SHA-256 Finished, 16-byte tag); client has no cert and sent an empty Certificate; log: 'peer did not return a certificate'; server sent certificate_required."
+  else
+    expect_new 1
+    srv_log_has "Client certificate"; srv_log_lacks "verify error"
+    expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
+    row 0 1 handshake yes certificate accepted - no no "$SV_OSSL -Verify 1" "$CL_OSSL -ciphersuites $CSN" \
+      "s_server -Verify 1 (required, TLS 1.3, $CSN: SHA-256 Finished); client sent a good $KEY cert; log: 'verify return:1', 'Client certificate'."
+  fi
+done
+
+# ---- 14. client closes right after the handshake (TLS 1.3) -----------------
+# s_client < /dev/null sends close_notify as soon as its handshake is done,
+# i.e. right behind its Certificate/CertificateVerify/Finished.  The server
+# still processes that flight before it reads the close_notify.
+for CASE in good-cert good-cert-no-tickets no-cert; do
+  want ossl-tls13-required-$CASE-client-closes || continue
+  case $CASE in good-cert*) CC=("${GOOD[@]}");; no-cert) CC=();; esac
+  case $CASE in *no-tickets) XT=(-num_tickets 0);; *) XT=();; esac
+  begin_capture ossl-tls13-required-$CASE-client-closes
+  start_server feed_idle "${OSSL_SRV[@]}" -tls1_3 -Verify 1 "${XT[@]}"
+  run_client ossl_client_close_now -tls1_3 "${CC[@]}"
+  end_capture
+  expect_streams 1
+  CCN=$(frames_of "tcp.dstport==$PORT && tls.alert_message.desc==0" | head -1)
+  CCERT=$(frames_of "tcp.dstport==$PORT && tls.handshake.type==11" | head -1)
+  [ -n "$CCERT" ] || die "no Certificate from the client"
+  # without a cert the server's alert may reach the client before it closes
+  [ -n "$CCN" ] || [ $CASE = no-cert ] || die "no close_notify from the client"
+  CCN=${CCN:-999999}
+  NST_FR=$(frames_of "tcp.srcport==$PORT && tls.handshake.type==4")
+  NST_BEFORE=0 NST_AFTER=0
+  for f in $NST_FR; do
+    [ "$f" -gt "$CCERT" ] || die "NewSessionTicket in frame $f before the client's Certificate ($CCERT)"
+    if [ "$f" -lt "$CCN" ]; then NST_BEFORE=$((NST_BEFORE + 1)); else NST_AFTER=$((NST_AFTER + 1)); fi
+  done
+  SDATA=$(frames_of "tcp.srcport==$PORT && tls.record.content_type==23" | grep -c . || true)
+  case $CASE in
+    good-cert)
+      srv_log_has "Client certificate"; srv_log_lacks "verify error"
+      expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
+      [ $((NST_BEFORE + NST_AFTER)) -ge 1 ] || die "no NewSessionTicket from the server"
+      row 0 1 handshake yes certificate accepted - no no "$SV_OSSL -Verify 1" "$CL_OSSL < /dev/null" \
+        "s_server -Verify 1 (required, TLS 1.3); good EC cert; client sent close_notify right after its Finished; server NewSessionTickets: $NST_BEFORE before and $NST_AFTER after that close_notify (order is a race, varies per run), then the server's close_notify; log: 'Client certificate'."
+      ;;
+    good-cert-no-tickets)
+      srv_log_has "Client certificate"; srv_log_lacks "verify error"
+      expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
+      [ $((NST_BEFORE + NST_AFTER)) = 0 ] || die "NewSessionTicket despite -num_tickets 0"
+      [ "$SDATA" = 0 ] || die "server sent application data"
+      row 0 1 handshake yes certificate undetermined - no no "$SV_OSSL -Verify 1 -num_tickets 0" "$CL_OSSL < /dev/null" \
+        "s_server -Verify 1 -num_tickets 0 (required, TLS 1.3); good EC cert; client sent close_notify right after its Finished; the server sent nothing but its own close_notify (no ticket, no data, no alert), so the wire has no evidence either way (the server log does show 'Client certificate', i.e. it accepted)."
+      ;;
+    no-cert)
+      srv_log_has "peer did not return a certificate"
+      expect_wire 0 "scr=1 ccert=e salert=116 calert=- pha=no fin=1"
+      SAL=$(frames_of "tcp.srcport==$PORT && tls.alert_message.level==2" | head -1)
+      if [ "$CCN" = 999999 ]; then ORD="the server's certificate_required reached the client before it could close (no client close_notify at all; a race)"
+      elif [ "$SAL" -gt "$CCN" ]; then ORD="the server's certificate_required came after the client's close_notify"
+      else ORD="the server's certificate_required came before the client's close_notify"; fi
+      row 0 1 handshake yes empty rejected certificate_required no no "$SV_OSSL -Verify 1" "$CL_OSSL < /dev/null" \
+        "s_server -Verify 1 (required, TLS 1.3); client without cert (stdin /dev/null: closes right after its Finished) sent an empty Certificate; $ORD; log: 'peer did not return a certificate'."
+      ;;
+  esac
+done
+
+# ---- 15. client cert without clientAuth EKU (serverAuth only) --------------
+for V in 12 13; do
+  want ossl-tls$V-required-no-clientauth-eku || continue
+  PROTO=-tls1_$((V - 10)); TV="TLS 1.$((V - 10))"
+  begin_capture ossl-tls$V-required-no-clientauth-eku
+  start_server feed_idle "${OSSL_SRV[@]}" $PROTO -Verify 1 -verify_return_error
+  run_client ossl_client $PROTO "${SERVEREKU[@]}"
+  end_capture
+  expect_streams 1
+  srv_log_has "verify error:num=26:unsuitable certificate purpose"
+  srv_log_has "certificate verify failed"
+  cli_log_has 1 "SSL alert number 43"
+  if [ $V = 12 ]; then FR=0; else FR=1; fi
+  expect_wire 0 "scr=1 ccert=c salert=43 calert=- pha=no fin=$FR"
+  row 0 1 handshake yes certificate rejected unsupported_certificate no no "$SV_OSSL -Verify 1 -verify_return_error" "$CL_OSSL" \
+    "s_server -Verify 1 -verify_return_error (required, $TV); client cert from the trusted CA but its extendedKeyUsage is serverAuth only (no clientAuth); log: 'verify error:num=26:unsuitable certificate purpose', 'certificate verify failed'; server sent unsupported_certificate."
+done
+
+# ---- 16. CertificateRequest with an empty CA list -------------------------
+# Without -CAfile s_server has no client CA list; -verifyCAfile only sets the
+# store that verifies the client chain.  TLS 1.2: certificate_authorities of
+# length 0; TLS 1.3: no certificate_authorities extension.
+OSSL_SRV_NOCA=(openssl s_server -accept $ADDR:$PORT -naccept 1 -cert "$PKI/server.pem" -key "$PKI/server.key" -verifyCAfile "$PKI/ca.pem")
+for V in 12 13; do
+  want ossl-tls$V-required-good-cert-empty-ca-list || continue
+  PROTO=-tls1_$((V - 10)); TV="TLS 1.$((V - 10))"
+  begin_capture ossl-tls$V-required-good-cert-empty-ca-list
+  start_server feed_idle "${OSSL_SRV_NOCA[@]}" $PROTO -Verify 1 -verify_return_error
+  run_client ossl_client $PROTO "${GOOD[@]}"
+  end_capture
+  expect_streams 1; expect_new 1
+  srv_log_has "Client certificate"; srv_log_lacks "verify error"
+  expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
+  if [ $V = 12 ]; then EXP=0; W="certificate_authorities length 0"; else EXP=absent; W="no certificate_authorities extension"; fi
+  [ "$(cr_dnames 0)" = $EXP ] || die "CertificateRequest CA list: got '$(cr_dnames 0)', expected '$EXP'"
+  row 0 1 handshake yes certificate accepted - no no "$SV_OSSL -Verify 1 -verify_return_error -verifyCAfile (no -CAfile)" "$CL_OSSL" \
+    "s_server -Verify 1 -verify_return_error ($TV) without -CAfile (client CA list empty, chain verified with -verifyCAfile): CertificateRequest has $W; good EC cert; log: 'verify return:1', 'Client certificate'."
+done
+# -no_ca_names (SSL_OP_DISABLE_TLSEXT_CA_NAMES) with -CAfile: OpenSSL 3.0 still
+# sends a certificate_authorities extension, with an empty list (RFC 8446
+# requires at least one name).
+if want ossl-tls13-required-good-cert-no-ca-names; then
+  begin_capture ossl-tls13-required-good-cert-no-ca-names
+  start_server feed_idle "${OSSL_SRV[@]}" -tls1_3 -Verify 1 -verify_return_error -no_ca_names
+  run_client ossl_client -tls1_3 "${GOOD[@]}"
+  end_capture
+  expect_streams 1; expect_new 1
+  srv_log_has "Client certificate"; srv_log_lacks "verify error"
+  expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
+  [ "$(cr_dnames 0)" = 0 ] || die "CertificateRequest CA list: got '$(cr_dnames 0)', expected an empty extension"
+  row 0 1 handshake yes certificate accepted - no no "$SV_OSSL -Verify 1 -verify_return_error -no_ca_names" "$CL_OSSL" \
+    "s_server -Verify 1 -verify_return_error -no_ca_names (TLS 1.3): the CertificateRequest still carries a certificate_authorities extension, but with an empty list (length 0); good EC cert; log: 'Client certificate'."
+fi
+
+# ---- 17. nginx: client auth refused above TLS (HTTP 400) -------------------
+# nginx never rejects a client certificate in the TLS handshake: with
+# ssl_verify_client on|optional it requests a cert, finishes the handshake
+# whatever it gets, and refuses the HTTP request with 400.  Client: curl.
+NGINX_VER=$(nginx -v 2>&1 | sed 's,.*nginx/,,')
+CURL_VER=$(curl --version | awk 'NR==1{print $2}')
+SV_NGINX="nginx $NGINX_VER"
+CL_CURL="curl $CURL_VER"
+nginx_conf() { # protocols verify-mode
+  cat > "$D/nginx.conf" <<CONF
+worker_processes 1;
+master_process off;
+daemon off;
+error_log stderr info;
+pid $D/nginx.pid;
+events { worker_connections 16; }
+http {
+  log_format mtls '\$status ssl_client_verify=\$ssl_client_verify \$ssl_protocol \$ssl_cipher "\$request"';
+  access_log $D/access.log mtls;
+  client_body_temp_path $D/tmp; proxy_temp_path $D/tmp; fastcgi_temp_path $D/tmp;
+  uwsgi_temp_path $D/tmp; scgi_temp_path $D/tmp;
+  server {
+    listen $ADDR:$PORT ssl;
+    server_name localhost;
+    ssl_certificate $PKI/server.pem;
+    ssl_certificate_key $PKI/server.key;
+    ssl_client_certificate $PKI/ca.pem;
+    ssl_verify_client $2;
+    ssl_protocols $1;
+    location / { return 200 "hello \$ssl_client_s_dn\n"; }
+  }
+}
+CONF
+  mkdir -p "$D/tmp"
+}
+curl_client() { # curl args...
+  SSLKEYLOGFILE="$D/keylog" timeout 20 curl -sS -i --http1.1 --cacert "$PKI/ca.pem" \
+    --resolve localhost:$PORT:$ADDR "$@" https://localhost:$PORT/
+}
+C_EXPIRED=(--cert "$PKI/expired.pem" --key "$PKI/expired.key")
+C_SERVEREKU=(--cert "$PKI/servereku.pem" --key "$PKI/servereku.key")
+C_GOOD=(--cert "$PKI/client.pem" --key "$PKI/client.key")
+for CASE in tls13-required-no-cert tls12-required-no-cert tls13-optional-good-cert tls13-required-expired-cert tls13-required-no-clientauth-eku; do
+  want nginx-$CASE || continue
+  # curl (OpenSSL backend) offers post_handshake_auth in TLS 1.3 ClientHellos
+  case $CASE in tls12-*) CPHA=no;; *) CPHA=yes;; esac
+  case $CASE in tls12-*) NP=TLSv1.2 CP=(--tlsv1.2 --tls-max 1.2) TV="TLS 1.2";; *) NP=TLSv1.3 CP=(--tlsv1.3) TV="TLS 1.3";; esac
+  case $CASE in *optional*) VM=optional;; *) VM=on;; esac
+  begin_capture nginx-$CASE
+  nginx_conf $NP $VM
+  start_server feed_idle nginx -c "$D/nginx.conf" -e stderr
+  case $CASE in
+    *no-cert) run_client curl_client "${CP[@]}" ;;
+    *good-cert) run_client curl_client "${CP[@]}" "${C_GOOD[@]}" ;;
+    *expired-cert) run_client curl_client "${CP[@]}" "${C_EXPIRED[@]}" ;;
+    *no-clientauth-eku) run_client curl_client "${CP[@]}" "${C_SERVEREKU[@]}" ;;
+  esac
+  end_capture persistent
+  [ -f "$D/access.log" ] && { echo "---- access.log"; cat "$D/access.log"; } >> "$D/server.log"
+  expect_streams 1
+  srv_log_lacks "[crit]"; srv_log_lacks "SSL_do_handshake() failed"
+  srv_log_has "$NP"
+  case $CASE in
+    *no-cert)
+      srv_log_has "client sent no required SSL certificate while reading client request headers"
+      srv_log_has "400 ssl_client_verify=NONE"
+      cli_log_has 1 "HTTP/1.1 400 Bad Request"; cli_log_has 1 "No required SSL certificate was sent"
+      expect_wire 0 "scr=1 ccert=e salert=- calert=- pha=$CPHA fin=1"
+      [ "$(http_status 0)" = 400 ] || die "HTTP status on the wire: '$(http_status 0)', expected 400"
+      row 0 1 handshake yes empty server-ignored - no $CPHA "$SV_NGINX ssl_verify_client on" "$CL_CURL" \
+        "nginx ssl_verify_client on ($TV); curl without cert sent an empty Certificate; nginx finished the handshake and answered HTTP 400 'No required SSL certificate was sent'; log: 'client sent no required SSL certificate while reading client request headers', ssl_client_verify=NONE."
+      ;;
+    *optional-good-cert)
+      srv_log_has "200 ssl_client_verify=SUCCESS"
+      cli_log_has 1 "HTTP/1.1 200 OK"; cli_log_has 1 "hello CN=mtls good client (EC)"
+      expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=$CPHA fin=1"
+      [ "$(http_status 0)" = 200 ] || die "HTTP status on the wire: '$(http_status 0)', expected 200"
+      row 0 1 handshake yes certificate accepted - no $CPHA "$SV_NGINX ssl_verify_client optional" "$CL_CURL" \
+        "nginx ssl_verify_client optional ($TV); good EC cert; HTTP 200 with the client DN; access log: ssl_client_verify=SUCCESS."
+      ;;
+    *expired-cert)
+      srv_log_has "client SSL certificate verify error: (10:certificate has expired)"
+      srv_log_has "400 ssl_client_verify=FAILED:certificate has expired"
+      cli_log_has 1 "HTTP/1.1 400 Bad Request"; cli_log_has 1 "The SSL certificate error"
+      expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=$CPHA fin=1"
+      [ "$(http_status 0)" = 400 ] || die "HTTP status on the wire: '$(http_status 0)', expected 400"
+      row 0 1 handshake yes certificate accepted - no $CPHA "$SV_NGINX ssl_verify_client on" "$CL_CURL" \
+        "nginx ssl_verify_client on ($TV); client cert from the trusted CA but expired (notAfter 2020-01-31); TLS went on (no alert, tickets, response) but nginx answered HTTP 400 'The SSL certificate error'; log: 'client SSL certificate verify error: (10:certificate has expired)'. TLS-level verdict accepted, refused above TLS."
+      ;;
+    *no-clientauth-eku)
+      srv_log_has "client SSL certificate verify error: (26:unsuitable certificate purpose)"
+      cli_log_has 1 "HTTP/1.1 400 Bad Request"; cli_log_has 1 "The SSL certificate error"
+      expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=$CPHA fin=1"
+      [ "$(http_status 0)" = 400 ] || die "HTTP status on the wire: '$(http_status 0)', expected 400"
+      row 0 1 handshake yes certificate accepted - no $CPHA "$SV_NGINX ssl_verify_client on" "$CL_CURL" \
+        "nginx ssl_verify_client on ($TV); client cert from the trusted CA with EKU serverAuth only; TLS went on but nginx answered HTTP 400 'The SSL certificate error'; log: 'client SSL certificate verify error: (26:unsuitable certificate purpose)'. TLS-level verdict accepted, refused above TLS."
+      ;;
+  esac
+done
+
+# ---- 18. server writes application data before reading the client's cert --
+# banner-server.c (libssl): SSL_read_early_data() returns once the server's
+# first flight is written (the client offered no early data), then
+# SSL_write_early_data() sends a banner ("0.5-RTT data", server-speaks-first
+# protocol) and only then SSL_do_handshake() reads the client's Certificate.
+# TCP_CORK puts the flight and the banner into one segment, so the banner is
+# on the wire before the client's answer.  Python's ssl module cannot do this
+# (no access to SSL_write_early_data; SSL_write before the handshake ends
+# completes the handshake first).
+BANNER_SRV=
+banner_server_bin() {
+  if [ -z "$BANNER_SRV" ]; then
+    command -v gcc >/dev/null || die "gcc needed for banner-server.c"
+    gcc -O1 -Wall -o "$WORK/banner-server" "$HERE/banner-server.c" -lssl -lcrypto 2> "$WORK/banner-server.cc.log" ||
+      die "cannot compile banner-server.c (libssl-dev installed?): $(cat "$WORK/banner-server.cc.log")"
+    BANNER_SRV=$WORK/banner-server
+  fi
+}
+for CASE in required-good-cert required-no-cert optional-no-cert; do
+  want ossl-tls13-banner-$CASE || continue
+  banner_server_bin
+  case $CASE in required-*) MODE=required;; *) MODE=optional;; esac
+  case $CASE in *good-cert) CC=("${GOOD[@]}");; *) CC=();; esac
+  begin_capture ossl-tls13-banner-$CASE
+  start_server feed_idle "$BANNER_SRV" "$PKI" $PORT $MODE $'220 banner from the server\n'
+  run_client ossl_client -tls1_3 "${CC[@]}"
+  end_capture
+  expect_streams 1
+  srv_log_has "first flight sent, early data status 0, init finished 0"
+  srv_log_has "banner written before the client's Certificate was read"
+  cli_log_has 1 "220 banner from the server"
+  BAN=$(frames_of "tcp.srcport==$PORT && tls.record.content_type==23" | head -1)
+  CCERT=$(frames_of "tcp.dstport==$PORT && tls.handshake.type==11" | head -1)
+  SFIN=$(frames_of "tcp.srcport==$PORT && tls.handshake.type==20" | head -1)
+  [ -n "$BAN" ] && [ -n "$CCERT" ] && [ "$BAN" -lt "$CCERT" ] && [ "$BAN" = "$SFIN" ] ||
+    die "banner (frame ${BAN:-none}) not in the server Finished segment (${SFIN:-none}) before the client's Certificate (${CCERT:-none})"
+  SV="banner-server.c (libssl $OSSL_VER, SSL_write_early_data) $MODE"
+  case $CASE in
+    required-good-cert)
+      srv_log_has "handshake done, client certificate: /CN=mtls good client (EC)"
+      expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
+      row 0 1 handshake yes certificate accepted - no no "$SV" "$CL_OSSL" \
+        "TLS 1.3, SSL_VERIFY_PEER|FAIL_IF_NO_PEER_CERT; the server sent a banner (application data) in the segment of its Finished, before the client's Certificate; good EC cert; NewSessionTickets and the reply after it; log: 'banner written before the client's Certificate was read', 'handshake done, client certificate'." ;;
+    required-no-cert)
+      srv_log_has "peer did not return a certificate"
+      cli_log_has 1 "SSL alert number 116"
+      expect_wire 0 "scr=1 ccert=e salert=116 calert=- pha=no fin=1"
+      row 0 1 handshake yes empty rejected certificate_required no no "$SV" "$CL_OSSL" \
+        "TLS 1.3, SSL_VERIFY_PEER|FAIL_IF_NO_PEER_CERT; banner (application data) before the client's answer, then the empty Certificate and certificate_required: server data before the answer is not acceptance; log: 'peer did not return a certificate'." ;;
+    optional-no-cert)
+      srv_log_has "handshake done, no client certificate"
+      expect_wire 0 "scr=1 ccert=e salert=- calert=- pha=no fin=1"
+      row 0 1 handshake yes empty server-ignored - no no "$SV" "$CL_OSSL" \
+        "TLS 1.3, SSL_VERIFY_PEER only (optional); banner (application data) before the client's answer; empty Certificate; server went on (tickets, reply); log: 'handshake done, no client certificate'." ;;
+  esac
+done
+
+# ==========================================================================
+[ -n "$LIST" ] && exit 0
+if [ ${#SELECT[@]} = 0 ]; then
+  log "all scenarios passed in $((SECONDS - T0)) s; installing into $OUT"
+  rm -f "$OUT"/*.pcapng
+  cp "$NEW"/*.pcapng "$NEW/truth.tsv" "$OUT/"
+  ls -l "$OUT"/*.pcapng "$OUT/truth.tsv" >&2
+  exit 0
+fi
+# Subset: install only the selected captures; in truth.tsv replace their rows
+# (in place) and append rows of captures not listed yet.  Other captures and
+# their rows are left untouched.
+NAME=select
+for pat in "${SELECT[@]}"; do [ -n "${SELECT_HIT[$pat]:-}" ] || die "no scenario matches '$pat' (see --list)"; done
+log "selected scenarios passed in $((SECONDS - T0)) s; installing into $OUT"
+cp "$NEW"/*.pcapng "$OUT/"
+OLD_TRUTH=$OUT/truth.tsv; [ -f "$OLD_TRUTH" ] || head -1 "$TRUTH" > "$OLD_TRUTH"
+awk -F'\t' -v OFS='\t' '
+  FNR == 1 { if (NR == 1) print; next }           # header from the new table
+  NR == FNR { n[$1]++; rows[$1, n[$1]] = $0; if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 }; next }
+  ($1 in n) { if (!($1 in done)) { done[$1] = 1; for (i = 1; i <= n[$1]; i++) print rows[$1, i] }; next }
+  { print }
+  END { for (j = 1; j <= k; j++) if (!(order[j] in done)) for (i = 1; i <= n[order[j]]; i++) print rows[order[j], i] }
+' "$TRUTH" "$OLD_TRUTH" > "$WORK/truth.merged"
+cp "$WORK/truth.merged" "$OLD_TRUTH"
+ls -l "$NEW"/*.pcapng >&2
