@@ -20,6 +20,7 @@
 #include "mtls_engine.h"
 #include "mtls_reports.h"
 #include "packet-mtls.h"
+#include "packet-mtls-diagnosis.h"
 
 /* TLS content types and handshake message types (RFC 8446, RFC 5246, RFC 8879). */
 enum {
@@ -51,6 +52,8 @@ enum {
 #define TCP_FLAG_RST  0x04
 /* A frame rarely holds more than a dozen TLS messages; a hostile one is cut here. */
 #define MAX_EVENTS_PER_FRAME 64
+/* Certificate and CertificateRequest messages of one frame kept for the diagnosis. */
+#define MAX_DIAGNOSED_PER_FRAME 8
 
 /* RFC 8446 4.1.3: the ServerHello random that marks a HelloRetryRequest. */
 static const guint8 hello_retry_random[32] = {
@@ -78,6 +81,11 @@ enum wanted_field {
     WANTED_ALERT_MESSAGE,
     WANTED_ALERT_LEVEL,
     WANTED_ALERT_DESCRIPTION,
+    WANTED_CERTIFICATE,
+    WANTED_DNAMES_LENGTH,
+    WANTED_DNAME_LENGTH,
+    WANTED_HTTP_STATUS,
+    WANTED_HTTP2_STATUS,
     WANTED_FIELD_COUNT
 };
 
@@ -101,6 +109,11 @@ static const char *const wanted_field_names[WANTED_FIELD_COUNT] = {
     [WANTED_ALERT_MESSAGE] = "tls.alert_message",
     [WANTED_ALERT_LEVEL] = "tls.alert_message.level",
     [WANTED_ALERT_DESCRIPTION] = "tls.alert_message.desc",
+    [WANTED_CERTIFICATE] = "tls.handshake.certificate",
+    [WANTED_DNAMES_LENGTH] = "tls.handshake.dnames_len",
+    [WANTED_DNAME_LENGTH] = "tls.handshake.dname_len",
+    [WANTED_HTTP_STATUS] = "http.response.code",
+    [WANTED_HTTP2_STATUS] = "http2.headers.status",
 };
 
 /* Some names are registered more than once (tls.record also names the SSLv2
@@ -198,6 +211,7 @@ static void mtls_init(void)
 
     connections = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, connection_free);
     frame_index = g_array_new(FALSE, FALSE, (guint)sizeof(frame_exchange_t));
+    mtls_diagnosis_init();
 }
 
 static void mtls_cleanup(void)
@@ -206,6 +220,7 @@ static void mtls_cleanup(void)
     g_hash_table_destroy(connections);
     connections = NULL;
     g_array_free(frame_index, TRUE);
+    mtls_diagnosis_cleanup();
     frame_index = NULL;
 }
 
@@ -256,7 +271,22 @@ typedef struct {
     mtls_event_t events[MAX_EVENTS_PER_FRAME];
     unsigned count;
     char *server_name; /* from a ClientHello, in pinfo->pool */
+    /* Certificate and CertificateRequest messages, read again for the diagnosis */
+    struct {
+        const mtls_event_t *event;
+        proto_node *message;
+    } diagnosed[MAX_DIAGNOSED_PER_FRAME];
+    unsigned diagnosed_count;
 } frame_events_t;
+
+static void note_diagnosed(frame_events_t *frame, const mtls_event_t *event, proto_node *message)
+{
+    if (event && frame->diagnosed_count < MAX_DIAGNOSED_PER_FRAME) {
+        frame->diagnosed[frame->diagnosed_count].event = event;
+        frame->diagnosed[frame->diagnosed_count].message = message;
+        frame->diagnosed_count++;
+    }
+}
 
 static mtls_event_t *add_event(frame_events_t *frame, mtls_event_type_t type)
 {
@@ -318,12 +348,14 @@ static void read_handshake(packet_info *pinfo, frame_events_t *frame, proto_node
         node = find_descendant(handshake, WANTED_CERTIFICATES_LENGTH);
         if (event)
             event->empty = node && node_uint(node) == 0;
+        note_diagnosed(frame, event, handshake);
         break;
     case HS_CERTIFICATE_REQUEST:
         event = add_event(frame, MTLS_EV_CERTIFICATE_REQUEST);
         node = find_descendant(handshake, WANTED_REQUEST_CONTEXT_LENGTH);
         if (event && node)
             event->context_length = (guint8)node_uint(node);
+        note_diagnosed(frame, event, handshake);
         break;
     case HS_SERVER_HELLO_DONE: add_event(frame, MTLS_EV_SERVER_HELLO_DONE); break;
     case HS_CERTIFICATE_VERIFY: add_event(frame, MTLS_EV_CERTIFICATE_VERIFY); break;
@@ -461,6 +493,78 @@ static void index_exchange(packet_info *pinfo, const connection_t *connection,
     g_array_append_val(frame_index, entry);
 }
 
+/* ---- Reading what the diagnosis needs ------------------------------------- */
+
+/* DER blobs under `node`: each certificate, or each distinguished name (the
+ * bytes after its dname_len), valid while this frame is dissected. */
+static void collect_der(proto_node *node, enum wanted_field field, wmem_array_t *ders)
+{
+    for (proto_node *child = node->first_child; child; child = child->next) {
+        if (!node_is(child, field)) {
+            collect_der(child, field, ders);
+            continue;
+        }
+        field_info *finfo = PNODE_FINFO(child);
+        gint offset = finfo->start, length = finfo->length;
+        if (field == WANTED_DNAME_LENGTH) {
+            offset += finfo->length;
+            length = (gint)node_uint(child);
+        }
+        if (length <= 0 || !finfo->ds_tvb || !tvb_bytes_exist(finfo->ds_tvb, offset, length))
+            continue;
+        mtls_der_t der = {tvb_get_ptr(finfo->ds_tvb, offset, length), (size_t)length};
+        wmem_array_append_one(ders, der);
+    }
+}
+
+static void diagnose_event(packet_info *pinfo, const frame_events_t *frame,
+                           const mtls_event_t *event, const mtls_exchange_t *exchange)
+{
+    proto_node *message = NULL;
+    for (unsigned i = 0; i < frame->diagnosed_count && !message; i++)
+        if (frame->diagnosed[i].event == event)
+            message = frame->diagnosed[i].message;
+    if (message && event->type == MTLS_EV_CERTIFICATE && !event->from_server && !event->empty) {
+        wmem_array_t *chain = wmem_array_new(pinfo->pool, sizeof(mtls_der_t));
+        collect_der(message, WANTED_CERTIFICATE, chain);
+        mtls_diagnosis_read_chain(pinfo, exchange, (const mtls_der_t *)wmem_array_get_raw(chain),
+                                  wmem_array_get_count(chain));
+    } else if (message && event->type == MTLS_EV_CERTIFICATE_REQUEST && event->from_server) {
+        /* A TLS 1.3 request without certificate_authorities lists no names. */
+        proto_node *list_length = find_descendant(message, WANTED_DNAMES_LENGTH);
+        wmem_array_t *names = wmem_array_new(pinfo->pool, sizeof(mtls_der_t));
+        if (list_length)
+            collect_der(message, WANTED_DNAME_LENGTH, names);
+        mtls_diagnosis_read_ca_names(pinfo, exchange, (const mtls_der_t *)wmem_array_get_raw(names),
+                                     wmem_array_get_count(names),
+                                     list_length ? node_uint(list_length) : 0);
+    }
+    mtls_diagnosis_exchange_updated(exchange);
+}
+
+/* The first HTTP/1.x or HTTP/2 response status of a server frame goes to the
+ * connection's latest exchange, once; that frame then shows the exchange. */
+static void read_app_status(packet_info *pinfo, proto_tree *tree, const connection_t *connection)
+{
+    static const enum wanted_field status_fields[] = {WANTED_HTTP_STATUS, WANTED_HTTP2_STATUS};
+    const mtls_exchange_t *latest = mtls_conn_exchanges(connection->engine);
+    if (!latest)
+        return;
+    while (latest->next)
+        latest = latest->next;
+    for (size_t f = 0; f < G_N_ELEMENTS(status_fields); f++) {
+        for (int j = 0; j < MAX_REGISTRATIONS_PER_NAME && wanted_hf[status_fields[f]][j] > 0; j++) {
+            GPtrArray *found = proto_get_finfo_ptr_array(tree, wanted_hf[status_fields[f]][j]);
+            if (!found || found->len == 0)
+                continue;
+            guint32 status = mtls_field_uint((field_info *)g_ptr_array_index(found, 0));
+            if (mtls_diagnosis_read_app_status(pinfo, latest, (guint16)status))
+                index_exchange(pinfo, connection, latest);
+            return;
+        }
+    }
+}
+
 /* First pass: turn this frame's TLS messages into events for its connection. */
 static void analyse_frame(packet_info *pinfo, proto_tree *tree)
 {
@@ -473,6 +577,7 @@ static void analyse_frame(packet_info *pinfo, proto_tree *tree)
     frame_events_t frame;
     frame.count = 0;
     frame.server_name = NULL;
+    frame.diagnosed_count = 0;
     read_tls_records(pinfo, &frame, tree);
 
     field_info *flags_field = last_field(tree, WANTED_TCP_FLAGS);
@@ -511,9 +616,13 @@ static void analyse_frame(packet_info *pinfo, proto_tree *tree)
         event->frame = pinfo->num;
         event->time_ns = time_ns;
         const mtls_exchange_t *exchange = mtls_conn_feed(connection->engine, event);
-        if (exchange)
+        if (exchange) {
             index_exchange(pinfo, connection, exchange);
+            diagnose_event(pinfo, &frame, event, exchange);
+        }
     }
+    if (from_server)
+        read_app_status(pinfo, tree, connection);
 }
 
 /* ---- Rendering ------------------------------------------------------------ */
@@ -598,6 +707,11 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
     mtls_verdict_t verdict = mtls_exchange_verdict(exchange, final);
     char evidence[512];
     mtls_exchange_evidence(exchange, final, evidence, sizeof(evidence));
+    /* mtls.evidence adds the diagnosis; the decision's expert keeps the verdict's
+     * sentence (expert texts are cut at ITEM_LABEL_LENGTH). */
+    char evidence_line[1024];
+    g_strlcpy(evidence_line, evidence, sizeof(evidence_line));
+    mtls_diagnosis_append_evidence(exchange, verdict, evidence_line, sizeof(evidence_line));
 
     proto_item *item = proto_tree_add_item(tree, proto_mtls, tvb, 0, 0, ENC_NA);
     proto_item_append_text(item, ": exchange %u (%s), %s", exchange->number,
@@ -640,7 +754,8 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
         add_boolean(mtls_tree, tvb, hf_mtls_inferred, TRUE);
         add_string(mtls_tree, tvb, hf_mtls_confidence, mtls_confidence_name(exchange->confidence));
     }
-    add_string(mtls_tree, tvb, hf_mtls_evidence, evidence);
+    mtls_diagnosis_render(tvb, pinfo, mtls_tree, item, exchange, verdict);
+    add_string(mtls_tree, tvb, hf_mtls_evidence, evidence_line);
 
     add_experts(pinfo, item, exchange, verdict, final, evidence);
     if (pref_info_column && pinfo->num == exchange->decision_frame)
@@ -793,6 +908,7 @@ void proto_register_mtls(void)
     proto_register_subtree_array(ett, array_length(ett));
     expert_module_t *expert_mtls = expert_register_protocol(proto_mtls);
     expert_register_field_array(expert_mtls, ei, array_length(ei));
+    mtls_diagnosis_register(proto_mtls);
 
     module_t *mtls_module = prefs_register_protocol(proto_mtls, NULL);
     prefs_register_bool_preference(mtls_module, "info_column", "Show verdicts in the Info column",

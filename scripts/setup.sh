@@ -13,7 +13,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${MTLS_BUILD_DIR:-$repo/build}
 
 packages=(build-essential cmake pkg-config libglib2.0-dev tshark wireshark-dev
-          libwireshark-dev python3 util-linux valgrind)
+          libwireshark-dev libgnutls28-dev python3 util-linux valgrind)
 
 installed() {
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * mtls_certs.c: the client's certificates, read with GnuTLS's x509 API.
+ */
+#include "mtls_certs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+/* GnuTLS datums are its own allocations: copy into a NUL-terminated malloc'd string. */
+static char *datum_string(gnutls_datum_t *datum)
+{
+    char *text = malloc(datum->size + 1);
+    if (text) {
+        memcpy(text, datum->data, datum->size);
+        text[datum->size] = '\0';
+    }
+    gnutls_free(datum->data);
+    datum->data = NULL;
+    return text;
+}
+
+static gnutls_x509_crt_t import_der(const uint8_t *der, size_t length)
+{
+    gnutls_x509_crt_t crt;
+    if (!der || length == 0 || length > UINT32_MAX || gnutls_x509_crt_init(&crt) < 0)
+        return NULL;
+    gnutls_datum_t datum = {(unsigned char *)der, (unsigned int)length};
+    if (gnutls_x509_crt_import(crt, &datum, GNUTLS_X509_FMT_DER) < 0) {
+        gnutls_x509_crt_deinit(crt);
+        return NULL;
+    }
+    return crt;
+}
+
+/* The INTEGER's value in hex, as `openssl x509 -serial` prints it. */
+static char *serial_hex(gnutls_x509_crt_t crt)
+{
+    unsigned char serial[64]; /* RFC 5280 allows 20 octets; some CAs send a few more */
+    size_t size = sizeof(serial);
+    if (gnutls_x509_crt_get_serial(crt, serial, &size) < 0 || size == 0)
+        return NULL;
+    size_t first = 0;
+    while (first + 1 < size && serial[first] == 0)
+        first++;
+    char *hex = malloc(2 * (size - first) + 1);
+    if (!hex)
+        return NULL;
+    for (size_t i = first; i < size; i++)
+        snprintf(hex + 2 * (i - first), 3, "%02X", serial[i]);
+    return hex;
+}
+
+static const char *curve_name(gnutls_ecc_curve_t curve)
+{
+    switch (curve) {
+    case GNUTLS_ECC_CURVE_SECP256R1: return "P-256";
+    case GNUTLS_ECC_CURVE_SECP384R1: return "P-384";
+    case GNUTLS_ECC_CURVE_SECP521R1: return "P-521";
+    default: {
+        const char *name = gnutls_ecc_curve_get_name(curve);
+        return name ? name : "unknown curve";
+    }
+    }
+}
+
+static void describe_key(gnutls_x509_crt_t crt, char *key, size_t size)
+{
+    unsigned int bits = 0;
+    int algorithm = gnutls_x509_crt_get_pk_algorithm(crt, &bits);
+    gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
+    gnutls_datum_t x = {NULL, 0}, y = {NULL, 0};
+    switch (algorithm) {
+    case GNUTLS_PK_RSA: snprintf(key, size, "RSA %u", bits); break;
+    case GNUTLS_PK_RSA_PSS: snprintf(key, size, "RSA-PSS %u", bits); break;
+    case GNUTLS_PK_DSA: snprintf(key, size, "DSA %u", bits); break;
+    case GNUTLS_PK_ECDSA:
+        if (gnutls_x509_crt_get_pk_ecc_raw(crt, &curve, &x, &y) >= 0) {
+            gnutls_free(x.data);
+            gnutls_free(y.data);
+        }
+        snprintf(key, size, "EC %s", curve_name(curve));
+        break;
+    case GNUTLS_PK_EDDSA_ED25519: snprintf(key, size, "Ed25519"); break;
+    case GNUTLS_PK_EDDSA_ED448: snprintf(key, size, "Ed448"); break;
+    default: {
+        const char *name = algorithm > 0 ? gnutls_pk_get_name(algorithm) : NULL;
+        snprintf(key, size, "%s", name ? name : "unknown");
+        break;
+    }
+    }
+}
+
+static void read_key_purposes(gnutls_x509_crt_t crt, mtls_cert_info_t *info)
+{
+    for (unsigned index = 0;; index++) {
+        char oid[128];
+        size_t size = sizeof(oid);
+        int result = gnutls_x509_crt_get_key_purpose_oid(crt, index, oid, &size, NULL);
+        if (result == GNUTLS_E_SHORT_MEMORY_BUFFER) {
+            info->has_eku = true; /* an OID too long to be clientAuth */
+            continue;
+        }
+        if (result < 0)
+            return;
+        info->has_eku = true;
+        if (strcmp(oid, GNUTLS_KP_TLS_WWW_CLIENT) == 0)
+            info->eku_client_auth = true;
+    }
+}
+
+bool mtls_cert_parse(const uint8_t *der, size_t length, mtls_cert_info_t *info)
+{
+    memset(info, 0, sizeof(*info));
+    gnutls_x509_crt_t crt = import_der(der, length);
+    if (!crt)
+        return false;
+    gnutls_datum_t name = {NULL, 0};
+    if (gnutls_x509_crt_get_dn3(crt, &name, 0) >= 0)
+        info->subject = datum_string(&name);
+    if (gnutls_x509_crt_get_issuer_dn3(crt, &name, 0) >= 0)
+        info->issuer = datum_string(&name);
+    info->serial = serial_hex(crt);
+    info->not_before = gnutls_x509_crt_get_activation_time(crt);
+    info->not_after = gnutls_x509_crt_get_expiration_time(crt);
+    gnutls_datum_t whole = {(unsigned char *)der, (unsigned int)length};
+    size_t digest_size = sizeof(info->sha256);
+    if (gnutls_fingerprint(GNUTLS_DIG_SHA256, &whole, info->sha256, &digest_size) < 0)
+        memset(info->sha256, 0, sizeof(info->sha256));
+    describe_key(crt, info->key, sizeof(info->key));
+    read_key_purposes(crt, info);
+    gnutls_x509_crt_deinit(crt);
+    return true;
+}
+
+void mtls_cert_info_clear(mtls_cert_info_t *info)
+{
+    free(info->subject);
+    free(info->issuer);
+    free(info->serial);
+    memset(info, 0, sizeof(*info));
+}
+
+bool mtls_cert_allows_client_auth(const mtls_cert_info_t *info)
+{
+    return !info->has_eku || info->eku_client_auth;
+}
+
+bool mtls_chain_issuer_listed(const mtls_der_t *chain, size_t chain_length,
+                              const mtls_der_t *ca_names, size_t ca_name_count)
+{
+    bool listed = false;
+    for (size_t i = 0; i < chain_length && !listed; i++) {
+        gnutls_x509_crt_t crt = import_der(chain[i].data, chain[i].length);
+        if (!crt)
+            continue;
+        gnutls_datum_t issuer = {NULL, 0};
+        if (gnutls_x509_crt_get_raw_issuer_dn(crt, &issuer) >= 0) {
+            for (size_t j = 0; j < ca_name_count && !listed; j++)
+                listed = ca_names[j].length == issuer.size &&
+                         memcmp(ca_names[j].data, issuer.data, issuer.size) == 0;
+            gnutls_free(issuer.data);
+        }
+        gnutls_x509_crt_deinit(crt);
+    }
+    return listed;
+}

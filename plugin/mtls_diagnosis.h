@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Why an exchange went the way it did: what the client's certificate, the
+ * server's CA list and the first application response say. Plain C with no
+ * Wireshark includes: the glue feeds what it read, this judges and words it.
+ */
+#ifndef MTLS_DIAGNOSIS_H
+#define MTLS_DIAGNOSIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mtls_certs.h"
+#include "mtls_engine.h"
+
+/* Windows (SChannel) fails past about this size of CA list. */
+#define MTLS_CA_NAMES_LARGE 12288
+
+typedef struct {
+    /* The client's leaf, from its Certificate message */
+    bool has_certificate;
+    mtls_cert_info_t certificate;
+    uint32_t certificate_frame;
+    int64_t certificate_time; /* seconds: the capture's clock at that frame */
+    /* The CertificateRequest's CA list */
+    bool has_ca_names;
+    uint32_t ca_names_count;
+    uint32_t ca_names_length; /* bytes of the list, as in the message */
+    uint32_t ca_names_frame;
+    int ca_names_match;     /* -1 unknown, 0 no, 1 yes */
+    uint8_t *ca_names_der;  /* the names back to back, kept until the chain is matched */
+    uint32_t *ca_names_len; /* length of each */
+    /* The first application response after the exchange */
+    uint16_t app_status;
+    uint32_t app_status_frame;
+} mtls_diagnosis_t;
+
+typedef enum {
+    MTLS_PROBLEM_CERT_EXPIRED,
+    MTLS_PROBLEM_CERT_NOT_YET_VALID,
+    MTLS_PROBLEM_CERT_NO_CLIENT_AUTH_EKU,
+    MTLS_PROBLEM_CA_NAMES_NO_MATCH,
+    MTLS_PROBLEM_CA_NAMES_NO_CERT,
+    MTLS_PROBLEM_CA_NAMES_EMPTY,
+    MTLS_PROBLEM_CA_NAMES_LARGE,
+    MTLS_PROBLEM_APP_REFUSED,
+    MTLS_PROBLEM_COUNT
+} mtls_problem_t;
+
+mtls_diagnosis_t *mtls_diagnosis_new(void);
+void mtls_diagnosis_free(mtls_diagnosis_t *diagnosis);
+
+/* The CertificateRequest's list: `names` are DER distinguished names. */
+void mtls_diagnosis_set_ca_names(mtls_diagnosis_t *diagnosis, const mtls_der_t *names, size_t count,
+                                 uint32_t list_length, uint32_t frame);
+/* The client's non-empty chain, leaf first, seen at `frame` and `time` (seconds).
+ * Returns false when the leaf cannot be parsed. */
+bool mtls_diagnosis_set_chain(mtls_diagnosis_t *diagnosis, const mtls_der_t *chain, size_t count,
+                              uint32_t frame, int64_t time);
+/* The client will send no chain: the CA names are no longer needed. */
+void mtls_diagnosis_forget_ca_names(mtls_diagnosis_t *diagnosis);
+/* Records the first status only; returns true when it did. */
+bool mtls_diagnosis_set_app_status(mtls_diagnosis_t *diagnosis, uint16_t status, uint32_t frame);
+
+bool mtls_diagnosis_expired(const mtls_diagnosis_t *diagnosis);
+bool mtls_diagnosis_not_yet_valid(const mtls_diagnosis_t *diagnosis);
+/* 400, 401, 403, 495, 496: how servers refuse a missing or bad certificate. */
+bool mtls_app_status_is_refusal(uint16_t status);
+
+/* Whether `problem` applies to this exchange, given what the engine says of it. */
+bool mtls_diagnosis_has_problem(const mtls_diagnosis_t *diagnosis, const mtls_exchange_t *exchange,
+                                mtls_verdict_t verdict, mtls_problem_t problem);
+/* The frame that shows `problem` (its expert info), or 0. */
+uint32_t mtls_diagnosis_problem_frame(const mtls_diagnosis_t *diagnosis,
+                                      const mtls_exchange_t *exchange, mtls_problem_t problem);
+/* The full sentence of an expert info, a student can act on it. Returns `buffer`. */
+char *mtls_diagnosis_message(const mtls_diagnosis_t *diagnosis, mtls_verdict_t verdict,
+                             mtls_problem_t problem, char *buffer, size_t size);
+
+/* Appends the problems to an evidence line when the exchange was rejected or
+ * ignored, or refused above TLS: "...; the client certificate expired 3 days
+ * before this capture." Returns `evidence`. */
+char *mtls_diagnosis_append_evidence_line(const mtls_diagnosis_t *diagnosis,
+                                          const mtls_exchange_t *exchange, mtls_verdict_t verdict,
+                                          char *evidence, size_t size);
+
+/* "3 days", "5 hours", "1 minute", "40 seconds": an interval as a person says it. */
+char *mtls_format_interval(int64_t seconds, char *buffer, size_t size);
+
+#endif /* MTLS_DIAGNOSIS_H */

@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Diagnosis fields and expert infos on the sample captures.
+
+Every expectation comes from how the captures were made, never from the
+plugin's own output:
+
+  * the client certificates are those of sample-captures/make-captures.sh's
+    PKI (subject, issuer, key type, EKU, validity), and which one each scenario
+    used is read from that script (table CLIENT_CERT below);
+  * the servers' CA lists follow from their configuration (-CAfile ca.pem,
+    --x509cafile ca.pem, ssl_client_certificate ca.pem: one name, "CN=mtls
+    sample trusted CA", 35 bytes of DER + 2 of length = 37; no -CAfile or
+    -no_ca_names: empty);
+  * HTTP statuses are those the truth table's `how` column records;
+  * the SHA-256 fingerprint is recomputed here from the certificate bytes the
+    TLS dissector shows in the client's Certificate message.
+
+Prints one line per failed check and ends with "N passed, M failed".
+"""
+import csv
+import hashlib
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# MTLS_CAPTURES: another folder made by make-captures.sh (with its truth.tsv).
+CAPTURES = os.environ.get("MTLS_CAPTURES", os.path.join(ROOT, "sample-captures"))
+TSHARK = os.path.join(ROOT, "scripts", "tshark-mtls")
+
+# make-captures.sh, make_pki(): the client certificates.
+TRUSTED_CA = "CN=mtls sample trusted CA"
+PKI = {
+    "client": dict(subject="CN=mtls good client (EC)", issuer=TRUSTED_CA, key="EC P-256",
+                   eku=True, expired=False, listed=True),
+    "clientrsa": dict(subject="CN=mtls good client (RSA)", issuer=TRUSTED_CA, key="RSA 2048",
+                      eku=True, expired=False, listed=True),
+    "untrusted": dict(subject="CN=mtls untrusted client (EC)", issuer="CN=mtls sample UNTRUSTED CA",
+                      key="EC P-256", eku=True, expired=False, listed=False),
+    "servereku": dict(subject="CN=mtls client with serverAuth-only EKU (EC)", issuer=TRUSTED_CA,
+                      key="EC P-256", eku=False, expired=False, listed=True),
+    # openssl ca -startdate 20200101000000Z -enddate 20200131000000Z
+    "expired": dict(subject="CN=mtls expired client (EC)", issuer=TRUSTED_CA, key="EC P-256",
+                    eku=True, expired=True, listed=True,
+                    not_after="Jan 31, 2020 00:00:00.000000000 UTC"),
+}
+
+# Scenarios that sent the RSA client certificate (GOODRSA / G_GOODRSA in the script);
+# the truth table's `how` says "good RSA cert" for them, which also covers new ones.
+RSA_SCENARIOS = {
+    "ossl-tls12-required-good-cert",
+    "python-tls13-pha-required-good-cert",
+    "ossl-tls13-hrr-required-good-cert",
+    "gnutls-serv-ossl-cli-tls13-required-good-cert",
+    "gnutls-tls12-required-good-cert",
+    "ossl-tls13-chacha20-required-good-cert",
+}
+
+
+def client_cert(capture, how=""):
+    """Which PKI certificate the scenario's client sent, by the script's scenario names."""
+    name = capture[: -len(".pcapng")]
+    if "untrusted" in name:
+        return "untrusted"
+    if "no-clientauth-eku" in name:
+        return "servereku"
+    if "expired" in name:
+        return "expired"
+    return "clientrsa" if name in RSA_SCENARIOS or "RSA cert" in how else "client"
+
+
+def ca_list(capture):
+    """(count, length) of the server's CA list, or None when the setup does not say."""
+    name = capture[: -len(".pcapng")]
+    if name.endswith("-empty-ca-list") or name.endswith("-no-ca-names"):
+        return (0, 0)
+    if name.startswith(("ossl-", "gnutls-", "nginx-")):
+        return (1, 37)
+    return None  # the python server sets no client CA list of its own
+
+
+FIELDS = [
+    "frame.number", "tcp.stream", "mtls.exchange", "mtls.verdict", "mtls.request_frame",
+    "mtls.response_frame", "mtls.client_cert.subject", "mtls.client_cert.issuer",
+    "mtls.client_cert.serial", "mtls.client_cert.not_before", "mtls.client_cert.not_after",
+    "mtls.client_cert.expired", "mtls.client_cert.not_yet_valid",
+    "mtls.client_cert.client_auth_eku", "mtls.client_cert.sha256", "mtls.client_cert.key",
+    "mtls.ca_names.count", "mtls.ca_names.length", "mtls.ca_names.match", "mtls.app_status",
+    "mtls.evidence", "mtls.decision_frame",
+]
+EXPERTS = [
+    "mtls.expert.cert_expired", "mtls.expert.cert_not_yet_valid",
+    "mtls.expert.cert_no_client_auth_eku", "mtls.expert.ca_names_no_match",
+    "mtls.expert.ca_names_no_cert", "mtls.expert.ca_names_empty", "mtls.expert.ca_names_large",
+    "mtls.expert.app_refused",
+]
+
+
+class Results:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, ok, what):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"FAIL {what}")
+
+    def equal(self, got, expected, what):
+        self.check(got == expected, f"{what}: got {got!r}, expected {expected!r}")
+
+
+def tshark(capture, *args):
+    command = [TSHARK, "-r", os.path.join(CAPTURES, capture), *args]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)}: {result.stderr.strip()}")
+    return result.stdout
+
+
+def mtls_rows(capture, two_pass):
+    """One dict per frame that shows exactly one mtls tree."""
+    args = ["-Y", "mtls", "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a",
+            "-E", "aggregator=|"]
+    if two_pass:
+        args.insert(0, "-2")
+    for field in FIELDS + EXPERTS:
+        args += ["-e", field]
+    rows = []
+    for line in tshark(capture, *args).splitlines():
+        values = line.split("\t")
+        row = dict(zip(FIELDS + EXPERTS, values + [""] * (len(FIELDS) + len(EXPERTS))))
+        if "|" not in row["mtls.exchange"]:
+            rows.append(row)
+    return rows
+
+
+def leaf_sha256(capture, frame):
+    """SHA-256 of the first certificate the TLS dissector shows in `frame`."""
+    out = tshark(capture, "-Y", f"frame.number == {frame}", "-T", "fields",
+                 "-e", "tls.handshake.certificate", "-E", "occurrence=f")
+    der = bytes.fromhex(out.strip().replace(":", ""))
+    return hashlib.sha256(der).hexdigest() if der else None
+
+
+def check_exchange(results, capture, truth, rows, single_rows):
+    key = f"{capture} stream {truth['stream']} exchange {truth['exchange']}"
+    mine = [r for r in rows
+            if r["tcp.stream"] == truth["stream"] and r["mtls.exchange"] == truth["exchange"]]
+    if not mine:
+        results.check(False, f"{key}: no mtls tree (tshark -2)")
+        return
+    first = mine[0]
+    response_frame = first["mtls.response_frame"]
+    request_frame = first["mtls.request_frame"]
+
+    # Every frame of the exchange shows the same diagnosis (-2).
+    for field in FIELDS[6:20]:
+        values = {r[field] for r in mine}
+        results.check(len(values) == 1 or field == "mtls.app_status",
+                      f"{key}: {field} differs between frames: {sorted(values)}")
+
+    experts = {name: [r["frame.number"] for r in mine if r[name]] for name in EXPERTS}
+
+    def expert_at(name, frame, what):
+        results.check(frame and experts[name] == [frame],
+                      f"{key}: {name} expected once in frame {frame} ({what}), got {experts[name]}")
+
+    def no_expert(name):
+        results.check(not experts[name], f"{key}: unexpected {name} in frames {experts[name]}")
+
+    if truth["response"] == "certificate":
+        cert = PKI[client_cert(capture, truth["how"])]
+        results.equal(first["mtls.client_cert.subject"], cert["subject"], f"{key}: subject")
+        results.equal(first["mtls.client_cert.issuer"], cert["issuer"], f"{key}: issuer")
+        results.equal(first["mtls.client_cert.key"], cert["key"], f"{key}: key")
+        results.equal(first["mtls.client_cert.client_auth_eku"], "1" if cert["eku"] else "0",
+                      f"{key}: client_auth_eku")
+        results.equal(first["mtls.client_cert.expired"], "1" if cert["expired"] else "0",
+                      f"{key}: expired")
+        results.equal(first["mtls.client_cert.not_yet_valid"], "0", f"{key}: not_yet_valid")
+        results.check(re.fullmatch(r"[0-9A-F]+", first["mtls.client_cert.serial"]) is not None,
+                      f"{key}: serial {first['mtls.client_cert.serial']!r} is not hex")
+        results.check(first["mtls.client_cert.not_before"].endswith("UTC"),
+                      f"{key}: not_before {first['mtls.client_cert.not_before']!r}")
+        if "not_after" in cert:
+            results.equal(first["mtls.client_cert.not_after"], cert["not_after"],
+                          f"{key}: not_after")
+        results.equal(first["mtls.client_cert.sha256"].replace(":", ""),
+                      leaf_sha256(capture, response_frame), f"{key}: sha256")
+        if cert["expired"]:
+            expert_at("mtls.expert.cert_expired", response_frame, "expired certificate")
+        else:
+            no_expert("mtls.expert.cert_expired")
+        if cert["eku"]:
+            no_expert("mtls.expert.cert_no_client_auth_eku")
+        else:
+            expert_at("mtls.expert.cert_no_client_auth_eku", response_frame, "serverAuth-only EKU")
+        if cert["expired"] and truth["verdict"] in ("rejected", "server-ignored"):
+            results.check("expired" in first["mtls.evidence"],
+                          f"{key}: evidence does not say the certificate expired")
+        # The single pass shows the certificate from the frame that carried it on.
+        single = [r for r in single_rows if r["frame.number"] == response_frame
+                  and r["mtls.exchange"] == truth["exchange"]]
+        results.check(single and single[0]["mtls.client_cert.subject"] == cert["subject"],
+                      f"{key}: single pass lacks the subject in frame {response_frame}")
+    else:
+        results.equal(first["mtls.client_cert.subject"], "", f"{key}: subject without a chain")
+        no_expert("mtls.expert.cert_expired")
+
+    expected_list = ca_list(capture)
+    if truth["requested"] == "no":
+        results.equal(first["mtls.ca_names.count"], "", f"{key}: ca_names.count without request")
+    elif expected_list is not None and request_frame:
+        count, length = expected_list
+        results.equal(first["mtls.ca_names.count"], str(count), f"{key}: ca_names.count")
+        results.equal(first["mtls.ca_names.length"], str(length), f"{key}: ca_names.length")
+        if count == 0:
+            expert_at("mtls.expert.ca_names_empty", request_frame, "empty CA list")
+            results.equal(first["mtls.ca_names.match"], "", f"{key}: ca_names.match, empty list")
+        else:
+            no_expert("mtls.expert.ca_names_empty")
+        if count and truth["response"] == "certificate":
+            listed = PKI[client_cert(capture, truth["how"])]["listed"]
+            results.equal(first["mtls.ca_names.match"], "1" if listed else "0",
+                          f"{key}: ca_names.match")
+            if listed:
+                no_expert("mtls.expert.ca_names_no_match")
+            else:
+                expert_at("mtls.expert.ca_names_no_match", response_frame, "unlisted issuer")
+                if truth["verdict"] in ("rejected", "server-ignored"):
+                    results.check("names none of the server's" in first["mtls.evidence"],
+                                  f"{key}: evidence lacks the CA-list mismatch")
+        if count and truth["response"] in ("empty", "none", "no_certificate-alert"):
+            frame = response_frame or first["mtls.decision_frame"]
+            expert_at("mtls.expert.ca_names_no_cert", frame, "no certificate, CA list non-empty")
+        else:
+            no_expert("mtls.expert.ca_names_no_cert")
+    no_expert("mtls.expert.ca_names_large")  # no sample server lists more than one CA
+
+    # Refusals above TLS: the statuses the truth table records for nginx.
+    status = re.search(r"HTTP (\d{3})\b", truth["how"])
+    statuses = {r["mtls.app_status"] for r in mine} - {""}
+    if capture.startswith("nginx-") and status:
+        results.equal(statuses, {status.group(1)}, f"{key}: app_status")
+        code = int(status.group(1))
+        refused = code in (400, 401, 403, 495, 496) and truth["verdict"] in (
+            "server-ignored", "accepted")
+        status_frames = [r["frame.number"] for r in mine if r["mtls.app_status"]]
+        if refused:
+            results.check(len(experts["mtls.expert.app_refused"]) == 1 and
+                          experts["mtls.expert.app_refused"][0] in status_frames,
+                          f"{key}: mtls.expert.app_refused in {experts['mtls.expert.app_refused']}")
+            wanted = ("TLS went on without a client certificate; the server then refused with "
+                      f"HTTP {code}" if truth["verdict"] == "server-ignored" else
+                      f"the server then refused with HTTP {code}")
+            results.check(wanted in first["mtls.evidence"],
+                          f"{key}: evidence lacks {wanted!r}: {first['mtls.evidence']!r}")
+        else:
+            no_expert("mtls.expert.app_refused")
+    else:
+        # No HTTP response in the other scenarios (s_server and gnutls-serv --echo).
+        results.equal(statuses, set(), f"{key}: app_status")
+        no_expert("mtls.expert.app_refused")
+
+
+def main():
+    with open(os.path.join(CAPTURES, "truth.tsv"), newline="") as table:
+        truth = [row for row in csv.DictReader(table, delimiter="\t")]
+    results = Results()
+    by_capture = {}
+    for row in truth:
+        by_capture.setdefault(row["capture"], []).append(row)
+    for capture, exchanges in sorted(by_capture.items()):
+        if not os.path.exists(os.path.join(CAPTURES, capture)):
+            results.check(False, f"{capture}: listed in truth.tsv but missing")
+            continue
+        rows = mtls_rows(capture, two_pass=True)
+        single_rows = mtls_rows(capture, two_pass=False)
+        for exchange in exchanges:
+            check_exchange(results, capture, exchange, rows, single_rows)
+    scenarios = {name for name in by_capture}
+    for needed in ("expired", "no-clientauth-eku", "empty-ca-list", "nginx-"):
+        results.check(any(needed in name for name in scenarios),
+                      f"no sample capture exercises '{needed}' yet")
+    print(f"{results.passed} passed, {results.failed} failed")
+    return 1 if results.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Unit tests of the certificate reader (plugin/mtls_certs.[ch]) and of the
+ * diagnosis built on it (plugin/mtls_diagnosis.[ch]).
+ *
+ * The certificates are in test_certs_data.h, made by make-test-certs.sh with
+ * fixed names, serials, dates and extensions; every expected value below is
+ * what that script asked openssl for (its output is in the header's comments).
+ */
+#include "mtls_certs.h"
+#include "mtls_diagnosis.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_certs_data.h"
+
+/* ---------------------------------------------------------------- runner -- */
+
+static bool test_failed;
+
+#define CHECK(expr)                                                                                \
+    do {                                                                                           \
+        if (!(expr)) {                                                                             \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #expr);               \
+            test_failed = true;                                                                    \
+        }                                                                                          \
+    } while (0)
+
+#define REQUIRE(expr)                                                                              \
+    do {                                                                                           \
+        if (!(expr)) {                                                                             \
+            fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #expr);             \
+            test_failed = true;                                                                    \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+#define CHECK_STR(actual, expected)                                                                \
+    do {                                                                                           \
+        const char *a_ = (actual), *e_ = (expected);                                               \
+        if (!a_ || strcmp(a_, e_) != 0) {                                                          \
+            fprintf(stderr, "%s:%d: got \"%s\", expected \"%s\"\n", __FILE__, __LINE__,            \
+                    a_ ? a_ : "(null)", e_);                                                       \
+            test_failed = true;                                                                    \
+        }                                                                                          \
+    } while (0)
+
+#define DER(array) ((mtls_der_t){array, sizeof(array)})
+
+/* UTC instants the certificates were made with (date -u -d ... +%s). */
+#define T_2020_01_01 1577836800
+#define T_2021_01_01 1609459200
+#define T_2024_01_01 1704067200
+#define T_2034_01_01 2019686400
+#define DAY          86400
+
+static bool fingerprint_is(const uint8_t digest[MTLS_SHA256_LENGTH], const char *hex)
+{
+    char text[2 * MTLS_SHA256_LENGTH + 1];
+    for (int i = 0; i < MTLS_SHA256_LENGTH; i++)
+        snprintf(text + 2 * i, 3, "%02X", digest[i]);
+    return strcmp(text, hex) == 0;
+}
+
+/* ------------------------------------------------------------ certificates -- */
+
+static void ec_client_cert_with_client_auth_reads_known_values(void)
+{
+    mtls_cert_info_t info;
+    REQUIRE(mtls_cert_parse(alice_der, sizeof(alice_der), &info));
+    CHECK_STR(info.subject, "CN=alice,O=mtls tests");
+    CHECK_STR(info.issuer, "CN=mtls test CA,O=mtls tests");
+    CHECK_STR(info.serial, "1001");
+    CHECK(info.not_before == T_2024_01_01);
+    CHECK(info.not_after == T_2034_01_01);
+    CHECK(fingerprint_is(info.sha256, alice_sha256));
+    CHECK_STR(info.key, "EC P-256");
+    CHECK(info.has_eku);
+    CHECK(info.eku_client_auth);
+    CHECK(mtls_cert_allows_client_auth(&info));
+    mtls_cert_info_clear(&info);
+}
+
+static void rsa_cert_with_server_auth_only_lacks_client_auth(void)
+{
+    mtls_cert_info_t info;
+    REQUIRE(mtls_cert_parse(bob_der, sizeof(bob_der), &info));
+    CHECK_STR(info.subject, "CN=bob");
+    CHECK_STR(info.serial, "A1B2"); /* DER 00 A1 B2: the sign byte is not shown */
+    CHECK_STR(info.key, "RSA 2048");
+    CHECK(fingerprint_is(info.sha256, bob_sha256));
+    CHECK(info.has_eku);
+    CHECK(!info.eku_client_auth);
+    CHECK(!mtls_cert_allows_client_auth(&info));
+    mtls_cert_info_clear(&info);
+}
+
+static void ed25519_cert_without_eku_allows_client_auth(void)
+{
+    mtls_cert_info_t info;
+    REQUIRE(mtls_cert_parse(dave_der, sizeof(dave_der), &info));
+    CHECK_STR(info.subject, "CN=dave");
+    CHECK_STR(info.issuer, "CN=mtls other CA");
+    CHECK_STR(info.serial, "7F");
+    CHECK_STR(info.key, "Ed25519");
+    CHECK(!info.has_eku);
+    CHECK(mtls_cert_allows_client_auth(&info));
+    mtls_cert_info_clear(&info);
+}
+
+static void expired_cert_reads_its_validity(void)
+{
+    mtls_cert_info_t info;
+    REQUIRE(mtls_cert_parse(carol_der, sizeof(carol_der), &info));
+    CHECK_STR(info.serial, "0C");
+    CHECK(info.not_before == T_2020_01_01);
+    CHECK(info.not_after == T_2021_01_01);
+    CHECK(fingerprint_is(info.sha256, carol_sha256));
+    mtls_cert_info_clear(&info);
+}
+
+static void garbage_is_not_a_certificate(void)
+{
+    static const uint8_t garbage[] = {0x30, 0x82, 0x01, 0x00, 0x02, 0x01};
+    mtls_cert_info_t info;
+    CHECK(!mtls_cert_parse(garbage, sizeof(garbage), &info));
+    CHECK(info.subject == NULL && info.serial == NULL);
+    CHECK(!mtls_cert_parse(alice_der, 40, &info)); /* truncated */
+    CHECK(!mtls_cert_parse(NULL, 0, &info));
+    mtls_cert_info_clear(&info);
+}
+
+static void leaf_issuer_matches_listed_ca(void)
+{
+    mtls_der_t chain[] = {DER(alice_der)};
+    mtls_der_t listed[] = {DER(other_subject_der), DER(ca_subject_der)};
+    CHECK(mtls_chain_issuer_listed(chain, 1, listed, 2));
+    CHECK(!mtls_chain_issuer_listed(chain, 1, listed, 1)); /* only the other CA */
+    CHECK(!mtls_chain_issuer_listed(chain, 1, listed, 0));
+}
+
+static void intermediate_issuer_matches_root_listed(void)
+{
+    mtls_der_t chain[] = {DER(erin_der), DER(intermediate_der)};
+    mtls_der_t root[] = {DER(ca_subject_der)};
+    mtls_der_t intermediate[] = {DER(intermediate_subject_der)};
+    CHECK(mtls_chain_issuer_listed(chain, 2, root, 1));
+    CHECK(!mtls_chain_issuer_listed(chain, 1, root, 1)); /* the leaf alone names the intermediate */
+    CHECK(mtls_chain_issuer_listed(chain, 1, intermediate, 1));
+}
+
+static void names_compare_as_whole_der(void)
+{
+    mtls_der_t chain[] = {DER(alice_der)};
+    mtls_der_t prefix[] = {{ca_subject_der, sizeof(ca_subject_der) - 1}};
+    CHECK(!mtls_chain_issuer_listed(chain, 1, prefix, 1));
+}
+
+/* --------------------------------------------------------------- diagnosis -- */
+
+static mtls_exchange_t exchange_answered(mtls_response_t response)
+{
+    mtls_exchange_t exchange;
+    memset(&exchange, 0, sizeof(exchange));
+    exchange.number = 1;
+    exchange.requested = true;
+    exchange.response = response;
+    exchange.request_frame = 6;
+    exchange.response_frame = 8;
+    exchange.decision_frame = 9;
+    exchange.alert = -1;
+    return exchange;
+}
+
+static void expired_cert_is_judged_at_capture_time(void)
+{
+    mtls_diagnosis_t *diagnosis = mtls_diagnosis_new();
+    mtls_der_t chain[] = {DER(carol_der)};
+    REQUIRE(mtls_diagnosis_set_chain(diagnosis, chain, 1, 8, T_2021_01_01 + 3 * DAY + 5));
+    CHECK(mtls_diagnosis_expired(diagnosis));
+    CHECK(!mtls_diagnosis_not_yet_valid(diagnosis));
+    mtls_exchange_t exchange = exchange_answered(MTLS_RESPONSE_CERTIFICATE);
+    CHECK(mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_REJECTED,
+                                     MTLS_PROBLEM_CERT_EXPIRED));
+    CHECK(mtls_diagnosis_problem_frame(diagnosis, &exchange, MTLS_PROBLEM_CERT_EXPIRED) == 8);
+    char message[512];
+    mtls_diagnosis_message(diagnosis, MTLS_VERDICT_REJECTED, MTLS_PROBLEM_CERT_EXPIRED, message,
+                           sizeof(message));
+    CHECK(strstr(message, "CN=carol") && strstr(message, "2021-01-01 00:00:00 UTC") &&
+          strstr(message, "3 days before this capture"));
+
+    char evidence[512] =
+        "Server rejected the client certificate: fatal alert bad_certificate (42).";
+    mtls_diagnosis_append_evidence_line(diagnosis, &exchange, MTLS_VERDICT_REJECTED, evidence,
+                                        sizeof(evidence));
+    CHECK_STR(evidence, "Server rejected the client certificate: fatal alert bad_certificate (42); "
+                        "the client certificate expired 3 days before this capture.");
+
+    /* The same certificate, captured while it was valid. */
+    REQUIRE(mtls_diagnosis_set_chain(diagnosis, chain, 1, 8, T_2020_01_01 + DAY));
+    CHECK(!mtls_diagnosis_expired(diagnosis));
+    CHECK(!mtls_diagnosis_not_yet_valid(diagnosis));
+    /* ... and before it was. */
+    REQUIRE(mtls_diagnosis_set_chain(diagnosis, chain, 8, 8, T_2020_01_01 - 2 * DAY));
+    CHECK(mtls_diagnosis_not_yet_valid(diagnosis));
+    mtls_diagnosis_free(diagnosis);
+}
+
+static void accepted_exchange_gets_no_certificate_clauses(void)
+{
+    mtls_diagnosis_t *diagnosis = mtls_diagnosis_new();
+    mtls_der_t chain[] = {DER(bob_der)};
+    REQUIRE(mtls_diagnosis_set_chain(diagnosis, chain, 1, 8, T_2024_01_01 + DAY));
+    mtls_exchange_t exchange = exchange_answered(MTLS_RESPONSE_CERTIFICATE);
+    CHECK(mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_ACCEPTED,
+                                     MTLS_PROBLEM_CERT_NO_CLIENT_AUTH_EKU));
+    char evidence[256] = "Client sent a certificate chain; the server went on.";
+    mtls_diagnosis_append_evidence_line(diagnosis, &exchange, MTLS_VERDICT_ACCEPTED, evidence,
+                                        sizeof(evidence));
+    CHECK_STR(evidence, "Client sent a certificate chain; the server went on.");
+    mtls_diagnosis_append_evidence_line(diagnosis, &exchange, MTLS_VERDICT_REJECTED, evidence,
+                                        sizeof(evidence));
+    CHECK(strstr(evidence, "; the client certificate's Extended Key Usage lacks clientAuth.") !=
+          NULL);
+    mtls_diagnosis_free(diagnosis);
+}
+
+static void ca_names_match_is_decided_when_the_chain_arrives(void)
+{
+    mtls_diagnosis_t *diagnosis = mtls_diagnosis_new();
+    mtls_der_t names[] = {DER(ca_subject_der)};
+    mtls_diagnosis_set_ca_names(diagnosis, names, 1, (uint32_t)(2 + sizeof(ca_subject_der)), 6);
+    CHECK(diagnosis->has_ca_names && diagnosis->ca_names_count == 1);
+    CHECK(diagnosis->ca_names_match == -1);
+    mtls_der_t untrusted[] = {DER(dave_der)};
+    REQUIRE(mtls_diagnosis_set_chain(diagnosis, untrusted, 1, 8, T_2024_01_01 + DAY));
+    CHECK(diagnosis->ca_names_match == 0);
+    CHECK(diagnosis->ca_names_der == NULL); /* not kept once used */
+    mtls_exchange_t exchange = exchange_answered(MTLS_RESPONSE_CERTIFICATE);
+    CHECK(mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_REJECTED,
+                                     MTLS_PROBLEM_CA_NAMES_NO_MATCH));
+    mtls_diagnosis_free(diagnosis);
+
+    diagnosis = mtls_diagnosis_new();
+    mtls_diagnosis_set_ca_names(diagnosis, names, 1, (uint32_t)(2 + sizeof(ca_subject_der)), 6);
+    mtls_der_t good[] = {DER(erin_der), DER(intermediate_der)};
+    REQUIRE(mtls_diagnosis_set_chain(diagnosis, good, 2, 8, T_2024_01_01 + DAY));
+    CHECK(diagnosis->ca_names_match == 1);
+    CHECK(!mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_ACCEPTED,
+                                      MTLS_PROBLEM_CA_NAMES_NO_MATCH));
+    mtls_diagnosis_free(diagnosis);
+}
+
+static void no_certificate_despite_listed_cas_is_a_problem(void)
+{
+    mtls_diagnosis_t *diagnosis = mtls_diagnosis_new();
+    mtls_der_t names[] = {DER(ca_subject_der), DER(other_subject_der)};
+    mtls_diagnosis_set_ca_names(diagnosis, names, 2, 100, 6);
+    mtls_exchange_t exchange = exchange_answered(MTLS_RESPONSE_EMPTY);
+    CHECK(mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_SERVER_IGNORED,
+                                     MTLS_PROBLEM_CA_NAMES_NO_CERT));
+    CHECK(mtls_diagnosis_problem_frame(diagnosis, &exchange, MTLS_PROBLEM_CA_NAMES_NO_CERT) == 8);
+    CHECK(!mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_SERVER_IGNORED,
+                                      MTLS_PROBLEM_CA_NAMES_EMPTY));
+    char message[512];
+    mtls_diagnosis_message(diagnosis, MTLS_VERDICT_SERVER_IGNORED, MTLS_PROBLEM_CA_NAMES_NO_CERT,
+                           message, sizeof(message));
+    CHECK(strstr(message, "listed 2 acceptable CA names") != NULL);
+    mtls_diagnosis_free(diagnosis);
+}
+
+static void empty_and_large_ca_lists_are_flagged(void)
+{
+    mtls_diagnosis_t *diagnosis = mtls_diagnosis_new();
+    mtls_exchange_t exchange = exchange_answered(MTLS_RESPONSE_EMPTY);
+    mtls_diagnosis_set_ca_names(diagnosis, NULL, 0, 0, 6);
+    CHECK(mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_SERVER_IGNORED,
+                                     MTLS_PROBLEM_CA_NAMES_EMPTY));
+    CHECK(mtls_diagnosis_problem_frame(diagnosis, &exchange, MTLS_PROBLEM_CA_NAMES_EMPTY) == 6);
+    CHECK(!mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_SERVER_IGNORED,
+                                      MTLS_PROBLEM_CA_NAMES_NO_CERT));
+
+    mtls_der_t names[] = {DER(ca_subject_der)};
+    mtls_diagnosis_set_ca_names(diagnosis, names, 1, MTLS_CA_NAMES_LARGE, 6);
+    CHECK(!mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_SERVER_IGNORED,
+                                      MTLS_PROBLEM_CA_NAMES_LARGE));
+    mtls_diagnosis_set_ca_names(diagnosis, names, 1, 13000, 6);
+    CHECK(mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_SERVER_IGNORED,
+                                     MTLS_PROBLEM_CA_NAMES_LARGE));
+    char message[512];
+    mtls_diagnosis_message(diagnosis, MTLS_VERDICT_SERVER_IGNORED, MTLS_PROBLEM_CA_NAMES_LARGE,
+                           message, sizeof(message));
+    CHECK(strstr(message, "13000 bytes") != NULL);
+    mtls_diagnosis_free(diagnosis);
+}
+
+static void http_refusal_after_server_ignored_is_explained(void)
+{
+    mtls_diagnosis_t *diagnosis = mtls_diagnosis_new();
+    mtls_exchange_t exchange = exchange_answered(MTLS_RESPONSE_EMPTY);
+    CHECK(mtls_diagnosis_set_app_status(diagnosis, 400, 12));
+    CHECK(!mtls_diagnosis_set_app_status(diagnosis, 200, 20)); /* the first one only */
+    CHECK(diagnosis->app_status == 400 && diagnosis->app_status_frame == 12);
+    CHECK(mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_SERVER_IGNORED,
+                                     MTLS_PROBLEM_APP_REFUSED));
+    CHECK(!mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_NOT_REQUESTED,
+                                      MTLS_PROBLEM_APP_REFUSED));
+    char evidence[512] = "Client sent no certificate; the server went on.";
+    mtls_diagnosis_append_evidence_line(diagnosis, &exchange, MTLS_VERDICT_SERVER_IGNORED, evidence,
+                                        sizeof(evidence));
+    CHECK_STR(evidence, "Client sent no certificate; the server went on; TLS went on without a "
+                        "client certificate; the server then refused with HTTP 400.");
+    char message[512];
+    mtls_diagnosis_message(diagnosis, MTLS_VERDICT_SERVER_IGNORED, MTLS_PROBLEM_APP_REFUSED,
+                           message, sizeof(message));
+    CHECK(strncmp(message,
+                  "TLS went on without a client certificate; the server then refused with HTTP "
+                  "400",
+                  77) == 0);
+    CHECK(mtls_app_status_is_refusal(401) && mtls_app_status_is_refusal(403) &&
+          mtls_app_status_is_refusal(495) && mtls_app_status_is_refusal(496));
+    CHECK(!mtls_app_status_is_refusal(200) && !mtls_app_status_is_refusal(404) &&
+          !mtls_app_status_is_refusal(497));
+    mtls_diagnosis_free(diagnosis);
+}
+
+static void http_refusal_after_accepted_expired_cert_names_both(void)
+{
+    /* nginx ssl_verify_client on: TLS accepts an expired certificate, HTTP says 400. */
+    mtls_diagnosis_t *diagnosis = mtls_diagnosis_new();
+    mtls_der_t chain[] = {DER(carol_der)};
+    REQUIRE(mtls_diagnosis_set_chain(diagnosis, chain, 1, 8, T_2021_01_01 + 10 * DAY));
+    CHECK(mtls_diagnosis_set_app_status(diagnosis, 400, 14));
+    mtls_exchange_t exchange = exchange_answered(MTLS_RESPONSE_CERTIFICATE);
+    char evidence[512] = "Client sent a certificate chain; the server went on.";
+    mtls_diagnosis_append_evidence_line(diagnosis, &exchange, MTLS_VERDICT_ACCEPTED, evidence,
+                                        sizeof(evidence));
+    CHECK_STR(evidence, "Client sent a certificate chain; the server went on; TLS accepted the "
+                        "client certificate; the server then refused with HTTP 400; the client "
+                        "certificate expired 10 days before this capture.");
+    mtls_diagnosis_free(diagnosis);
+}
+
+static void intervals_read_as_people_say_them(void)
+{
+    char text[40];
+    CHECK_STR(mtls_format_interval(3 * DAY + 7200, text, sizeof(text)), "3 days");
+    CHECK_STR(mtls_format_interval(DAY, text, sizeof(text)), "1 day");
+    CHECK_STR(mtls_format_interval(5 * 3600 + 59, text, sizeof(text)), "5 hours");
+    CHECK_STR(mtls_format_interval(60, text, sizeof(text)), "1 minute");
+    CHECK_STR(mtls_format_interval(40, text, sizeof(text)), "40 seconds");
+    CHECK_STR(mtls_format_interval(0, text, sizeof(text)), "0 seconds");
+    CHECK_STR(mtls_format_interval(-2 * DAY, text, sizeof(text)), "2 days");
+}
+
+/* ------------------------------------------------------------------ main -- */
+
+#define TEST(name)                                                                                 \
+    {                                                                                              \
+#name, name                                                                                \
+    }
+static const struct {
+    const char *name;
+    void (*run)(void);
+} tests[] = {
+    TEST(ec_client_cert_with_client_auth_reads_known_values),
+    TEST(rsa_cert_with_server_auth_only_lacks_client_auth),
+    TEST(ed25519_cert_without_eku_allows_client_auth),
+    TEST(expired_cert_reads_its_validity),
+    TEST(garbage_is_not_a_certificate),
+    TEST(leaf_issuer_matches_listed_ca),
+    TEST(intermediate_issuer_matches_root_listed),
+    TEST(names_compare_as_whole_der),
+    TEST(expired_cert_is_judged_at_capture_time),
+    TEST(accepted_exchange_gets_no_certificate_clauses),
+    TEST(ca_names_match_is_decided_when_the_chain_arrives),
+    TEST(no_certificate_despite_listed_cas_is_a_problem),
+    TEST(empty_and_large_ca_lists_are_flagged),
+    TEST(http_refusal_after_server_ignored_is_explained),
+    TEST(http_refusal_after_accepted_expired_cert_names_both),
+    TEST(intervals_read_as_people_say_them),
+};
+
+int main(void)
+{
+    int passed = 0, failed = 0;
+    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+        test_failed = false;
+        tests[i].run();
+        printf("%s %s\n", test_failed ? "FAIL" : "ok  ", tests[i].name);
+        if (test_failed)
+            failed++;
+        else
+            passed++;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
