@@ -7,36 +7,16 @@
  * 1.2 / 1.3 connection looks on the wire, with increasing frame numbers and
  * timestamps. No framework: a table of test functions, a CHECK macro, and a
  * final "N passed, M failed" line; the exit status is non-zero when M > 0.
+ * The checks, the simulated connection and the runner are in unit_sim.h.
  */
 #include "mtls_engine.h"
+#include "unit_sim.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---------------------------------------------------------------- runner -- */
-
-static bool test_failed;
-
-#define CHECK(expr)                                                                                \
-    do {                                                                                           \
-        if (!(expr)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #expr);               \
-            test_failed = true;                                                                    \
-        }                                                                                          \
-    } while (0)
-
-/* Like CHECK, but the rest of the test makes no sense without it. */
-#define REQUIRE(expr)                                                                              \
-    do {                                                                                           \
-        if (!(expr)) {                                                                             \
-            fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #expr);             \
-            test_failed = true;                                                                    \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
 
 /* --------------------------------------------------------------- helpers -- */
 
@@ -51,76 +31,6 @@ enum {
     ALERT_DECRYPT_ERROR = 51,
     ALERT_CERTIFICATE_REQUIRED = 116,
 };
-
-#define STEP_NS 100000 /* 0.1 ms between two events unless a test pins the clock */
-
-/* One simulated connection: the engine's state plus the capture's clock. */
-typedef struct {
-    mtls_conn_t *conn;
-    uint32_t frame;        /* frame of the last event */
-    int64_t time_ns;       /* timestamp of the last event */
-    bool pinned;           /* next events reuse s->frame / s->time_ns (one TCP segment) */
-    mtls_exchange_t *last; /* what the last mtls_conn_feed returned */
-} sim_t;
-
-static void sim_reset(sim_t *s)
-{
-    mtls_conn_free(s->conn);
-    s->conn = mtls_conn_new();
-    s->frame = 0;
-    s->time_ns = 1000000000; /* 1 s into the capture */
-    s->pinned = false;
-    s->last = NULL;
-}
-
-/* The next events share this frame and timestamp, until unpin(). */
-static void pin(sim_t *s, uint32_t frame, int64_t time_ns)
-{
-    s->frame = frame;
-    s->time_ns = time_ns;
-    s->pinned = true;
-}
-
-static void unpin(sim_t *s)
-{
-    s->pinned = false;
-}
-
-static mtls_event_t ev(sim_t *s, mtls_event_type_t type, bool from_server)
-{
-    mtls_event_t e;
-    memset(&e, 0, sizeof(e));
-    if (!s->pinned) {
-        s->frame++;
-        s->time_ns += STEP_NS;
-    }
-    e.type = type;
-    e.from_server = from_server;
-    e.frame = s->frame;
-    e.time_ns = s->time_ns;
-    return e;
-}
-
-static mtls_exchange_t *feed(sim_t *s, const mtls_event_t *e)
-{
-    s->last = mtls_conn_feed(s->conn, e);
-    return s->last;
-}
-
-static uint32_t simple(sim_t *s, mtls_event_type_t type, bool from_server)
-{
-    mtls_event_t e = ev(s, type, from_server);
-    feed(s, &e);
-    return e.frame;
-}
-
-static uint32_t client_hello(sim_t *s, bool pha_offered)
-{
-    mtls_event_t e = ev(s, MTLS_EV_CLIENT_HELLO, false);
-    e.pha_offered = pha_offered;
-    feed(s, &e);
-    return e.frame;
-}
 
 static uint32_t server_hello(sim_t *s, bool tls13, bool psk_accepted, bool hello_retry)
 {
@@ -163,22 +73,6 @@ static uint32_t tcp_close(sim_t *s, bool from_server, bool reset)
     e.reset = reset;
     feed(s, &e);
     return e.frame;
-}
-
-static const mtls_exchange_t *exchange_at(const sim_t *s, unsigned number)
-{
-    const mtls_exchange_t *e = mtls_conn_exchanges(s->conn);
-    for (unsigned i = 1; e && i < number; i++)
-        e = e->next;
-    return e;
-}
-
-static unsigned exchange_count(const sim_t *s)
-{
-    unsigned n = 0;
-    for (const mtls_exchange_t *e = mtls_conn_exchanges(s->conn); e; e = e->next)
-        n++;
-    return n;
 }
 
 static mtls_verdict_t verdict_of(const sim_t *s, unsigned number)
@@ -1430,19 +1324,9 @@ static void durations_read_like_spec_examples(sim_t *s)
     CHECK(strcmp(mtls_format_duration(3456000000, buffer, sizeof(buffer)), "3.456 s") == 0);
 }
 
-/* ---------------------------------------------------------------- runner -- */
+/* ----------------------------------------------------------------- table -- */
 
-typedef void (*test_fn)(sim_t *s);
-
-#define TEST(name)                                                                                 \
-    {                                                                                              \
-#name, name                                                                                \
-    }
-
-static const struct {
-    const char *name;
-    test_fn fn;
-} tests[] = {
+static const test_case_t tests[] = {
     TEST(tls12_required_good_cert_is_accepted),
     TEST(tls13_required_no_cert_is_rejected),
     TEST(tls12_no_certificate_request_is_not_requested),
@@ -1498,22 +1382,5 @@ static const struct {
 
 int main(void)
 {
-    unsigned passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        sim_t s = {0};
-        sim_reset(&s);
-        test_failed = false;
-        tests[i].fn(&s);
-        mtls_conn_free(s.conn);
-        if (test_failed) {
-            failed++;
-            printf("FAIL %s\n", tests[i].name);
-        } else {
-            passed++;
-            printf("ok   %s\n", tests[i].name);
-        }
-        fflush(stdout);
-    }
-    printf("%u passed, %u failed\n", passed, failed);
-    return failed > 0 ? 1 : 0;
+    return run_tests(tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -17,37 +17,17 @@
  *
  * No framework: a table of test functions, a CHECK macro, and a final
  * "N passed, M failed" line; the exit status is non-zero when M > 0.
+ * The checks, the simulated connection and the runner are in unit_sim.h.
  */
 #include "mtls_engine.h"
 #include "mtls_infer.h"
+#include "unit_sim.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---------------------------------------------------------------- runner -- */
-
-static bool test_failed;
-
-#define CHECK(expr)                                                                                \
-    do {                                                                                           \
-        if (!(expr)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #expr);               \
-            test_failed = true;                                                                    \
-        }                                                                                          \
-    } while (0)
-
-/* Like CHECK, but the rest of the test makes no sense without it. */
-#define REQUIRE(expr)                                                                              \
-    do {                                                                                           \
-        if (!(expr)) {                                                                             \
-            fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #expr);             \
-            test_failed = true;                                                                    \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
 
 /* --------------------------------------------------------- size constants -- */
 
@@ -76,53 +56,6 @@ enum {
 
 /* ---------------------------------------------------------- engine helpers -- */
 
-#define STEP_NS 100000
-
-typedef struct {
-    mtls_conn_t *conn;
-    uint32_t frame;
-    int64_t time_ns;
-} sim_t;
-
-static void sim_reset(sim_t *s)
-{
-    mtls_conn_free(s->conn);
-    s->conn = mtls_conn_new();
-    s->frame = 0;
-    s->time_ns = 1000000000;
-}
-
-static mtls_event_t ev(sim_t *s, mtls_event_type_t type, bool from_server)
-{
-    mtls_event_t e;
-    memset(&e, 0, sizeof(e));
-    s->frame++;
-    s->time_ns += STEP_NS;
-    e.type = type;
-    e.from_server = from_server;
-    e.frame = s->frame;
-    e.time_ns = s->time_ns;
-    e.alert_level = MTLS_ALERT_UNKNOWN;
-    e.alert_description = MTLS_ALERT_UNKNOWN;
-    return e;
-}
-
-static uint32_t simple(sim_t *s, mtls_event_type_t type, bool from_server)
-{
-    mtls_event_t e = ev(s, type, from_server);
-    mtls_conn_feed(s->conn, &e);
-    return e.frame;
-}
-
-static uint32_t client_hello(sim_t *s, bool pha_offered)
-{
-    mtls_event_t e = ev(s, MTLS_EV_CLIENT_HELLO, false);
-    e.pha_offered = pha_offered;
-    e.record_length = 512;
-    mtls_conn_feed(s->conn, &e);
-    return e.frame;
-}
-
 static uint32_t server_hello(sim_t *s, bool tls13, uint16_t cipher_suite)
 {
     mtls_event_t e = ev(s, MTLS_EV_SERVER_HELLO, true);
@@ -130,7 +63,7 @@ static uint32_t server_hello(sim_t *s, bool tls13, uint16_t cipher_suite)
     e.version = tls13 ? VERSION_TLS13 : VERSION_TLS12;
     e.cipher_suite = cipher_suite;
     e.record_length = 122;
-    mtls_conn_feed(s->conn, &e);
+    feed(s, &e);
     return e.frame;
 }
 
@@ -139,14 +72,14 @@ static uint32_t rec(sim_t *s, bool from_server, uint16_t record_length)
 {
     mtls_event_t e = ev(s, MTLS_EV_ENCRYPTED_RECORD, from_server);
     e.record_length = record_length;
-    mtls_conn_feed(s->conn, &e);
+    feed(s, &e);
     return e.frame;
 }
 
 static uint32_t tcp_close(sim_t *s, bool from_server)
 {
     mtls_event_t e = ev(s, MTLS_EV_CLOSE, from_server);
-    mtls_conn_feed(s->conn, &e);
+    feed(s, &e);
     return e.frame;
 }
 
@@ -156,7 +89,7 @@ static uint32_t enc_handshake(sim_t *s, bool from_server, uint16_t record_length
     mtls_event_t e = ev(s, MTLS_EV_OTHER_HANDSHAKE, from_server);
     e.encrypted = true;
     e.record_length = record_length;
-    mtls_conn_feed(s->conn, &e);
+    feed(s, &e);
     return e.frame;
 }
 
@@ -164,7 +97,7 @@ static uint32_t ccs(sim_t *s, bool from_server)
 {
     mtls_event_t e = ev(s, MTLS_EV_CHANGE_CIPHER_SPEC, from_server);
     e.record_length = 1;
-    mtls_conn_feed(s->conn, &e);
+    feed(s, &e);
     return e.frame;
 }
 
@@ -172,24 +105,8 @@ static uint32_t app_data(sim_t *s, bool from_server, uint16_t record_length)
 {
     mtls_event_t e = ev(s, MTLS_EV_APPLICATION_DATA, from_server);
     e.record_length = record_length;
-    mtls_conn_feed(s->conn, &e);
+    feed(s, &e);
     return e.frame;
-}
-
-static const mtls_exchange_t *exchange_at(const sim_t *s, unsigned number)
-{
-    const mtls_exchange_t *e = mtls_conn_exchanges(s->conn);
-    for (unsigned i = 1; e && i < number; i++)
-        e = e->next;
-    return e;
-}
-
-static unsigned exchange_count(const sim_t *s)
-{
-    unsigned n = 0;
-    for (const mtls_exchange_t *e = mtls_conn_exchanges(s->conn); e; e = e->next)
-        n++;
-    return n;
 }
 
 /* ClientHello, ServerHello (TLS 1.3, suite), then the server's protected flight:
@@ -1437,19 +1354,9 @@ static void never_certain_when_wrong(sim_t *s)
                 random_failures);
 }
 
-/* ---------------------------------------------------------------- runner -- */
+/* ----------------------------------------------------------------- table -- */
 
-typedef void (*test_fn)(sim_t *s);
-
-#define TEST(name)                                                                                 \
-    {                                                                                              \
-#name, name                                                                                \
-    }
-
-static const struct {
-    const char *name;
-    test_fn fn;
-} tests[] = {
+static const test_case_t tests[] = {
     TEST(tls13_every_suite_has_tag_and_hash),
     TEST(tls12_common_aead_suites_are_known),
     TEST(tls12_cbc_suite_is_unknown),
@@ -1485,22 +1392,5 @@ static const struct {
 
 int main(void)
 {
-    unsigned passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        sim_t s = {0};
-        sim_reset(&s);
-        test_failed = false;
-        tests[i].fn(&s);
-        mtls_conn_free(s.conn);
-        if (test_failed) {
-            failed++;
-            printf("FAIL %s\n", tests[i].name);
-        } else {
-            passed++;
-            printf("ok   %s\n", tests[i].name);
-        }
-        fflush(stdout);
-    }
-    printf("%u passed, %u failed\n", passed, failed);
-    return failed > 0 ? 1 : 0;
+    return run_tests(tests, sizeof(tests) / sizeof(tests[0]));
 }
