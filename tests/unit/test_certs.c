@@ -17,27 +17,9 @@
 #include <string.h>
 
 #include "test_certs_data.h"
+#include "unit_check.h"
 
 /* ---------------------------------------------------------------- runner -- */
-
-static bool test_failed;
-
-#define CHECK(expr)                                                                                \
-    do {                                                                                           \
-        if (!(expr)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #expr);               \
-            test_failed = true;                                                                    \
-        }                                                                                          \
-    } while (0)
-
-#define REQUIRE(expr)                                                                              \
-    do {                                                                                           \
-        if (!(expr)) {                                                                             \
-            fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #expr);             \
-            test_failed = true;                                                                    \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
 
 #define CHECK_STR(actual, expected)                                                                \
     do {                                                                                           \

@@ -11,34 +11,13 @@
 #define UNIT_SIM_H
 
 #include "mtls_engine.h"
+#include "unit_check.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-
-/* ---------------------------------------------------------------- checks -- */
-
-static bool test_failed;
-
-#define CHECK(expr)                                                                                \
-    do {                                                                                           \
-        if (!(expr)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #expr);               \
-            test_failed = true;                                                                    \
-        }                                                                                          \
-    } while (0)
-
-/* Like CHECK, but the rest of the test makes no sense without it. */
-#define REQUIRE(expr)                                                                              \
-    do {                                                                                           \
-        if (!(expr)) {                                                                             \
-            fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #expr);             \
-            test_failed = true;                                                                    \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
 
 /* ------------------------------------------------------ simulated connection -- */
 
