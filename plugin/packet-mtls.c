@@ -910,6 +910,7 @@ void proto_register_mtls(void)
     expert_register_field_array(expert_mtls, ei, array_length(ei));
     mtls_diagnosis_register(proto_mtls);
 
+    /* Preferences "mtls.info_column" and "mtls.infer_without_keys" of SPEC.md. */
     module_t *mtls_module = prefs_register_protocol(proto_mtls, NULL);
     prefs_register_bool_preference(mtls_module, "info_column", "Show verdicts in the Info column",
                                    "Append [mTLS: <verdict>] to the Info column of the frame "

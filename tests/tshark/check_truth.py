@@ -18,10 +18,11 @@ test checks, with the plugin loaded from the build tree:
 Prints one line per check and ends with "N passed, M failed".
 """
 import csv
-import importlib.util
 import os
 import subprocess
 import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+from checks import Results, load_script  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CAPTURES = os.path.join(ROOT, "sample-captures")
@@ -36,24 +37,7 @@ DECISION_EXPERT = {
 
 
 def load_summary():
-    path = os.path.join(ROOT, "scripts", "mtls-summary.py")
-    spec = importlib.util.spec_from_file_location("mtls_summary", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, what):
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print(f"FAIL {what}")
+    return load_script("mtls_summary", os.path.join(ROOT, "scripts", "mtls-summary.py"))
 
 
 def tshark_fields(capture, *args):

@@ -19,27 +19,21 @@ With --check it also asserts the targets of the inference issue and ends with
 """
 import argparse
 import collections
-import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+from checks import load_script  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CAPTURES = os.path.join(ROOT, "sample-captures")
 WENT_ON = {"accepted", "server-ignored"}
 
 
-def load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-summary = load("mtls_summary", os.path.join(ROOT, "scripts", "mtls-summary.py"))
-strip = load("strip_secrets", os.path.join(ROOT, "tests", "lib", "strip_secrets.py"))
+summary = load_script("mtls_summary", os.path.join(ROOT, "scripts", "mtls-summary.py"))
+strip = load_script("strip_secrets", os.path.join(ROOT, "tests", "lib", "strip_secrets.py"))
 
 
 def truth_by_capture():

@@ -24,6 +24,8 @@ import os
 import re
 import subprocess
 import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+from checks import Results  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # MTLS_CAPTURES: another folder made by make-captures.sh (with its truth.tsv).
@@ -96,22 +98,6 @@ EXPERTS = [
     "mtls.expert.ca_names_no_cert", "mtls.expert.ca_names_empty", "mtls.expert.ca_names_large",
     "mtls.expert.app_refused",
 ]
-
-
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, what):
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print(f"FAIL {what}")
-
-    def equal(self, got, expected, what):
-        self.check(got == expected, f"{what}: got {got!r}, expected {expected!r}")
 
 
 def tshark(capture, *args):
