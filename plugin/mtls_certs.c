@@ -4,10 +4,12 @@
  */
 #include "mtls_certs.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
@@ -113,7 +115,69 @@ static void read_key_purposes(gnutls_x509_crt_t crt, mtls_cert_info_t *info)
     }
 }
 
+/* Parsed certificates by SHA-256: captures repeat the same few client
+ * certificates, and a GnuTLS import costs far more than a hash and a copy. */
+#define CERT_CACHE_SLOTS 256
+
+typedef struct {
+    bool used;
+    mtls_cert_info_t info;
+} cert_cache_slot_t;
+
+static cert_cache_slot_t cert_cache[CERT_CACHE_SLOTS];
+
+static char *copy_string(const char *text)
+{
+    if (!text)
+        return NULL;
+    size_t size = strlen(text) + 1;
+    char *copy = malloc(size);
+    if (copy)
+        memcpy(copy, text, size);
+    return copy;
+}
+
+static void copy_info(mtls_cert_info_t *to, const mtls_cert_info_t *from)
+{
+    *to = *from;
+    to->subject = copy_string(from->subject);
+    to->issuer = copy_string(from->issuer);
+    to->serial = copy_string(from->serial);
+}
+
+void mtls_cert_cache_clear(void)
+{
+    for (size_t i = 0; i < CERT_CACHE_SLOTS; i++) {
+        if (cert_cache[i].used)
+            mtls_cert_info_clear(&cert_cache[i].info);
+        cert_cache[i].used = false;
+    }
+}
+
+static bool cert_parse_uncached(const uint8_t *der, size_t length, mtls_cert_info_t *info);
+
 bool mtls_cert_parse(const uint8_t *der, size_t length, mtls_cert_info_t *info)
+{
+    uint8_t digest[MTLS_SHA256_LENGTH];
+    memset(info, 0, sizeof(*info));
+    if (!der || length == 0 || length > UINT32_MAX ||
+        gnutls_hash_fast(GNUTLS_DIG_SHA256, der, length, digest) < 0)
+        return cert_parse_uncached(der, length, info);
+    cert_cache_slot_t *slot = &cert_cache[digest[0]];
+    if (slot->used && memcmp(slot->info.sha256, digest, sizeof(digest)) == 0) {
+        copy_info(info, &slot->info);
+        return true;
+    }
+    if (!cert_parse_uncached(der, length, info))
+        return false;
+    if (slot->used)
+        mtls_cert_info_clear(&slot->info);
+    copy_info(&slot->info, info);
+    slot->used = true;
+    return true;
+}
+
+static bool cert_parse_uncached(const uint8_t *der, size_t length, mtls_cert_info_t *info)
 {
     memset(info, 0, sizeof(*info));
     gnutls_x509_crt_t crt = import_der(der, length);

@@ -37,6 +37,9 @@ typedef struct {
  * `info` cleared, when it is not a certificate GnuTLS can parse. */
 bool mtls_cert_parse(const uint8_t *der, size_t length, mtls_cert_info_t *info);
 void mtls_cert_info_clear(mtls_cert_info_t *info);
+/* Parsed certificates are remembered by fingerprint; this forgets them all
+ * (when a capture file is closed). */
+void mtls_cert_cache_clear(void);
 
 /* False when an Extended Key Usage is present without id-kp-clientAuth. */
 bool mtls_cert_allows_client_auth(const mtls_cert_info_t *info);

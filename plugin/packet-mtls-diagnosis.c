@@ -16,6 +16,7 @@
 #include <epan/proto.h>
 
 #include "mtls_diagnosis.h"
+#include "mtls_certs.h"
 #include "packet-mtls-diagnosis.h"
 
 static int hf_client_cert_subject = -1;
@@ -53,6 +54,7 @@ void mtls_diagnosis_cleanup(void)
     if (diagnoses)
         g_hash_table_destroy(diagnoses);
     diagnoses = NULL;
+    mtls_cert_cache_clear();
 }
 
 static mtls_diagnosis_t *lookup(const mtls_exchange_t *exchange)
