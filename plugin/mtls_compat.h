@@ -23,6 +23,13 @@ static inline guint32 mtls_field_uint(field_info *field)
 #endif
 }
 
+/* Boolean preferences are bool from 4.4 on, gboolean before. */
+#if MTLS_WIRESHARK_AT_LEAST(4, 4)
+typedef bool mtls_pref_bool_t;
+#else
+typedef gboolean mtls_pref_bool_t;
+#endif
+
 /* 4.4 asks plugins to describe themselves; earlier versions do not look. */
 #if MTLS_WIRESHARK_AT_LEAST(4, 4)
 #include <wsutil/plugins.h>

@@ -159,8 +159,8 @@ static expert_field ei_mtls_client_aborted = EI_INIT;
 static expert_field ei_mtls_undetermined = EI_INIT;
 static expert_field ei_mtls_inferred = EI_INIT;
 
-static gboolean pref_info_column = TRUE;
-static gboolean pref_infer_without_keys = TRUE;
+static mtls_pref_bool_t pref_info_column = TRUE;
+static mtls_pref_bool_t pref_infer_without_keys = TRUE;
 
 static const value_string mtls_alert_names[] = {
 #define MTLS_ALERT(value, name) {value, name},
