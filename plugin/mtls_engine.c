@@ -697,20 +697,16 @@ static mtls_exchange_t *infer_renegotiation(mtls_conn_t *conn, const mtls_event_
     return NULL;
 }
 
-mtls_exchange_t *mtls_conn_feed(mtls_conn_t *conn, const mtls_event_t *event)
+/* The exchange an event belongs to, after applying it. */
+static mtls_exchange_t *apply_event(mtls_conn_t *conn, const mtls_event_t *event)
 {
     mtls_exchange_t *exchange = NULL;
-    if (!conn || !event)
-        return NULL;
     if (event->from_server && conn->handshake && event->type >= MTLS_EV_HELLO_REQUEST &&
         event->type <= MTLS_EV_OTHER_HANDSHAKE && !event->encrypted)
         conn->handshake->undecrypted = false;
     mtls_exchange_t *renegotiation = infer_renegotiation(conn, event);
-    if (renegotiation && event->type != MTLS_EV_CHANGE_CIPHER_SPEC) {
-        if (event->frame > renegotiation->last_frame)
-            renegotiation->last_frame = event->frame;
+    if (renegotiation && event->type != MTLS_EV_CHANGE_CIPHER_SPEC)
         return renegotiation;
-    }
 
     switch (event->type) {
     case MTLS_EV_CLIENT_HELLO:
@@ -821,6 +817,15 @@ mtls_exchange_t *mtls_conn_feed(mtls_conn_t *conn, const mtls_event_t *event)
     case MTLS_EV_CLOSE: exchange = on_close(conn, event); break;
     case MTLS_EV_ENCRYPTED_RECORD: exchange = on_encrypted_record(conn, event); break;
     }
+    return exchange;
+}
+
+mtls_exchange_t *mtls_conn_feed(mtls_conn_t *conn, const mtls_event_t *event)
+{
+    if (!conn || !event)
+        return NULL;
+    /* Every path, early returns included: the glue shows the frame for it. */
+    mtls_exchange_t *exchange = apply_event(conn, event);
     if (exchange && event->frame > exchange->last_frame)
         exchange->last_frame = event->frame;
     return exchange;
