@@ -116,64 +116,91 @@ static void read_key_purposes(gnutls_x509_crt_t crt, mtls_cert_info_t *info)
 }
 
 /* Parsed certificates by SHA-256: captures repeat the same few client
- * certificates, and a GnuTLS import costs far more than a hash and a copy. */
+ * certificates, and a GnuTLS import costs far more than a hash. A slot holds one
+ * reference to its entry; each mtls_cert_get() caller holds another. */
 #define CERT_CACHE_SLOTS 256
 
 typedef struct {
-    bool used;
-    mtls_cert_info_t info;
-} cert_cache_slot_t;
+    mtls_cert_info_t info; /* first: a pointer to the info is a pointer to the entry */
+    unsigned references;
+} cert_entry_t;
 
-static cert_cache_slot_t cert_cache[CERT_CACHE_SLOTS];
+static cert_entry_t *cert_cache[CERT_CACHE_SLOTS];
 
-static char *copy_string(const char *text)
+static void *copy_bytes(const void *bytes, size_t size)
 {
-    if (!text)
-        return NULL;
-    size_t size = strlen(text) + 1;
-    char *copy = malloc(size);
+    void *copy = bytes ? malloc(size) : NULL;
     if (copy)
-        memcpy(copy, text, size);
+        memcpy(copy, bytes, size);
     return copy;
 }
 
-static void copy_info(mtls_cert_info_t *to, const mtls_cert_info_t *from)
+static char *copy_string(const char *text)
 {
-    *to = *from;
-    to->subject = copy_string(from->subject);
-    to->issuer = copy_string(from->issuer);
-    to->serial = copy_string(from->serial);
+    return text ? copy_bytes(text, strlen(text) + 1) : NULL;
+}
+
+static void entry_release(cert_entry_t *entry)
+{
+    if (entry && --entry->references == 0) {
+        mtls_cert_info_clear(&entry->info);
+        free(entry);
+    }
+}
+
+void mtls_cert_release(const mtls_cert_info_t *info)
+{
+    entry_release((cert_entry_t *)(uintptr_t)info);
 }
 
 void mtls_cert_cache_clear(void)
 {
     for (size_t i = 0; i < CERT_CACHE_SLOTS; i++) {
-        if (cert_cache[i].used)
-            mtls_cert_info_clear(&cert_cache[i].info);
-        cert_cache[i].used = false;
+        entry_release(cert_cache[i]);
+        cert_cache[i] = NULL;
     }
 }
 
 static bool cert_parse_uncached(const uint8_t *der, size_t length, mtls_cert_info_t *info);
 
-bool mtls_cert_parse(const uint8_t *der, size_t length, mtls_cert_info_t *info)
+const mtls_cert_info_t *mtls_cert_get(const uint8_t *der, size_t length)
 {
     uint8_t digest[MTLS_SHA256_LENGTH];
-    memset(info, 0, sizeof(*info));
     if (!der || length == 0 || length > UINT32_MAX ||
         gnutls_hash_fast(GNUTLS_DIG_SHA256, der, length, digest) < 0)
-        return cert_parse_uncached(der, length, info);
-    cert_cache_slot_t *slot = &cert_cache[digest[0]];
-    if (slot->used && memcmp(slot->info.sha256, digest, sizeof(digest)) == 0) {
-        copy_info(info, &slot->info);
-        return true;
+        return NULL;
+    cert_entry_t **slot = &cert_cache[digest[0]];
+    if (*slot && memcmp((*slot)->info.sha256, digest, sizeof(digest)) == 0) {
+        (*slot)->references++;
+        return &(*slot)->info;
     }
-    if (!cert_parse_uncached(der, length, info))
+    cert_entry_t *entry = calloc(1, sizeof(*entry));
+    if (!entry)
+        return NULL;
+    if (!cert_parse_uncached(der, length, &entry->info)) {
+        free(entry);
+        return NULL;
+    }
+    entry->references = 2; /* the caller's and the slot's */
+    entry_release(*slot);
+    *slot = entry;
+    return &entry->info;
+}
+
+bool mtls_cert_parse(const uint8_t *der, size_t length, mtls_cert_info_t *info)
+{
+    memset(info, 0, sizeof(*info));
+    const mtls_cert_info_t *shared = mtls_cert_get(der, length);
+    if (!shared)
         return false;
-    if (slot->used)
-        mtls_cert_info_clear(&slot->info);
-    copy_info(&slot->info, info);
-    slot->used = true;
+    *info = *shared;
+    info->subject = copy_string(shared->subject);
+    info->issuer = copy_string(shared->issuer);
+    info->serial = copy_string(shared->serial);
+    info->issuer_der = copy_bytes(shared->issuer_der, shared->issuer_der_length);
+    if (!info->issuer_der)
+        info->issuer_der_length = 0;
+    mtls_cert_release(shared);
     return true;
 }
 
@@ -197,6 +224,13 @@ static bool cert_parse_uncached(const uint8_t *der, size_t length, mtls_cert_inf
         memset(info->sha256, 0, sizeof(info->sha256));
     describe_key(crt, info->key, sizeof(info->key));
     read_key_purposes(crt, info);
+    gnutls_datum_t issuer = {NULL, 0};
+    if (gnutls_x509_crt_get_raw_issuer_dn(crt, &issuer) >= 0) {
+        info->issuer_der_length = issuer.size;
+        info->issuer_der = (uint8_t *)datum_string(&issuer); /* NUL-terminated, harmless */
+        if (!info->issuer_der)
+            info->issuer_der_length = 0;
+    }
     gnutls_x509_crt_deinit(crt);
     return true;
 }
@@ -206,6 +240,7 @@ void mtls_cert_info_clear(mtls_cert_info_t *info)
     free(info->subject);
     free(info->issuer);
     free(info->serial);
+    free(info->issuer_der);
     memset(info, 0, sizeof(*info));
 }
 
@@ -219,17 +254,13 @@ bool mtls_chain_issuer_listed(const mtls_der_t *chain, size_t chain_length,
 {
     bool listed = false;
     for (size_t i = 0; i < chain_length && !listed; i++) {
-        gnutls_x509_crt_t crt = import_der(chain[i].data, chain[i].length);
-        if (!crt)
+        const mtls_cert_info_t *cert = mtls_cert_get(chain[i].data, chain[i].length);
+        if (!cert)
             continue;
-        gnutls_datum_t issuer = {NULL, 0};
-        if (gnutls_x509_crt_get_raw_issuer_dn(crt, &issuer) >= 0) {
-            for (size_t j = 0; j < ca_name_count && !listed; j++)
-                listed = ca_names[j].length == issuer.size &&
-                         memcmp(ca_names[j].data, issuer.data, issuer.size) == 0;
-            gnutls_free(issuer.data);
-        }
-        gnutls_x509_crt_deinit(crt);
+        for (size_t j = 0; j < ca_name_count && !listed; j++)
+            listed = cert->issuer_der && ca_names[j].length == cert->issuer_der_length &&
+                     memcmp(ca_names[j].data, cert->issuer_der, cert->issuer_der_length) == 0;
+        mtls_cert_release(cert);
     }
     return listed;
 }

@@ -31,14 +31,23 @@ typedef struct {
     char key[32];                       /* "EC P-256", "RSA 2048", "Ed25519" */
     bool has_eku;                       /* an Extended Key Usage extension is present */
     bool eku_client_auth;               /* it lists id-kp-clientAuth (1.3.6.1.5.5.7.3.2) */
+    uint8_t *issuer_der;                /* the issuer's distinguished name, DER, as encoded */
+    uint32_t issuer_der_length;
 } mtls_cert_info_t;
 
 /* Reads one DER certificate into `info` (strings malloc'd). Returns false, with
  * `info` cleared, when it is not a certificate GnuTLS can parse. */
 bool mtls_cert_parse(const uint8_t *der, size_t length, mtls_cert_info_t *info);
 void mtls_cert_info_clear(mtls_cert_info_t *info);
+
+/* The parsed certificate shared by everyone who saw the same DER bytes:
+ * captures repeat the same few client certificates, so each is parsed once and
+ * held by reference, not copied per exchange. Returns a reference to give back
+ * with mtls_cert_release(), or NULL when GnuTLS cannot parse it. */
+const mtls_cert_info_t *mtls_cert_get(const uint8_t *der, size_t length);
+void mtls_cert_release(const mtls_cert_info_t *info);
 /* Parsed certificates are remembered by fingerprint; this forgets them all
- * (when a capture file is closed). */
+ * (when a capture file is closed). References still held stay valid. */
 void mtls_cert_cache_clear(void);
 
 /* False when an Extended Key Usage is present without id-kp-clientAuth. */

@@ -31,7 +31,7 @@ void mtls_diagnosis_free(mtls_diagnosis_t *diagnosis)
 {
     if (!diagnosis)
         return;
-    mtls_cert_info_clear(&diagnosis->certificate);
+    mtls_cert_release(diagnosis->certificate);
     mtls_diagnosis_forget_ca_names(diagnosis);
     free(diagnosis);
 }
@@ -87,14 +87,13 @@ bool mtls_diagnosis_set_chain(mtls_diagnosis_t *diagnosis, const mtls_der_t *cha
 {
     if (count == 0)
         return false;
-    mtls_cert_info_clear(&diagnosis->certificate);
-    diagnosis->has_certificate =
-        mtls_cert_parse(chain[0].data, chain[0].length, &diagnosis->certificate);
+    mtls_cert_release(diagnosis->certificate);
+    diagnosis->certificate = mtls_cert_get(chain[0].data, chain[0].length);
     diagnosis->certificate_frame = frame;
     diagnosis->certificate_time = time;
     match_ca_names(diagnosis, chain, count);
     mtls_diagnosis_forget_ca_names(diagnosis);
-    return diagnosis->has_certificate;
+    return diagnosis->certificate != NULL;
 }
 
 bool mtls_diagnosis_set_app_status(mtls_diagnosis_t *diagnosis, uint16_t status, uint32_t frame)
@@ -108,14 +107,14 @@ bool mtls_diagnosis_set_app_status(mtls_diagnosis_t *diagnosis, uint16_t status,
 
 bool mtls_diagnosis_expired(const mtls_diagnosis_t *diagnosis)
 {
-    return diagnosis->has_certificate &&
-           diagnosis->certificate_time > (int64_t)diagnosis->certificate.not_after;
+    return diagnosis->certificate &&
+           diagnosis->certificate_time > (int64_t)diagnosis->certificate->not_after;
 }
 
 bool mtls_diagnosis_not_yet_valid(const mtls_diagnosis_t *diagnosis)
 {
-    return diagnosis->has_certificate &&
-           diagnosis->certificate_time < (int64_t)diagnosis->certificate.not_before;
+    return diagnosis->certificate &&
+           diagnosis->certificate_time < (int64_t)diagnosis->certificate->not_before;
 }
 
 bool mtls_app_status_is_refusal(uint16_t status)
@@ -136,9 +135,9 @@ bool mtls_diagnosis_has_problem(const mtls_diagnosis_t *diagnosis, const mtls_ex
     case MTLS_PROBLEM_CERT_EXPIRED: return mtls_diagnosis_expired(diagnosis);
     case MTLS_PROBLEM_CERT_NOT_YET_VALID: return mtls_diagnosis_not_yet_valid(diagnosis);
     case MTLS_PROBLEM_CERT_NO_CLIENT_AUTH_EKU:
-        return diagnosis->has_certificate && !mtls_cert_allows_client_auth(&diagnosis->certificate);
+        return diagnosis->certificate && !mtls_cert_allows_client_auth(diagnosis->certificate);
     case MTLS_PROBLEM_CA_NAMES_NO_MATCH:
-        return diagnosis->has_certificate && diagnosis->ca_names_match == 0;
+        return diagnosis->certificate && diagnosis->ca_names_match == 0;
     case MTLS_PROBLEM_CA_NAMES_NO_CERT:
         return diagnosis->has_ca_names && diagnosis->ca_names_count > 0 &&
                answered_without_chain(exchange);
@@ -208,7 +207,7 @@ static const char *or_unknown(const char *text)
 char *mtls_diagnosis_message(const mtls_diagnosis_t *diagnosis, mtls_verdict_t verdict,
                              mtls_problem_t problem, char *buffer, size_t size)
 {
-    const mtls_cert_info_t *cert = &diagnosis->certificate;
+    const mtls_cert_info_t *cert = diagnosis->certificate;
     char date[40], interval[40];
     switch (problem) {
     case MTLS_PROBLEM_CERT_EXPIRED:
@@ -287,13 +286,13 @@ static void evidence_clause(const mtls_diagnosis_t *diagnosis, mtls_verdict_t ve
     case MTLS_PROBLEM_CERT_EXPIRED:
         snprintf(
             buffer, size, "the client certificate expired %s before this capture",
-            mtls_format_interval(diagnosis->certificate_time - diagnosis->certificate.not_after,
+            mtls_format_interval(diagnosis->certificate_time - diagnosis->certificate->not_after,
                                  interval, sizeof(interval)));
         break;
     case MTLS_PROBLEM_CERT_NOT_YET_VALID:
         snprintf(
             buffer, size, "the client certificate only becomes valid %s after this capture",
-            mtls_format_interval(diagnosis->certificate.not_before - diagnosis->certificate_time,
+            mtls_format_interval(diagnosis->certificate->not_before - diagnosis->certificate_time,
                                  interval, sizeof(interval)));
         break;
     case MTLS_PROBLEM_CERT_NO_CLIENT_AUTH_EKU:

@@ -18,22 +18,21 @@
 #define MTLS_CA_NAMES_LARGE 12288
 
 typedef struct {
-    /* The client's leaf, from its Certificate message */
-    bool has_certificate;
-    mtls_cert_info_t certificate;
-    uint32_t certificate_frame;
+    /* The client's leaf, from its Certificate message: shared, see mtls_cert_get() */
+    const mtls_cert_info_t *certificate;
     int64_t certificate_time; /* seconds: the capture's clock at that frame */
+    uint32_t certificate_frame;
     /* The CertificateRequest's CA list */
-    bool has_ca_names;
     uint32_t ca_names_count;
     uint32_t ca_names_length; /* bytes of the list, as in the message */
     uint32_t ca_names_frame;
-    int ca_names_match;     /* -1 unknown, 0 no, 1 yes */
     uint8_t *ca_names_der;  /* the names back to back, kept until the chain is matched */
     uint32_t *ca_names_len; /* length of each */
     /* The first application response after the exchange */
-    uint16_t app_status;
     uint32_t app_status_frame;
+    uint16_t app_status;
+    bool has_ca_names;
+    int8_t ca_names_match; /* -1 unknown, 0 no, 1 yes */
 } mtls_diagnosis_t;
 
 typedef enum {

@@ -21,33 +21,22 @@ struct mtls_conn {
     mtls_exchange_t *first;
     mtls_exchange_t *last;
     mtls_exchange_t *handshake; /* exchange of the (re)negotiation in progress, if any */
+    mtls_exchange_t *inferring; /* the exchange inference works on */
+    mtls_exchange_t *reneg;     /* the renegotiation counted without keys */
     uint32_t exchange_count;
-    bool tls13;
-    uint16_t version; /* negotiated, from the ServerHello */
-    bool pha_offered;
-    bool handshake_done;      /* first handshake completed: later hellos renegotiate */
-    bool hello_retry_pending; /* a HelloRetryRequest awaits the second ClientHello */
-    bool server_hello_seen;   /* in the current handshake */
-    bool server_flight_done;  /* ServerHelloDone / TLS 1.3 server Finished seen */
-    bool server_ccs;          /* TLS 1.2: the server switched to the new keys */
-    bool client_ccs;
-    bool server_closed;
-    bool client_closed; /* FIN, RST or close_notify from the client */
     /* Inference without keys (TLS 1.3 protected records) */
-    bool infer;
-    bool sizes_known;
+    uint32_t server_flight_frame; /* first protected server record */
+    uint32_t server_flight_records;
+    uint32_t last_server_frame; /* post-handshake: the request candidate */
+    mtls_flight_reader_t flight;
     mtls_cipher_sizes_t sizes;
+    uint16_t version; /* negotiated, from the ServerHello */
     enum {
         INFER_SERVER_FLIGHT = 0, /* after the ServerHello */
         INFER_CLIENT_FLIGHT,     /* the client's second flight */
         INFER_DECISION,          /* the server's next record decides */
         INFER_AFTER,             /* decided: watch for proof and later requests */
-    } infer_state;
-    uint32_t server_flight_frame; /* first protected server record */
-    uint32_t server_flight_records;
-    mtls_flight_reader_t flight;
-    mtls_exchange_t *inferring; /* the exchange inference works on */
-    uint32_t last_server_frame; /* post-handshake: the request candidate */
+    } infer_state : 8;
     /* TLS 1.2 renegotiation without keys: counted protected handshake records */
     enum {
         RENEG_IDLE = 0,
@@ -56,13 +45,25 @@ struct mtls_conn {
         RENEG_SERVER_FLIGHT,
         RENEG_CLIENT_FLIGHT,
         RENEG_DECISION,
-    } reneg_state;
-    bool client_finished_next; /* the next protected client record is its Finished */
-    bool server_finished_next;
+    } reneg_state : 8;
+    uint16_t reneg_first_client_record;
     uint8_t reneg_server_records;
     uint8_t reneg_client_records;
-    uint16_t reneg_first_client_record;
-    mtls_exchange_t *reneg;
+    /* One bit each: a capture holds millions of connections. */
+    bool tls13 : 1;
+    bool pha_offered : 1;
+    bool handshake_done : 1;      /* first handshake completed: later hellos renegotiate */
+    bool hello_retry_pending : 1; /* a HelloRetryRequest awaits the second ClientHello */
+    bool server_hello_seen : 1;   /* in the current handshake */
+    bool server_flight_done : 1;  /* ServerHelloDone / TLS 1.3 server Finished seen */
+    bool server_ccs : 1;          /* TLS 1.2: the server switched to the new keys */
+    bool client_ccs : 1;
+    bool server_closed : 1;
+    bool client_closed : 1; /* FIN, RST or close_notify from the client */
+    bool infer : 1;
+    bool sizes_known : 1;
+    bool client_finished_next : 1; /* the next protected client record is its Finished */
+    bool server_finished_next : 1;
 };
 
 mtls_conn_t *mtls_conn_new(void)
@@ -95,6 +96,11 @@ void mtls_conn_free(mtls_conn_t *conn)
 const mtls_exchange_t *mtls_conn_exchanges(const mtls_conn_t *conn)
 {
     return conn->first;
+}
+
+mtls_exchange_t *mtls_conn_latest(mtls_conn_t *conn)
+{
+    return conn->last;
 }
 
 static mtls_exchange_t *exchange_open(mtls_conn_t *conn, mtls_phase_t phase, uint32_t frame)
@@ -651,10 +657,13 @@ static mtls_exchange_t *infer_renegotiation(mtls_conn_t *conn, const mtls_event_
     }
     if (event->type != MTLS_EV_OTHER_HANDSHAKE || !event->encrypted)
         return NULL;
-    bool *finished_next =
-        event->from_server ? &conn->server_finished_next : &conn->client_finished_next;
-    if (*finished_next) {
-        *finished_next = false; /* the Finished after this side's ChangeCipherSpec */
+    /* The Finished after this side's ChangeCipherSpec. */
+    if (event->from_server && conn->server_finished_next) {
+        conn->server_finished_next = false;
+        return NULL;
+    }
+    if (!event->from_server && conn->client_finished_next) {
+        conn->client_finished_next = false;
         return NULL;
     }
     if (!conn->handshake_done)

@@ -125,34 +125,37 @@ typedef enum {
 
 typedef struct mtls_exchange {
     struct mtls_exchange *next;
+    int64_t response_time_ns;
+    int64_t decision_time_ns;
     uint32_t number; /* 1-based within its connection */
-    mtls_phase_t phase;
-    mtls_verdict_t verdict;
-    mtls_response_t response;
-    mtls_cause_t cause;
-    mtls_record_t decision_record;
-    bool requested; /* a CertificateRequest was seen (or implied by a client Certificate) */
-    bool resumed;
-    bool pha_offered;
-    bool tls13;
-    uint16_t version;             /* negotiated TLS version, 0 when the ServerHello was not seen */
-    bool start_missing;           /* the capture did not hold the start of this exchange */
-    bool undecrypted;             /* TLS 1.3 handshake seen only up to the ServerHello: no keys */
-    bool inferred;                /* deduced from protected record sizes, without keys */
-    mtls_confidence_t confidence; /* of the verdict */
-    mtls_confidence_t flight_confidence; /* of requested/response, from the flight */
-    uint8_t flight_records;              /* inferred: the client's flight */
-    uint16_t flight_bytes;               /* inferred: its plaintext before Finished */
-    uint16_t decision_record_length;     /* inferred: the protected record that decided */
-    int16_t alert;                       /* fatal alert that decided it, or -1 */
     uint32_t first_frame;
     uint32_t request_frame;
     uint32_t response_frame;
     uint32_t verify_frame;
     uint32_t decision_frame;
     uint32_t last_frame;
-    int64_t response_time_ns;
-    int64_t decision_time_ns;
+    uint32_t tag;                 /* the caller's to use; the engine sets it to 0 only */
+    uint16_t version;             /* negotiated TLS version, 0 when the ServerHello was not seen */
+    uint16_t flight_bytes;        /* inferred: the client's flight, plaintext before Finished */
+    uint16_t decision_record_length; /* inferred: the protected record that decided */
+    int16_t alert;                   /* fatal alert that decided it, or -1 */
+    /* One byte each: a capture holds millions of exchanges (gcc and clang take
+     * enum bit-fields, and keep their type for -Wswitch). */
+    mtls_phase_t phase : 8;
+    mtls_verdict_t verdict : 8;
+    mtls_response_t response : 8;
+    mtls_cause_t cause : 8;
+    mtls_record_t decision_record : 8;
+    mtls_confidence_t confidence : 8;        /* of the verdict */
+    mtls_confidence_t flight_confidence : 8; /* of requested/response, from the flight */
+    uint8_t flight_records;                  /* inferred: the client's flight */
+    bool requested; /* a CertificateRequest was seen (or implied by a client Certificate) */
+    bool resumed;
+    bool pha_offered;
+    bool tls13;
+    bool start_missing; /* the capture did not hold the start of this exchange */
+    bool undecrypted;   /* TLS 1.3 handshake seen only up to the ServerHello: no keys */
+    bool inferred;      /* deduced from protected record sizes, without keys */
 } mtls_exchange_t;
 
 typedef struct mtls_conn mtls_conn_t;
@@ -168,6 +171,8 @@ mtls_exchange_t *mtls_conn_feed(mtls_conn_t *conn, const mtls_event_t *event);
 
 /* The connection's exchanges, oldest first. */
 const mtls_exchange_t *mtls_conn_exchanges(const mtls_conn_t *conn);
+/* Its newest exchange, or NULL. */
+mtls_exchange_t *mtls_conn_latest(mtls_conn_t *conn);
 
 /* The verdict to show: `final` is true once the whole capture has been seen
  * (second pass, GUI), where a pending exchange is undetermined. */

@@ -37,41 +37,48 @@ static int hf_app_status = -1;
 static expert_field ei_problem[MTLS_PROBLEM_COUNT] = {EI_INIT, EI_INIT, EI_INIT, EI_INIT,
                                                       EI_INIT, EI_INIT, EI_INIT, EI_INIT};
 
-static GHashTable *diagnoses; /* const mtls_exchange_t * -> mtls_diagnosis_t */
+/* mtls_diagnosis_t by exchange tag - 1 (the glue tags every exchange it shows),
+ * NULL for exchanges with nothing to diagnose. */
+static GPtrArray *diagnoses;
 
 static void diagnosis_free(gpointer data)
 {
-    mtls_diagnosis_free((mtls_diagnosis_t *)data);
+    mtls_diagnosis_free((mtls_diagnosis_t *)data); /* NULL is fine */
 }
 
 void mtls_diagnosis_init(void)
 {
-    diagnoses = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, diagnosis_free);
+    diagnoses = g_ptr_array_new_with_free_func(diagnosis_free);
 }
 
 void mtls_diagnosis_cleanup(void)
 {
     if (diagnoses)
-        g_hash_table_destroy(diagnoses);
+        g_ptr_array_free(diagnoses, TRUE);
     diagnoses = NULL;
     mtls_cert_cache_clear();
 }
 
 static mtls_diagnosis_t *lookup(const mtls_exchange_t *exchange)
 {
-    return diagnoses && exchange ? g_hash_table_lookup(diagnoses, exchange) : NULL;
+    if (!diagnoses || !exchange || exchange->tag == 0 || exchange->tag > diagnoses->len)
+        return NULL;
+    return g_ptr_array_index(diagnoses, exchange->tag - 1);
 }
 
 /* Allocated only for exchanges that have something to diagnose. */
 static mtls_diagnosis_t *lookup_or_add(const mtls_exchange_t *exchange)
 {
-    if (!diagnoses || !exchange)
+    if (!diagnoses || !exchange || exchange->tag == 0)
         return NULL;
-    mtls_diagnosis_t *diagnosis = g_hash_table_lookup(diagnoses, exchange);
+    mtls_diagnosis_t *diagnosis = lookup(exchange);
     if (!diagnosis) {
         diagnosis = mtls_diagnosis_new();
-        if (diagnosis)
-            g_hash_table_insert(diagnoses, (gpointer)exchange, diagnosis);
+        if (!diagnosis)
+            return NULL;
+        if (exchange->tag > diagnoses->len)
+            g_ptr_array_set_size(diagnoses, (gint)exchange->tag);
+        g_ptr_array_index(diagnoses, exchange->tag - 1) = diagnosis;
     }
     return diagnosis;
 }
@@ -96,8 +103,6 @@ void mtls_diagnosis_read_ca_names(packet_info *pinfo, const mtls_exchange_t *exc
 
 void mtls_diagnosis_exchange_updated(const mtls_exchange_t *exchange)
 {
-    if (!diagnoses || g_hash_table_size(diagnoses) == 0)
-        return;
     mtls_diagnosis_t *diagnosis = lookup(exchange);
     if (diagnosis && diagnosis->ca_names_der && exchange->response != MTLS_RESPONSE_PENDING &&
         exchange->response != MTLS_RESPONSE_CERTIFICATE)
@@ -129,7 +134,7 @@ static void add_generated(proto_item *item)
 
 static void render_certificate(tvbuff_t *tvb, proto_tree *tree, const mtls_diagnosis_t *diagnosis)
 {
-    const mtls_cert_info_t *cert = &diagnosis->certificate;
+    const mtls_cert_info_t *cert = diagnosis->certificate;
     if (cert->subject)
         add_generated(
             proto_tree_add_string(tree, hf_client_cert_subject, tvb, 0, 0, cert->subject));
@@ -158,7 +163,7 @@ void mtls_diagnosis_render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
     const mtls_diagnosis_t *diagnosis = lookup(exchange);
     if (!diagnosis)
         return;
-    if (diagnosis->has_certificate)
+    if (diagnosis->certificate)
         render_certificate(tvb, tree, diagnosis);
     if (diagnosis->has_ca_names) {
         add_generated(

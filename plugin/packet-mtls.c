@@ -175,26 +175,36 @@ typedef struct {
     gboolean server_known;
 } connection_t;
 
-/* Frames are dissected in order on the first pass, so appending keeps this
- * index sorted by frame; visited frames find their exchanges by bisection. */
+/* Every exchange once, with its connection. The exchange's tag is its
+ * position here plus one (0: not yet known to the index). */
 typedef struct {
-    guint32 frame;
     const mtls_exchange_t *exchange;
     const connection_t *connection;
+} exchange_slot_t;
+
+/* Frames are dissected in order on the first pass, so appending keeps this
+ * index sorted by frame; visited frames find their exchanges by bisection.
+ * Eight bytes a frame: a capture holds millions. */
+typedef struct {
+    guint32 frame;
+    guint32 tag; /* the exchange's */
 } frame_exchange_t;
 
 static int mtls_tap = -1;
 
-static GHashTable *connections; /* tcp.stream -> connection_t */
-static GArray *frame_index;     /* frame_exchange_t, sorted by frame */
+static GPtrArray *connections; /* connection_t by tcp.stream (dense, from 0), or NULL */
+static GArray *exchange_slots; /* exchange_slot_t */
+static GArray *frame_index;    /* frame_exchange_t, sorted by frame */
+static GHashTable *server_names; /* each SNI once: connections to one server share it */
 
 static void connection_free(gpointer data)
 {
     connection_t *connection = (connection_t *)data;
+    if (!connection)
+        return;
     mtls_conn_free(connection->engine);
     free_address(&connection->info.server_address);
     free_address(&connection->info.client_address);
-    g_free(connection->info.server_name);
     g_free(connection);
 }
 
@@ -209,17 +219,23 @@ static void mtls_init(void)
         g_array_append_val(wanted, proto_tls); /* keeps records under their PDU */
     set_postdissector_wanted_hfids(mtls_handle, wanted);
 
-    connections = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, connection_free);
+    connections = g_ptr_array_new_with_free_func(connection_free);
+    exchange_slots = g_array_new(FALSE, FALSE, (guint)sizeof(exchange_slot_t));
     frame_index = g_array_new(FALSE, FALSE, (guint)sizeof(frame_exchange_t));
+    server_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     mtls_diagnosis_init();
 }
 
 static void mtls_cleanup(void)
 {
     set_postdissector_wanted_hfids(mtls_handle, NULL);
-    g_hash_table_destroy(connections);
+    g_ptr_array_free(connections, TRUE);
     connections = NULL;
+    g_array_free(exchange_slots, TRUE);
+    exchange_slots = NULL;
     g_array_free(frame_index, TRUE);
+    g_hash_table_destroy(server_names);
+    server_names = NULL;
     mtls_diagnosis_cleanup();
     frame_index = NULL;
 }
@@ -479,17 +495,29 @@ static void learn_server(connection_t *connection, packet_info *pinfo, const fra
     }
 }
 
-static void index_exchange(packet_info *pinfo, const connection_t *connection,
-                           const mtls_exchange_t *exchange)
+/* Gives `exchange` its slot, once: the diagnosis keys on the tag too. */
+static void tag_exchange(const connection_t *connection, mtls_exchange_t *exchange)
 {
+    if (exchange->tag == 0) {
+        exchange_slot_t slot = {exchange, connection};
+        g_array_append_val(exchange_slots, slot);
+        exchange->tag = exchange_slots->len;
+    }
+}
+
+/* Shows `exchange` on this frame (once). */
+static void index_exchange(packet_info *pinfo, const connection_t *connection,
+                           mtls_exchange_t *exchange)
+{
+    tag_exchange(connection, exchange);
     guint first_of_frame = frame_index->len;
     while (first_of_frame > 0 &&
            g_array_index(frame_index, frame_exchange_t, first_of_frame - 1).frame == pinfo->num)
         first_of_frame--;
     for (guint i = first_of_frame; i < frame_index->len; i++)
-        if (g_array_index(frame_index, frame_exchange_t, i).exchange == exchange)
+        if (g_array_index(frame_index, frame_exchange_t, i).tag == exchange->tag)
             return;
-    frame_exchange_t entry = {pinfo->num, exchange, connection};
+    frame_exchange_t entry = {pinfo->num, exchange->tag};
     g_array_append_val(frame_index, entry);
 }
 
@@ -547,11 +575,10 @@ static void diagnose_event(packet_info *pinfo, const frame_events_t *frame,
 static void read_app_status(packet_info *pinfo, proto_tree *tree, const connection_t *connection)
 {
     static const enum wanted_field status_fields[] = {WANTED_HTTP_STATUS, WANTED_HTTP2_STATUS};
-    const mtls_exchange_t *latest = mtls_conn_exchanges(connection->engine);
+    mtls_exchange_t *latest = mtls_conn_latest(connection->engine);
     if (!latest)
         return;
-    while (latest->next)
-        latest = latest->next;
+    tag_exchange(connection, latest);
     for (size_t f = 0; f < G_N_ELEMENTS(status_fields); f++) {
         for (int j = 0; j < MAX_REGISTRATIONS_PER_NAME && wanted_hf[status_fields[f]][j] > 0; j++) {
             GPtrArray *found = proto_get_finfo_ptr_array(tree, wanted_hf[status_fields[f]][j]);
@@ -572,7 +599,8 @@ static void analyse_frame(packet_info *pinfo, proto_tree *tree)
     if (!stream_field)
         return;
     guint32 stream = mtls_field_uint(stream_field);
-    connection_t *connection = g_hash_table_lookup(connections, GUINT_TO_POINTER(stream));
+    connection_t *connection =
+        stream < connections->len ? g_ptr_array_index(connections, stream) : NULL;
 
     frame_events_t frame;
     frame.count = 0;
@@ -599,10 +627,19 @@ static void analyse_frame(packet_info *pinfo, proto_tree *tree)
         }
         mtls_conn_set_inference(connection->engine, pref_infer_without_keys);
         connection->info.stream = stream;
-        g_hash_table_insert(connections, GUINT_TO_POINTER(stream), connection);
+        if (stream >= connections->len)
+            g_ptr_array_set_size(connections, (gint)stream + 1);
+        g_ptr_array_index(connections, stream) = connection;
     }
-    if (frame.server_name && !connection->info.server_name)
-        connection->info.server_name = g_strdup(frame.server_name);
+    if (frame.server_name && !connection->info.server_name) {
+        const char *name = g_hash_table_lookup(server_names, frame.server_name);
+        if (!name) {
+            char *copy = g_strdup(frame.server_name);
+            g_hash_table_insert(server_names, copy, copy);
+            name = copy;
+        }
+        connection->info.server_name = name;
+    }
     learn_server(connection, pinfo, &frame);
     if (!connection->server_known)
         return; /* mid-stream capture: no direction, no invented verdicts */
@@ -615,7 +652,7 @@ static void analyse_frame(packet_info *pinfo, proto_tree *tree)
         event->from_server = from_server;
         event->frame = pinfo->num;
         event->time_ns = time_ns;
-        const mtls_exchange_t *exchange = mtls_conn_feed(connection->engine, event);
+        mtls_exchange_t *exchange = mtls_conn_feed(connection->engine, event);
         if (exchange) {
             index_exchange(pinfo, connection, exchange);
             diagnose_event(pinfo, &frame, event, exchange);
@@ -701,9 +738,9 @@ static void add_experts(packet_info *pinfo, proto_item *item, const mtls_exchang
 }
 
 static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
-                            const frame_exchange_t *entry, gboolean final)
+                            const exchange_slot_t *slot, gboolean final)
 {
-    const mtls_exchange_t *exchange = entry->exchange;
+    const mtls_exchange_t *exchange = slot->exchange;
     mtls_verdict_t verdict = mtls_exchange_verdict(exchange, final);
     char evidence[512];
     mtls_exchange_evidence(exchange, final, evidence, sizeof(evidence));
@@ -764,7 +801,7 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
     if (have_tap_listener(mtls_tap)) {
         mtls_tap_info_t *tap_info = wmem_new(pinfo->pool, mtls_tap_info_t);
         tap_info->exchange = exchange;
-        tap_info->connection = &entry->connection->info;
+        tap_info->connection = &slot->connection->info;
         tap_info->final = final;
         tap_queue_packet(mtls_tap, pinfo, tap_info);
     }
@@ -794,7 +831,9 @@ static int dissect_mtls(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, voi
         const frame_exchange_t *entry = &g_array_index(frame_index, frame_exchange_t, i);
         if (entry->frame != pinfo->num)
             break;
-        render_exchange(tvb, pinfo, tree, entry, final);
+        if (entry->tag >= 1 && entry->tag <= exchange_slots->len)
+            render_exchange(tvb, pinfo, tree,
+                            &g_array_index(exchange_slots, exchange_slot_t, entry->tag - 1), final);
     }
     return 0;
 }

@@ -13,7 +13,7 @@ typedef struct {
     guint32 client_port;
     address server_address;
     guint32 server_port;
-    char *server_name; /* SNI of the first ClientHello, or NULL */
+    const char *server_name; /* SNI of the first ClientHello, or NULL; kept until the file closes */
 } mtls_connection_info_t;
 
 /* Queued on the "mtls" tap for every exchange shown on a frame. The exchange

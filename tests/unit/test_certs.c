@@ -116,6 +116,32 @@ static void garbage_is_not_a_certificate(void)
     mtls_cert_info_clear(&info);
 }
 
+static void same_certificate_is_parsed_once_and_shared(void)
+{
+    const mtls_cert_info_t *first = mtls_cert_get(alice_der, sizeof(alice_der));
+    const mtls_cert_info_t *again = mtls_cert_get(alice_der, sizeof(alice_der));
+    REQUIRE(first != NULL);
+    CHECK(again == first);
+    const mtls_cert_info_t *other = mtls_cert_get(bob_der, sizeof(bob_der));
+    REQUIRE(other != NULL);
+    CHECK(other != first);
+    /* Closing the file forgets the cache; references still held stay readable. */
+    mtls_cert_cache_clear();
+    CHECK_STR(first->subject, "CN=alice,O=mtls tests");
+    CHECK(first->issuer_der_length == sizeof(ca_subject_der) &&
+          memcmp(first->issuer_der, ca_subject_der, sizeof(ca_subject_der)) == 0);
+    const mtls_cert_info_t *fresh = mtls_cert_get(alice_der, sizeof(alice_der));
+    REQUIRE(fresh != NULL);
+    CHECK_STR(fresh->subject, first->subject);
+    mtls_cert_release(fresh);
+    mtls_cert_release(other);
+    mtls_cert_release(again);
+    mtls_cert_release(first);
+    CHECK(mtls_cert_get(alice_der, 40) == NULL); /* truncated */
+    CHECK(mtls_cert_get(NULL, 0) == NULL);
+    mtls_cert_cache_clear();
+}
+
 static void leaf_issuer_matches_listed_ca(void)
 {
     mtls_der_t chain[] = {DER(alice_der)};
@@ -354,6 +380,7 @@ static const struct {
     TEST(ed25519_cert_without_eku_allows_client_auth),
     TEST(expired_cert_reads_its_validity),
     TEST(garbage_is_not_a_certificate),
+    TEST(same_certificate_is_parsed_once_and_shared),
     TEST(leaf_issuer_matches_listed_ca),
     TEST(intermediate_issuer_matches_root_listed),
     TEST(names_compare_as_whole_der),
