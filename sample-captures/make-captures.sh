@@ -101,6 +101,9 @@ log() { echo "[$(date +%T)] $*" >&2; }
 #   untrusted EC P-256 client cert signed by ca2
 #   servereku EC P-256 client cert signed by ca, EKU serverAuth only
 #   expired   EC P-256 client cert signed by ca, valid 2020-01-01..2020-01-31
+#   notyet    EC P-256 client cert signed by ca, valid 2099-01-01..2099-12-31
+#             (not yet valid at capture time)
+#   bigca-*   many more CA certs, made on demand (make_big_ca_list)
 # --------------------------------------------------------------------------
 make_pki() {
   local days=3650
@@ -154,11 +157,19 @@ extendedKeyUsage = clientAuth
 CNF
   openssl ca -batch -config ca.cnf -in expired.csr -out expired.pem -notext \
     -startdate 20200101000000Z -enddate 20200131000000Z 2>/dev/null || die "PKI: openssl ca failed"
+  # not-yet-valid client cert (EC, signed by ca): validity 2099-01-01 .. 2099-12-31
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out notyet.key 2>/dev/null
+  openssl req -new -key notyet.key -subj "/CN=mtls not-yet-valid client (EC)" -out notyet.csr 2>/dev/null
+  openssl ca -batch -config ca.cnf -in notyet.csr -out notyet.pem -notext \
+    -startdate 20990101000000Z -enddate 20991231000000Z 2>/dev/null || die "PKI: openssl ca failed (notyet)"
   openssl verify -CAfile ca.pem server.pem client.pem clientrsa.pem >/dev/null || die "PKI: good certs do not verify"
   openssl verify -CAfile ca.pem servereku.pem >/dev/null || die "PKI: serverAuth-EKU cert does not verify (chain)"
   if openssl verify -CAfile ca.pem -purpose sslclient servereku.pem >/dev/null 2>&1; then die "PKI: serverAuth-EKU cert verifies as sslclient"; fi
   case $(openssl verify -CAfile ca.pem expired.pem 2>&1 || true) in
     *"certificate has expired"*) ;; *) die "PKI: expired cert is not expired" ;;
+  esac
+  case $(openssl verify -CAfile ca.pem notyet.pem 2>&1 || true) in
+    *"certificate is not yet valid"*) ;; *) die "PKI: notyet cert is valid already" ;;
   esac
   if openssl verify -CAfile ca.pem untrusted.pem >/dev/null 2>&1; then die "PKI: untrusted cert verifies"; fi
   cd - >/dev/null
@@ -932,7 +943,7 @@ NGINX_VER=$(nginx -v 2>&1 | sed 's,.*nginx/,,')
 CURL_VER=$(curl --version | awk 'NR==1{print $2}')
 SV_NGINX="nginx $NGINX_VER"
 CL_CURL="curl $CURL_VER"
-nginx_conf() { # protocols verify-mode
+nginx_conf() { # protocols verify-mode [listen-options, default ssl]
   cat > "$D/nginx.conf" <<CONF
 worker_processes 1;
 master_process off;
@@ -946,7 +957,7 @@ http {
   client_body_temp_path $D/tmp; proxy_temp_path $D/tmp; fastcgi_temp_path $D/tmp;
   uwsgi_temp_path $D/tmp; scgi_temp_path $D/tmp;
   server {
-    listen $ADDR:$PORT ssl;
+    listen $ADDR:$PORT ${3:-ssl};
     server_name localhost;
     ssl_certificate $PKI/server.pem;
     ssl_certificate_key $PKI/server.key;
@@ -959,27 +970,38 @@ http {
 CONF
   mkdir -p "$D/tmp"
 }
+CURL_HTTP=--http1.1   # --http2 for the h2 scenario (ALPN h2)
 curl_client() { # curl args...
-  SSLKEYLOGFILE="$D/keylog" timeout 20 curl -sS -i --http1.1 --cacert "$PKI/ca.pem" \
+  SSLKEYLOGFILE="$D/keylog" timeout 20 curl -sS -i $CURL_HTTP --cacert "$PKI/ca.pem" \
     --resolve localhost:$PORT:$ADDR "$@" https://localhost:$PORT/
 }
 C_EXPIRED=(--cert "$PKI/expired.pem" --key "$PKI/expired.key")
 C_SERVEREKU=(--cert "$PKI/servereku.pem" --key "$PKI/servereku.key")
 C_GOOD=(--cert "$PKI/client.pem" --key "$PKI/client.key")
-for CASE in tls13-required-no-cert tls12-required-no-cert tls13-optional-good-cert tls13-required-expired-cert tls13-required-no-clientauth-eku; do
+C_NOTYET=(--cert "$PKI/notyet.pem" --key "$PKI/notyet.key")
+# http2_status STREAM: HTTP/2 :status values (decrypted, HPACK-decoded), comma separated
+http2_status() { ts -Y "tcp.stream==$1 && http2.headers.status" -T fields -e http2.headers.status -E occurrence=a | paste -sd, -; }
+for CASE in tls13-required-no-cert tls12-required-no-cert tls13-optional-good-cert tls13-required-expired-cert tls13-required-no-clientauth-eku \
+            h2-tls13-required-no-cert tls13-required-not-yet-valid-cert; do
   want nginx-$CASE || continue
+  # h2: nginx 'listen ... ssl http2;', curl --http2 (ALPN h2); the others HTTP/1.1
+  case $CASE in
+    h2-*) CURL_HTTP=--http2 LISTEN="ssl http2" ;;
+    *) CURL_HTTP=--http1.1 LISTEN=ssl ;;
+  esac
   # curl (OpenSSL backend) offers post_handshake_auth in TLS 1.3 ClientHellos
   case $CASE in tls12-*) CPHA=no;; *) CPHA=yes;; esac
   case $CASE in tls12-*) NP=TLSv1.2 CP=(--tlsv1.2 --tls-max 1.2) TV="TLS 1.2";; *) NP=TLSv1.3 CP=(--tlsv1.3) TV="TLS 1.3";; esac
   case $CASE in *optional*) VM=optional;; *) VM=on;; esac
   begin_capture nginx-$CASE
-  nginx_conf $NP $VM
+  nginx_conf $NP $VM "$LISTEN"
   start_server feed_idle nginx -c "$D/nginx.conf" -e stderr
   case $CASE in
     *no-cert) run_client curl_client "${CP[@]}" ;;
     *good-cert) run_client curl_client "${CP[@]}" "${C_GOOD[@]}" ;;
     *expired-cert) run_client curl_client "${CP[@]}" "${C_EXPIRED[@]}" ;;
     *no-clientauth-eku) run_client curl_client "${CP[@]}" "${C_SERVEREKU[@]}" ;;
+    *not-yet-valid-cert) run_client curl_client "${CP[@]}" "${C_NOTYET[@]}" ;;
   esac
   end_capture persistent
   [ -f "$D/access.log" ] && { echo "---- access.log"; cat "$D/access.log"; } >> "$D/server.log"
@@ -987,6 +1009,19 @@ for CASE in tls13-required-no-cert tls12-required-no-cert tls13-optional-good-ce
   srv_log_lacks "[crit]"; srv_log_lacks "SSL_do_handshake() failed"
   srv_log_has "$NP"
   case $CASE in
+    h2-*no-cert)
+      srv_log_has "client sent no required SSL certificate while reading client request headers"
+      srv_log_has '400 ssl_client_verify=NONE TLSv1.3'; srv_log_has '"GET / HTTP/2.0"'
+      cli_log_has 1 "HTTP/2 400"; cli_log_has 1 "No required SSL certificate was sent"
+      expect_wire 0 "scr=1 ccert=e salert=- calert=- pha=$CPHA fin=1"
+      # TLS 1.3: the server's ALPN choice is in EncryptedExtensions (decrypted)
+      [ "$(ts -Y "tcp.srcport==$PORT && tls.handshake.extensions_alpn_str" -T fields -e tls.handshake.extensions_alpn_str)" = h2 ] ||
+        die "server did not select ALPN h2"
+      [ "$(http2_status 0)" = 400 ] || die "HTTP/2 :status on the wire: '$(http2_status 0)', expected 400"
+      [ -z "$(http_status 0)" ] || die "HTTP/1.x response in the h2 capture: '$(http_status 0)'"
+      row 0 1 handshake yes empty server-ignored - no $CPHA "$SV_NGINX listen ssl http2, ssl_verify_client on" "$CL_CURL --http2" \
+        "nginx 'listen ... ssl http2' with ssl_verify_client on ($TV, ALPN h2); curl --http2 without cert sent an empty Certificate; nginx finished the handshake and answered HTTP 400 in an HTTP/2 HEADERS frame (:status 400; curl: 'HTTP/2 400', 'No required SSL certificate was sent'); log: 'client sent no required SSL certificate while reading client request headers', ssl_client_verify=NONE, \"GET / HTTP/2.0\"."
+      ;;
     *no-cert)
       srv_log_has "client sent no required SSL certificate while reading client request headers"
       srv_log_has "400 ssl_client_verify=NONE"
@@ -1020,6 +1055,15 @@ for CASE in tls13-required-no-cert tls12-required-no-cert tls13-optional-good-ce
       [ "$(http_status 0)" = 400 ] || die "HTTP status on the wire: '$(http_status 0)', expected 400"
       row 0 1 handshake yes certificate accepted - no $CPHA "$SV_NGINX ssl_verify_client on" "$CL_CURL" \
         "nginx ssl_verify_client on ($TV); client cert from the trusted CA with EKU serverAuth only; TLS went on but nginx answered HTTP 400 'The SSL certificate error'; log: 'client SSL certificate verify error: (26:unsuitable certificate purpose)'. TLS-level verdict accepted, refused above TLS."
+      ;;
+    *not-yet-valid-cert)
+      srv_log_has "client SSL certificate verify error: (9:certificate is not yet valid)"
+      srv_log_has "400 ssl_client_verify=FAILED:certificate is not yet valid"
+      cli_log_has 1 "HTTP/1.1 400 Bad Request"; cli_log_has 1 "The SSL certificate error"
+      expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=$CPHA fin=1"
+      [ "$(http_status 0)" = 400 ] || die "HTTP status on the wire: '$(http_status 0)', expected 400"
+      row 0 1 handshake yes certificate accepted - no $CPHA "$SV_NGINX ssl_verify_client on" "$CL_CURL" \
+        "nginx ssl_verify_client on ($TV); client cert from the trusted CA but not yet valid (notBefore 2099-01-01, made with openssl ca -startdate); TLS went on (no alert, tickets, response) but nginx answered HTTP 400 'The SSL certificate error'; log: 'client SSL certificate verify error: (9:certificate is not yet valid)', ssl_client_verify=FAILED:certificate is not yet valid. TLS-level verdict accepted, refused above TLS."
       ;;
   esac
 done
@@ -1079,6 +1123,99 @@ for CASE in required-good-cert required-no-cert optional-no-cert; do
       row 0 1 handshake yes empty server-ignored - no no "$SV" "$CL_OSSL" \
         "TLS 1.3, SSL_VERIFY_PEER only (optional); banner (application data) before the client's answer; empty Certificate; server went on (tickets, reply); log: 'handshake done, no client certificate'." ;;
   esac
+done
+
+# ---- 19. client cert not yet valid (notBefore 2099-01-01) -----------------
+# OpenSSL maps X509_V_ERR_CERT_NOT_YET_VALID (9) to the bad_certificate alert.
+NOTYET=(-cert "$PKI/notyet.pem" -key "$PKI/notyet.key")
+for V in 12 13; do
+  want ossl-tls$V-required-not-yet-valid-cert || continue
+  PROTO=-tls1_$((V - 10)); TV="TLS 1.$((V - 10))"
+  if [ $V = 12 ]; then FR=0; else FR=1; fi
+  begin_capture ossl-tls$V-required-not-yet-valid-cert
+  start_server feed_idle "${OSSL_SRV[@]}" $PROTO -Verify 1 -verify_return_error
+  run_client ossl_client $PROTO "${NOTYET[@]}"
+  end_capture
+  expect_streams 1
+  srv_log_has "verify error:num=9:certificate is not yet valid"
+  srv_log_has "certificate verify failed"
+  cli_log_has 1 "SSL alert number 42"
+  expect_wire 0 "scr=1 ccert=c salert=42 calert=- pha=no fin=$FR"
+  row 0 1 handshake yes certificate rejected bad_certificate no no "$SV_OSSL -Verify 1 -verify_return_error" "$CL_OSSL" \
+    "s_server -Verify 1 -verify_return_error (required, $TV); client cert from the trusted CA but not yet valid (notBefore 2099-01-01, made with openssl ca -startdate); log: 'verify error:num=9:certificate is not yet valid', 'certificate verify failed'; server sent bad_certificate."
+done
+
+# ---- 20. very large CA list (> 12 KB of distinguished names) ---------------
+# s_server sends the subject names of its -CAfile certificates as the client
+# CA list.  The bundle: NBIG generated self-signed CA certs with long subject
+# DNs, then the trusted CA (so the good client cert verifies and its issuer is
+# listed, last).  The list length (2 + DER length per name, as on the wire) is
+# computed from the PEM bundle by der_subject_sizes below, independently of
+# Wireshark, and checked against tshark's dnames_len.  The names are long
+# (~300 bytes) rather than many: the list (~18 KB) spans two TLS records, yet
+# stays at 61 names, because Wireshark 4.0 adds ~6 protocol layers per
+# dissected name and gives up past 500 layers in one frame (gui.max_tree_depth:
+# with 81 names the TLS 1.3 flight failed with a dissector bug, see README).
+cat > "$WORK/der_subject_sizes.py" <<'PYEOF'
+import base64, re, sys
+def tlv(b, i):  # -> (tag, content start, content length)
+    tag, n, j = b[i], b[i + 1], i + 2
+    if n & 0x80:
+        k = n & 0x7f; n = int.from_bytes(b[j:j + k], "big"); j += k
+    return tag, j, n
+count = total = 0
+for m in re.finditer(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", open(sys.argv[1]).read(), re.S):
+    der = base64.b64decode("".join(m.group(1).split()))
+    _, c, _ = tlv(der, 0)                     # Certificate
+    _, t, tl = tlv(der, c)                    # tbsCertificate
+    fields, i = [], t
+    while i < t + tl:
+        tag, j, n = tlv(der, i); fields.append((tag, i, j + n)); i = j + n
+    if fields[0][0] == 0xa0:                  # [0] version
+        fields = fields[1:]
+    _, start, end = fields[4]                 # serial, signature, issuer, validity, subject
+    count += 1; total += 2 + end - start
+print(count, total)
+PYEOF
+BIG_CAFILE= BIG_COUNT= BIG_LEN=
+make_big_ca_list() { # NBIG
+  [ -n "$BIG_CAFILE" ] && return 0
+  local i n=$1
+  mkdir -p "$PKI/bigca"
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$PKI/bigca/key.pem" 2>/dev/null
+  for i in $(seq -w 1 "$n"); do
+    openssl req -x509 -new -key "$PKI/bigca/key.pem" -days 3650 -out "$PKI/bigca/ca$i.pem" \
+      -subj "/C=DE/ST=Nordrhein-Westfalen Regierungsbezirk Duesseldorf Kreis Mettmann/L=Musterstadt an der Ruhr Ortsteil Unterdorf Postfach 1234/O=mtls sample bulk issuing authority $i of the example org/OU=Client certificates for department $i of the example org/CN=mtls sample bulk client CA $i for department $i" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null ||
+      die "PKI: bulk CA $i"
+  done
+  cat "$PKI"/bigca/ca*.pem "$PKI/ca.pem" > "$PKI/bigca.pem"
+  read -r BIG_COUNT BIG_LEN < <("$PY" "$WORK/der_subject_sizes.py" "$PKI/bigca.pem")
+  [ "$BIG_COUNT" = $((10#$n + 1)) ] || die "bulk CA bundle has $BIG_COUNT certs, expected $((10#$n + 1))"
+  [ "$BIG_LEN" -gt 12288 ] || die "bulk CA list is only $BIG_LEN bytes"
+  BIG_CAFILE=$PKI/bigca.pem
+}
+OSSL_SRV_BIG=(openssl s_server -accept $ADDR:$PORT -naccept 1 -cert "$PKI/server.pem" -key "$PKI/server.key")
+for V in 12 13; do
+  want ossl-tls$V-required-good-cert-large-ca-list || continue
+  PROTO=-tls1_$((V - 10)); TV="TLS 1.$((V - 10))"
+  make_big_ca_list 60
+  begin_capture ossl-tls$V-required-good-cert-large-ca-list
+  start_server feed_idle "${OSSL_SRV_BIG[@]}" -CAfile "$BIG_CAFILE" $PROTO -Verify 1 -verify_return_error
+  run_client ossl_client $PROTO "${GOOD[@]}"
+  end_capture
+  expect_streams 1; expect_new 1
+  srv_log_has "Client certificate"; srv_log_lacks "verify error"
+  expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
+  [ "$(cr_dnames 0)" = "$BIG_LEN" ] || die "CertificateRequest CA list on the wire: '$(cr_dnames 0)' bytes, expected $BIG_LEN"
+  N=$(ts -Y "tcp.stream==0 && tls.handshake.type==13" -T fields -e tls.handshake.dname_len -E occurrence=a | tr ',' '\n' | grep -c . || true)
+  [ "$N" = "$BIG_COUNT" ] || die "CertificateRequest lists $N names on the wire, expected $BIG_COUNT"
+  # s_client prints the names it was offered, one per line, after this header
+  N=$(awk '/^Acceptable client certificate CA names/{on=1; next} on && /^(Requested|Client Certificate Types|Shared)/{on=0} on' "$D/client1.log" | grep -c . || true)
+  [ "$N" = "$BIG_COUNT" ] || die "s_client printed $N acceptable CA names, expected $BIG_COUNT"
+  cli_log_has 1 "CN = mtls sample trusted CA"
+  row 0 1 handshake yes certificate accepted - no no "$SV_OSSL -Verify 1 -verify_return_error -CAfile (bundle of $BIG_COUNT CAs)" "$CL_OSSL" \
+    "s_server -Verify 1 -verify_return_error (required, $TV) with -CAfile a bundle of $((BIG_COUNT - 1)) generated CA certs with long subject DNs plus the trusted CA (last): the CertificateRequest lists $BIG_COUNT names, $BIG_LEN bytes (2 + DER subject length each, computed from the PEM bundle; the same on the wire; s_client printed $BIG_COUNT acceptable CA names); good EC cert; log: 'Client certificate'."
 done
 
 # ==========================================================================

@@ -11,8 +11,12 @@ plugin's own output:
   * the servers' CA lists follow from their configuration (-CAfile ca.pem,
     --x509cafile ca.pem, ssl_client_certificate ca.pem: one name, "CN=mtls
     sample trusted CA", 35 bytes of DER + 2 of length = 37; no -CAfile or
-    -no_ca_names: empty);
-  * HTTP statuses are those the truth table's `how` column records;
+    -no_ca_names: empty; the *-large-ca-list servers' -CAfile bundle: the
+    count and bytes make-captures.sh computed from the PEM bundle's DER
+    subjects, as its `how` column records);
+  * HTTP statuses are those the truth table's `how` column records (HTTP/1.1,
+    or HTTP/2 :status for nginx-h2-*), and the frame named for them must hold
+    that status in the HTTP or HTTP/2 dissector's own field;
   * the SHA-256 fingerprint is recomputed here from the certificate bytes the
     TLS dissector shows in the client's Certificate message.
 
@@ -47,7 +51,14 @@ PKI = {
     "expired": dict(subject="CN=mtls expired client (EC)", issuer=TRUSTED_CA, key="EC P-256",
                     eku=True, expired=True, listed=True,
                     not_after="Jan 31, 2020 00:00:00.000000000 UTC"),
+    # openssl ca -startdate 20990101000000Z -enddate 20991231000000Z
+    "notyet": dict(subject="CN=mtls not-yet-valid client (EC)", issuer=TRUSTED_CA,
+                   key="EC P-256", eku=True, expired=False, not_yet_valid=True, listed=True,
+                   not_before="Jan  1, 2099 00:00:00.000000000 UTC",
+                   not_after="Dec 31, 2099 00:00:00.000000000 UTC"),
 }
+# Above this many bytes the CA list is "very large" (SPEC: 12 KB, Windows' limit).
+CA_NAMES_LARGE = 12288
 
 # Scenarios that sent the RSA client certificate (GOODRSA / G_GOODRSA in the script);
 # the truth table's `how` says "good RSA cert" for them, which also covers new ones.
@@ -70,14 +81,21 @@ def client_cert(capture, how=""):
         return "servereku"
     if "expired" in name:
         return "expired"
+    if "not-yet-valid" in name:
+        return "notyet"
     return "clientrsa" if name in RSA_SCENARIOS or "RSA cert" in how else "client"
 
 
-def ca_list(capture):
+def ca_list(capture, how=""):
     """(count, length) of the server's CA list, or None when the setup does not say."""
     name = capture[: -len(".pcapng")]
     if name.endswith("-empty-ca-list") or name.endswith("-no-ca-names"):
         return (0, 0)
+    if name.endswith("-large-ca-list"):
+        # make-captures.sh counted the bundle's certificates and summed 2 + the DER
+        # length of each subject, from the PEM bundle, and wrote both into `how`.
+        listed = re.search(r"lists (\d+) names, (\d+) bytes", how)
+        return (int(listed.group(1)), int(listed.group(2))) if listed else None
     if name.startswith(("ossl-", "gnutls-", "nginx-")):
         return (1, 37)
     return None  # the python server sets no client CA list of its own
@@ -133,6 +151,16 @@ def leaf_sha256(capture, frame):
     return hashlib.sha256(der).hexdigest() if der else None
 
 
+def frame_fields(capture, frame, *fields):
+    """Values of `fields` in one frame, as the dissectors (not the plugin) show them."""
+    args = ["-Y", f"frame.number == {frame}", "-T", "fields", "-E", "separator=\t",
+            "-E", "occurrence=f"]
+    for field in fields:
+        args += ["-e", field]
+    values = tshark(capture, *args).rstrip("\n").split("\t")
+    return values + [""] * (len(fields) - len(values))
+
+
 def check_exchange(results, capture, truth, rows, single_rows):
     key = f"{capture} stream {truth['stream']} exchange {truth['exchange']}"
     mine = [r for r in rows
@@ -159,6 +187,15 @@ def check_exchange(results, capture, truth, rows, single_rows):
     def no_expert(name):
         results.check(not experts[name], f"{key}: unexpected {name} in frames {experts[name]}")
 
+    # Refusals above TLS: the statuses the truth table records for nginx.
+    status = re.search(r"HTTP (\d{3})\b", truth["how"])
+    refused_above_tls = bool(
+        capture.startswith("nginx-") and status and
+        int(status.group(1)) in (400, 401, 403, 495, 496) and
+        truth["verdict"] in ("server-ignored", "accepted"))
+    # SPEC: problems go into the evidence of rejected, server-ignored and refused exchanges.
+    failed = truth["verdict"] in ("rejected", "server-ignored") or refused_above_tls
+
     if truth["response"] == "certificate":
         cert = PKI[client_cert(capture, truth["how"])]
         results.equal(first["mtls.client_cert.subject"], cert["subject"], f"{key}: subject")
@@ -168,7 +205,9 @@ def check_exchange(results, capture, truth, rows, single_rows):
                       f"{key}: client_auth_eku")
         results.equal(first["mtls.client_cert.expired"], "1" if cert["expired"] else "0",
                       f"{key}: expired")
-        results.equal(first["mtls.client_cert.not_yet_valid"], "0", f"{key}: not_yet_valid")
+        not_yet_valid = cert.get("not_yet_valid", False)
+        results.equal(first["mtls.client_cert.not_yet_valid"], "1" if not_yet_valid else "0",
+                      f"{key}: not_yet_valid")
         results.check(re.fullmatch(r"[0-9A-F]+", first["mtls.client_cert.serial"]) is not None,
                       f"{key}: serial {first['mtls.client_cert.serial']!r} is not hex")
         results.check(first["mtls.client_cert.not_before"].endswith("UTC"),
@@ -176,6 +215,9 @@ def check_exchange(results, capture, truth, rows, single_rows):
         if "not_after" in cert:
             results.equal(first["mtls.client_cert.not_after"], cert["not_after"],
                           f"{key}: not_after")
+        if "not_before" in cert:
+            results.equal(first["mtls.client_cert.not_before"], cert["not_before"],
+                          f"{key}: not_before")
         results.equal(first["mtls.client_cert.sha256"].replace(":", ""),
                       leaf_sha256(capture, response_frame), f"{key}: sha256")
         if cert["expired"]:
@@ -186,9 +228,17 @@ def check_exchange(results, capture, truth, rows, single_rows):
             no_expert("mtls.expert.cert_no_client_auth_eku")
         else:
             expert_at("mtls.expert.cert_no_client_auth_eku", response_frame, "serverAuth-only EKU")
-        if cert["expired"] and truth["verdict"] in ("rejected", "server-ignored"):
+        if not_yet_valid:
+            expert_at("mtls.expert.cert_not_yet_valid", response_frame, "not yet valid")
+        else:
+            no_expert("mtls.expert.cert_not_yet_valid")
+        if cert["expired"] and failed:
             results.check("expired" in first["mtls.evidence"],
                           f"{key}: evidence does not say the certificate expired")
+        if not_yet_valid and failed:
+            results.check("becomes valid" in first["mtls.evidence"],
+                          f"{key}: evidence does not say the certificate is not yet valid: "
+                          f"{first['mtls.evidence']!r}")
         # The single pass shows the certificate from the frame that carried it on.
         single = [r for r in single_rows if r["frame.number"] == response_frame
                   and r["mtls.exchange"] == truth["exchange"]]
@@ -197,14 +247,24 @@ def check_exchange(results, capture, truth, rows, single_rows):
     else:
         results.equal(first["mtls.client_cert.subject"], "", f"{key}: subject without a chain")
         no_expert("mtls.expert.cert_expired")
+        no_expert("mtls.expert.cert_not_yet_valid")
 
-    expected_list = ca_list(capture)
+    expected_list = ca_list(capture, truth["how"])
+    results.check(expected_list is not None or not capture.endswith("-large-ca-list.pcapng"),
+                  f"{key}: the truth table's how does not record the CA list's names and bytes")
+    large = False
     if truth["requested"] == "no":
         results.equal(first["mtls.ca_names.count"], "", f"{key}: ca_names.count without request")
     elif expected_list is not None and request_frame:
         count, length = expected_list
         results.equal(first["mtls.ca_names.count"], str(count), f"{key}: ca_names.count")
         results.equal(first["mtls.ca_names.length"], str(length), f"{key}: ca_names.length")
+        large = length > CA_NAMES_LARGE
+        if large:
+            expert_at("mtls.expert.ca_names_large", request_frame, f"CA list of {length} bytes")
+            messages = frame_fields(capture, request_frame, "_ws.expert.message")[0]
+            results.check(f"{length} bytes" in messages,
+                          f"{key}: the ca_names_large message does not say the size: {messages!r}")
         if count == 0:
             expert_at("mtls.expert.ca_names_empty", request_frame, "empty CA list")
             results.equal(first["mtls.ca_names.match"], "", f"{key}: ca_names.match, empty list")
@@ -226,18 +286,27 @@ def check_exchange(results, capture, truth, rows, single_rows):
             expert_at("mtls.expert.ca_names_no_cert", frame, "no certificate, CA list non-empty")
         else:
             no_expert("mtls.expert.ca_names_no_cert")
-    no_expert("mtls.expert.ca_names_large")  # no sample server lists more than one CA
+    if not large:
+        no_expert("mtls.expert.ca_names_large")  # lists of one CA, or none
 
-    # Refusals above TLS: the statuses the truth table records for nginx.
-    status = re.search(r"HTTP (\d{3})\b", truth["how"])
     statuses = {r["mtls.app_status"] for r in mine} - {""}
     if capture.startswith("nginx-") and status:
         results.equal(statuses, {status.group(1)}, f"{key}: app_status")
         code = int(status.group(1))
-        refused = code in (400, 401, 403, 495, 496) and truth["verdict"] in (
-            "server-ignored", "accepted")
         status_frames = [r["frame.number"] for r in mine if r["mtls.app_status"]]
-        if refused:
+        # In a single pass the status shows from the frame that carried it on: that
+        # frame holds the response (HTTP/1.x, or HTTP/2 for nginx-h2-*).
+        http2 = capture.startswith("nginx-h2-")
+        first_status = [r["frame.number"] for r in single_rows
+                        if r["tcp.stream"] == truth["stream"] and
+                        r["mtls.exchange"] == truth["exchange"] and r["mtls.app_status"]][:1]
+        results.check(first_status, f"{key}: single pass shows no app_status")
+        for frame in first_status:
+            http1_code, h2_status = frame_fields(capture, frame, "http.response.code",
+                                                 "http2.headers.status")
+            results.equal(h2_status if http2 else http1_code, str(code),
+                          f"{key}: {'HTTP/2 :status' if http2 else 'HTTP status'} in frame {frame}")
+        if refused_above_tls:
             results.check(len(experts["mtls.expert.app_refused"]) == 1 and
                           experts["mtls.expert.app_refused"][0] in status_frames,
                           f"{key}: mtls.expert.app_refused in {experts['mtls.expert.app_refused']}")
@@ -270,7 +339,8 @@ def main():
         for exchange in exchanges:
             check_exchange(results, capture, exchange, rows, single_rows)
     scenarios = {name for name in by_capture}
-    for needed in ("expired", "no-clientauth-eku", "empty-ca-list", "nginx-"):
+    for needed in ("expired", "not-yet-valid", "no-clientauth-eku", "empty-ca-list",
+                   "large-ca-list", "nginx-", "nginx-h2-"):
         results.check(any(needed in name for name in scenarios),
                       f"no sample capture exercises '{needed}' yet")
     print(f"{results.passed} passed, {results.failed} failed")
