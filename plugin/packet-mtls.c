@@ -171,8 +171,7 @@ static const value_string mtls_alert_names[] = {
 /* One TCP connection: the engine's state plus what the reports show of it. */
 typedef struct {
     mtls_conn_t *engine;
-    mtls_connection_info_t info;
-    gboolean server_known;
+    mtls_connection_info_t info; /* server_address.type is AT_NONE until the server is known */
 } connection_t;
 
 /* Every exchange once, with its connection. The exchange's tag is its
@@ -465,6 +464,11 @@ static field_info *last_field(proto_tree *tree, enum wanted_field field)
     return (field_info *)g_ptr_array_index(fields, fields->len - 1);
 }
 
+static gboolean server_known(const connection_t *connection)
+{
+    return connection->info.server_address.type != AT_NONE;
+}
+
 static void set_endpoints(connection_t *connection, const address *server, guint32 server_port,
                           const address *client, guint32 client_port)
 {
@@ -472,13 +476,12 @@ static void set_endpoints(connection_t *connection, const address *server, guint
     connection->info.server_port = server_port;
     copy_address(&connection->info.client_address, client);
     connection->info.client_port = client_port;
-    connection->server_known = TRUE;
 }
 
 /* The endpoint that sent the first server-only message, or received a ClientHello. */
 static void learn_server(connection_t *connection, packet_info *pinfo, const frame_events_t *frame)
 {
-    for (unsigned i = 0; i < frame->count && !connection->server_known; i++) {
+    for (unsigned i = 0; i < frame->count && !server_known(connection); i++) {
         switch (frame->events[i].type) {
         case MTLS_EV_CLIENT_HELLO:
             set_endpoints(connection, &pinfo->dst, pinfo->destport, &pinfo->src, pinfo->srcport);
@@ -641,7 +644,7 @@ static void analyse_frame(packet_info *pinfo, proto_tree *tree)
         connection->info.server_name = name;
     }
     learn_server(connection, pinfo, &frame);
-    if (!connection->server_known)
+    if (!server_known(connection))
         return; /* mid-stream capture: no direction, no invented verdicts */
 
     gboolean from_server = pinfo->srcport == connection->info.server_port &&

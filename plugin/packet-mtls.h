@@ -8,12 +8,12 @@
 
 /* What the reports know of a connection. */
 typedef struct {
-    guint32 stream; /* tcp.stream */
     address client_address;
-    guint32 client_port;
     address server_address;
-    guint32 server_port;
     const char *server_name; /* SNI of the first ClientHello, or NULL; kept until the file closes */
+    guint32 stream;          /* tcp.stream */
+    guint32 client_port;
+    guint32 server_port;
 } mtls_connection_info_t;
 
 /* Queued on the "mtls" tap for every exchange shown on a frame. The exchange
