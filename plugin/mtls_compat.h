@@ -43,4 +43,21 @@ typedef gboolean mtls_pref_bool_t;
 #define MTLS_DEFINE_PLUGIN_DESCRIBE
 #endif
 
+/* The init callback of a stat_tap_ui (`-z name[,args]`) returns bool from 4.5 (the
+ * 4.6 series: 4.6.9 checked) on, false when it refuses its arguments; before, it
+ * returned void and exited on error. Define one as
+ *     static MTLS_STAT_TAP_INIT_TYPE name(const char *opt_arg, void *userdata)
+ * and end it with MTLS_STAT_TAP_INIT_OK or MTLS_STAT_TAP_INIT_FAILED.
+ * The table reports' callbacks (stat_tap_table_ui) are the same in 4.0, 4.2, 4.4
+ * and 4.6 (only guint became unsigned). */
+#if MTLS_WIRESHARK_AT_LEAST(4, 5)
+#define MTLS_STAT_TAP_INIT_TYPE   bool
+#define MTLS_STAT_TAP_INIT_OK     return true
+#define MTLS_STAT_TAP_INIT_FAILED return false
+#else
+#define MTLS_STAT_TAP_INIT_TYPE   void
+#define MTLS_STAT_TAP_INIT_OK     return
+#define MTLS_STAT_TAP_INIT_FAILED exit(1)
+#endif
+
 #endif /* MTLS_COMPAT_H */

@@ -371,11 +371,11 @@ static gint conv_compare(gconstpointer a, gconstpointer b)
     return 0;
 }
 
-/* The cells of one row, g_strdup'ed into `cells`. */
-static void conv_cells(const conv_record_t *record, char *cells[COLUMN_COUNT])
+/* The cells of one exchange's row, g_strdup'ed into `cells`; the GUI table
+ * (-z mtls,exchanges) shows the same. */
+static void conv_cells(const mtls_exchange_t *exchange, const mtls_connection_info_t *connection,
+                       char *cells[COLUMN_COUNT])
 {
-    const mtls_exchange_t *exchange = record->exchange;
-    const mtls_connection_info_t *connection = record->connection;
     char buffer[32];
     mtls_verdict_t verdict = mtls_exchange_verdict(exchange, TRUE);
 
@@ -449,7 +449,7 @@ static void conv_draw(void *tapdata)
     for (guint i = 0; i < shown->len; i++) {
         const conv_record_t *record = g_ptr_array_index(shown, i);
         char **cells = &rows[(gsize)i * COLUMN_COUNT];
-        conv_cells(record, cells);
+        conv_cells(record->exchange, record->connection, cells);
         for (int column = 0; column < COLUMN_COUNT; column++)
             widths[column] = MAX(widths[column], strlen(cells[column]));
         mtls_verdict_t verdict = mtls_exchange_verdict(record->exchange, TRUE);
@@ -489,7 +489,7 @@ static void conv_finish(void *tapdata)
     g_free(state);
 }
 
-static void conv_init(const char *opt_arg, void *userdata _U_)
+static MTLS_STAT_TAP_INIT_TYPE conv_init(const char *opt_arg, void *userdata _U_)
 {
     conv_state_t *state = g_new0(conv_state_t, 1);
     const char *prefix = CONV_CLI ",";
@@ -506,8 +506,381 @@ static void conv_init(const char *opt_arg, void *userdata _U_)
         fprintf(stderr, "tshark: Couldn't register " CONV_CLI " tap: %s\n", error->str);
         g_string_free(error, TRUE);
         conv_finish(state);
-        exit(1);
+        MTLS_STAT_TAP_INIT_FAILED;
     }
+    MTLS_STAT_TAP_INIT_OK;
+}
+
+/* ---- -z mtls,exchanges and Statistics > mTLS Client Authentication Exchanges ---- */
+
+/* The rows of -z mtls,conv as a stat_tap_table_ui: Wireshark shows it in a dialog
+ * (SimpleStatisticsDialog) and tshark prints it with its generic table printer.
+ * Neither calls back at draw time, so the rows are kept right as the tap goes:
+ * every event of a connection rewrites the rows of that connection's exchanges
+ * whose state changed, and the rows stay sorted by stream, then exchange.
+ *
+ * Which exchanges are listed follows -z mtls,conv: one whose final state a frame
+ * matching the filter showed, or, while it is undecided, one any matching frame
+ * showed. In the GUI (and with tshark -2) every frame shows the final state. In a
+ * single tshark pass with a filter, a frame that decides an exchange need not
+ * match the filter, so a second listener without filter (registered from the
+ * filter check, which only tshark calls) keeps those rows up to date.
+ *
+ * The table is Wireshark's, one per stat_tap_table_ui: every instance of the
+ * report (two -z mtls,exchanges arguments, two dialogs) shares its rows. */
+
+#define EXCHANGES_CLI   "mtls,exchanges"
+#define EXCHANGES_TABLE "Exchanges"
+
+enum table_column {
+    TABLE_STREAM,
+    TABLE_EXCHANGE,
+    TABLE_CLIENT,
+    TABLE_SERVER,
+    TABLE_SNI,
+    TABLE_VERSION,
+    TABLE_PHASE,
+    TABLE_REQUESTED,
+    TABLE_RESPONSE,
+    TABLE_VERDICT,
+    TABLE_ALERT,
+    TABLE_DECISION,
+    TABLE_INFERRED,
+    TABLE_COLUMN_COUNT
+};
+
+/* The text columns, from the -z mtls,conv cells. */
+static const enum conv_column table_from_conv[TABLE_COLUMN_COUNT] = {
+    [TABLE_CLIENT] = COLUMN_CLIENT,     [TABLE_SERVER] = COLUMN_SERVER,
+    [TABLE_SNI] = COLUMN_SNI,           [TABLE_VERSION] = COLUMN_VERSION,
+    [TABLE_PHASE] = COLUMN_PHASE,       [TABLE_REQUESTED] = COLUMN_REQUESTED,
+    [TABLE_RESPONSE] = COLUMN_RESPONSE, [TABLE_VERDICT] = COLUMN_VERDICT,
+    [TABLE_ALERT] = COLUMN_ALERT,       [TABLE_DECISION] = COLUMN_DECISION,
+    [TABLE_INFERRED] = COLUMN_INFERRED,
+};
+
+/* tshark prints each cell with field_format followed by " |". */
+static stat_tap_table_item table_fields[TABLE_COLUMN_COUNT] = {
+    [TABLE_STREAM] = {TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Stream", "%u"},
+    [TABLE_EXCHANGE] = {TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Exchange", "%u"},
+    [TABLE_CLIENT] = {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Client", "%s"},
+    [TABLE_SERVER] = {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Server", "%s"},
+    [TABLE_SNI] = {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "SNI", "%s"},
+    [TABLE_VERSION] = {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Version", "%s"},
+    [TABLE_PHASE] = {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Phase", "%s"},
+    [TABLE_REQUESTED] = {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Requested", "%s"},
+    [TABLE_RESPONSE] = {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Response", "%s"},
+    [TABLE_VERDICT] = {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Verdict", "%s"},
+    [TABLE_ALERT] = {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Alert", "%s"},
+    [TABLE_DECISION] = {TABLE_ITEM_STRING, TAP_ALIGN_RIGHT, "Decision", "%s"},
+    [TABLE_INFERRED] = {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Inferred", "%s"},
+};
+
+/* What a row shows of its exchange, to tell when it must be rewritten. */
+typedef struct {
+    const char *server_name;
+    uint32_t decision_frame;
+    uint16_t version;
+    int16_t alert;
+    uint8_t verdict, response, phase, request_known, requested, inferred, confidence;
+    uint8_t zero; /* no padding: keys are compared with memcmp */
+} row_key_t;
+
+typedef struct {
+    const mtls_exchange_t *exchange;
+    const mtls_connection_info_t *connection;
+    gboolean matched_any;   /* the report's filter matched a frame that showed it */
+    gboolean matched_final; /* ... a frame that showed its final state */
+    gboolean listed;        /* it has a row: its index in table_model.listed */
+    row_key_t shown;        /* what its row shows */
+} table_record_t;
+
+typedef struct {
+    guint generation;
+    GHashTable *records;     /* exchange -> table_record_t, owned */
+    GHashTable *connections; /* mtls_connection_info_t -> GPtrArray of table_record_t */
+    GPtrArray *listed;       /* the records with a row, in row order */
+    GPtrArray *retired_rows; /* rows a second open dialog may still read */
+    gboolean helper_registered;
+} table_model_t;
+
+static table_model_t table_model;
+static stat_tap_table_ui exchanges_ui;
+
+static row_key_t row_key(const table_record_t *record)
+{
+    const mtls_exchange_t *exchange = record->exchange;
+    row_key_t key;
+    memset(&key, 0, sizeof(key));
+    key.server_name = record->connection->server_name;
+    key.decision_frame = exchange->decision_frame;
+    key.version = exchange->version;
+    key.alert = exchange->alert;
+    key.verdict = (uint8_t)mtls_exchange_verdict(exchange, TRUE);
+    key.response = (uint8_t)exchange->response;
+    key.phase = (uint8_t)exchange->phase;
+    key.request_known = mtls_exchange_request_known(exchange);
+    key.requested = exchange->requested;
+    key.inferred = exchange->inferred;
+    key.confidence = (uint8_t)exchange->confidence;
+    return key;
+}
+
+static gint record_order(const table_record_t *left, const table_record_t *right)
+{
+    if (left->connection->stream != right->connection->stream)
+        return left->connection->stream < right->connection->stream ? -1 : 1;
+    if (left->exchange->number != right->exchange->number)
+        return left->exchange->number < right->exchange->number ? -1 : 1;
+    return 0;
+}
+
+/* Index of `record` in the listed records, or where it would go. */
+static guint listed_position(const table_record_t *record)
+{
+    guint low = 0, high = table_model.listed->len;
+    while (low < high) {
+        guint middle = low + (high - low) / 2;
+        if (record_order(g_ptr_array_index(table_model.listed, middle), record) < 0)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return low;
+}
+
+static void free_row_cells(stat_tap_table_item_type *row)
+{
+    for (int column = 0; column < TABLE_COLUMN_COUNT; column++) {
+        if (row[column].type == TABLE_ITEM_STRING) {
+            g_free((char *)row[column].value.string_value);
+            row[column].value.string_value = NULL;
+        }
+    }
+}
+
+/* Writes the record's cells into row `index`, a new last row when index is
+ * num_elements. The table owns the strings. */
+static void write_row(stat_tap_table *table, guint index, const table_record_t *record)
+{
+    char *text[COLUMN_COUNT];
+    conv_cells(record->exchange, record->connection, text);
+    stat_tap_table_item_type cells[TABLE_COLUMN_COUNT];
+    memset(cells, 0, sizeof(cells));
+    cells[TABLE_STREAM].type = TABLE_ITEM_UINT;
+    cells[TABLE_STREAM].value.uint_value = record->connection->stream;
+    cells[TABLE_EXCHANGE].type = TABLE_ITEM_UINT;
+    cells[TABLE_EXCHANGE].value.uint_value = record->exchange->number;
+    for (int column = TABLE_CLIENT; column < TABLE_COLUMN_COUNT; column++) {
+        cells[column].type = TABLE_ITEM_STRING;
+        cells[column].value.string_value = text[table_from_conv[column]];
+        text[table_from_conv[column]] = NULL;
+    }
+    for (int column = 0; column < COLUMN_COUNT; column++)
+        g_free(text[column]); /* COLUMN_STREAM: the table holds the number */
+    if (index < table->num_elements)
+        free_row_cells(stat_tap_get_field_data(table, index, 0));
+    stat_tap_init_table_row(table, index, TABLE_COLUMN_COUNT, cells);
+}
+
+/* Rows keep their place (a dialog holds each row's cells); to insert or remove
+ * one, the contents of the rows after it move, strings and all. */
+static void insert_row(stat_tap_table *table, guint position, const table_record_t *record)
+{
+    stat_tap_table_item_type empty[TABLE_COLUMN_COUNT];
+    memset(empty, 0, sizeof(empty));
+    guint last = table->num_elements;
+    stat_tap_init_table_row(table, last, TABLE_COLUMN_COUNT, empty);
+    for (guint i = last; i > position; i--)
+        memcpy(table->elements[i], table->elements[i - 1], sizeof(empty));
+    memcpy(table->elements[position], empty, sizeof(empty));
+    write_row(table, position, record);
+}
+
+static void remove_row(stat_tap_table *table, guint position)
+{
+    guint last = table->num_elements - 1;
+    free_row_cells(table->elements[position]);
+    for (guint i = position; i < last; i++)
+        memcpy(table->elements[i], table->elements[i + 1],
+               sizeof(stat_tap_table_item_type) * TABLE_COLUMN_COUNT);
+    g_free(table->elements[last]);
+    table->num_elements = last;
+}
+
+static void free_rows(GPtrArray *rows)
+{
+    for (guint i = 0; i < rows->len; i++) {
+        free_row_cells(g_ptr_array_index(rows, i));
+        g_free(g_ptr_array_index(rows, i));
+    }
+    g_ptr_array_set_size(rows, 0);
+}
+
+static void table_model_clear(void)
+{
+    g_hash_table_remove_all(table_model.connections);
+    g_hash_table_remove_all(table_model.records);
+    g_ptr_array_set_size(table_model.listed, 0);
+    table_model.generation = file_generation;
+}
+
+/* Empties the table and the model: a new retap, or a new file. */
+static void table_reset(stat_tap_table *table)
+{
+    /* The cells of a dialog still open on the same report may be read when it
+     * sorts or copies: keep its rows until only one dialog is left. */
+    GPtrArray *retired = g_ptr_array_new();
+    for (guint i = 0; i < table->num_elements; i++)
+        g_ptr_array_add(exchanges_ui.refcount > 1 ? table_model.retired_rows : retired,
+                        table->elements[i]);
+    if (exchanges_ui.refcount <= 1)
+        free_rows(table_model.retired_rows);
+    free_rows(retired);
+    g_ptr_array_free(retired, TRUE);
+    g_free(table->elements);
+    table->elements = NULL;
+    table->num_elements = 0;
+    table_model_clear();
+}
+
+static void table_free_item(stat_tap_table *table _U_, guint row _U_, guint column _U_,
+                            stat_tap_table_item_type *field_data)
+{
+    if (field_data->type == TABLE_ITEM_STRING) {
+        g_free((char *)field_data->value.string_value);
+        field_data->value.string_value = NULL;
+    }
+}
+
+static void table_init(stat_tap_table_ui *ui)
+{
+    stat_tap_table *table = stat_tap_find_table(ui, EXCHANGES_TABLE);
+    if (table) {
+        table_reset(table);
+        return;
+    }
+    /* The model's rows were in a table Wireshark has freed. */
+    table_model_clear();
+    if (ui->refcount <= 1)
+        free_rows(table_model.retired_rows);
+    stat_tap_add_table(ui, stat_tap_init_table(EXCHANGES_TABLE, TABLE_COLUMN_COUNT, 0, NULL));
+}
+
+/* Gives the record the row it should have, or none, and rewrites its row when
+ * what it shows changed. */
+static void table_refresh(stat_tap_table *table, table_record_t *record)
+{
+    gboolean undecided = record->exchange->verdict == MTLS_VERDICT_PENDING;
+    gboolean listed = record->matched_final || (record->matched_any && undecided);
+    row_key_t key = row_key(record);
+    if (listed && !record->listed) {
+        guint position = listed_position(record);
+        g_ptr_array_insert(table_model.listed, (gint)position, record);
+        record->listed = TRUE;
+        record->shown = key;
+        insert_row(table, position, record);
+    } else if (!listed && record->listed) {
+        /* Only in a single tshark pass with a filter: no dialog holds the rows. */
+        guint position = listed_position(record);
+        g_ptr_array_remove_index(table_model.listed, position);
+        record->listed = FALSE;
+        remove_row(table, position);
+    } else if (listed && memcmp(&key, &record->shown, sizeof(key)) != 0) {
+        record->shown = key;
+        write_row(table, listed_position(record), record);
+    }
+}
+
+/* One event of the tap: `matched` when the report's own listener (with its
+ * filter) saw it, not when the helper without filter did. */
+static void table_observe(const mtls_tap_info_t *tap_info, gboolean matched)
+{
+    stat_tap_table *table = stat_tap_find_table(&exchanges_ui, EXCHANGES_TABLE);
+    if (!table || !tap_info || !tap_info->exchange || !tap_info->connection)
+        return;
+    /* The exchanges of a closed file are gone. */
+    if (table_model.generation != file_generation)
+        table_reset(table);
+
+    table_record_t *record = g_hash_table_lookup(table_model.records, tap_info->exchange);
+    GPtrArray *siblings = g_hash_table_lookup(table_model.connections, tap_info->connection);
+    if (!siblings) {
+        siblings = g_ptr_array_new();
+        g_hash_table_insert(table_model.connections, (gpointer)tap_info->connection, siblings);
+    }
+    if (!record) {
+        record = g_new0(table_record_t, 1);
+        record->exchange = tap_info->exchange;
+        record->connection = tap_info->connection;
+        g_hash_table_insert(table_model.records, (gpointer)tap_info->exchange, record);
+        g_ptr_array_add(siblings, record);
+    }
+    if (matched) {
+        record->matched_any = TRUE;
+        if (tap_info->final || tap_info->exchange->verdict != MTLS_VERDICT_PENDING)
+            record->matched_final = TRUE;
+    }
+    /* This frame's events may have changed any exchange of its connection. */
+    for (guint i = 0; i < siblings->len; i++)
+        table_refresh(table, g_ptr_array_index(siblings, i));
+}
+
+static tap_packet_status table_packet(void *tapdata _U_, packet_info *pinfo _U_,
+                                      epan_dissect_t *edt _U_, const void *data,
+                                      tap_flags_t flags _U_)
+{
+    table_observe((const mtls_tap_info_t *)data, TRUE);
+    return TAP_PACKET_REDRAW;
+}
+
+static tap_packet_status table_helper_packet(void *tapdata _U_, packet_info *pinfo _U_,
+                                             epan_dissect_t *edt _U_, const void *data,
+                                             tap_flags_t flags _U_)
+{
+    table_observe((const mtls_tap_info_t *)data, FALSE);
+    return TAP_PACKET_DONT_REDRAW;
+}
+
+/* Called by tshark only, before it registers the report's listener with `filter`. */
+static void table_filter_check(const char *opt_arg _U_, const char **filter, char **err)
+{
+    if (!*filter || !**filter || table_model.helper_registered)
+        return;
+    GString *error = register_tap_listener(MTLS_TAP_NAME, &table_model, NULL, TL_REQUIRES_NOTHING,
+                                           NULL, table_helper_packet, NULL, NULL);
+    if (error) {
+        *err = g_strdup_printf("Couldn't register the " EXCHANGES_CLI " tap: %s", error->str);
+        g_string_free(error, TRUE);
+        return;
+    }
+    table_model.helper_registered = TRUE;
+}
+
+static void table_register(void)
+{
+    static tap_param params[] = {{PARAM_FILTER, "filter", "Filter", NULL, TRUE}};
+
+    table_model.records = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    table_model.connections = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                                    (GDestroyNotify)g_ptr_array_unref);
+    table_model.listed = g_ptr_array_new();
+    table_model.retired_rows = g_ptr_array_new();
+
+    exchanges_ui.group = REGISTER_PACKET_STAT_GROUP_UNSORTED;
+    exchanges_ui.title = "mTLS Client Authentication Exchanges";
+    exchanges_ui.tap_name = MTLS_TAP_NAME;
+    exchanges_ui.cli_string = EXCHANGES_CLI;
+    exchanges_ui.stat_tap_init_cb = table_init;
+    exchanges_ui.packet_func = table_packet;
+    exchanges_ui.stat_tap_reset_table_cb = table_reset;
+    exchanges_ui.stat_tap_free_table_item_cb = table_free_item;
+    exchanges_ui.stat_filter_check_cb = table_filter_check;
+    exchanges_ui.nfields = G_N_ELEMENTS(table_fields);
+    exchanges_ui.fields = table_fields;
+    exchanges_ui.nparams = G_N_ELEMENTS(params);
+    exchanges_ui.params = params;
+    register_stat_tap_table_ui(&exchanges_ui);
 }
 
 /* ---- Registration -------------------------------------------------------------- */
@@ -528,4 +901,5 @@ void mtls_reports_register(void)
     stats_tree_register_plugin(MTLS_TAP_NAME, "mtls", "mTLS Client Authentication", 0, tree_packet,
                                tree_init, tree_cleanup);
     register_stat_tap_ui(&conv_ui, NULL);
+    table_register();
 }

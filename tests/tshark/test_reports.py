@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The reports (-z mtls,conv and -z mtls,tree) against the sample captures' truth.
+"""The reports (-z mtls,conv, -z mtls,exchanges and -z mtls,tree) against the sample
+captures' truth.
 
 sample-captures/truth.tsv is written from how each capture was made, never from
 the plugin. For every capture, in a single pass and with -2, this test runs
@@ -13,11 +14,25 @@ scripts/tshark-mtls -q with the reports and checks:
   * conv_totals_match_truth: the totals per verdict;
   * conv_filter_*: `-z mtls,conv,<filter>` lists exactly the exchanges of the
     table the filter selects (mtls.rejected, !mtls.rejected, an accepted verdict);
+  * table_rows_match_truth: -z mtls,exchanges (the table Wireshark shows under
+    Statistics, printed by tshark's generic table printer) lists one row per
+    exchange of the table, in stream and exchange order, with its exchange number,
+    phase, requested, response, verdict and alert, the TLS version the capture's
+    name states, and "no" under Inferred;
   * tree_counts_match_truth: counts by verdict, rejecting alert, phase and TLS
     version, and one server with every exchange under it;
-  * single_pass_equals_two_pass: both runs print the same conv reports, also on
-    each capture cut in half, where exchanges left pending must count as
-    undetermined in both (truncated_*);
+  * filtered_*: -z mtls,tree,<filter> and -z mtls,exchanges,<filter> count and list
+    only what the filter selects: `mtls.verdict == "rejected"` the rejected
+    exchanges of the table, and, on captures with several connections,
+    `tcp.stream == N` the exchanges of that stream. A stats_tree filter is a
+    display filter on the frames that queue the tap: the tree counts the exchanges
+    shown on matching frames. In a single pass only the decision frame and later
+    ones show `rejected`, so these filters must select the same as with -2. The
+    table alone is also checked with `!mtls.rejected`, which in a single pass
+    matches the frames before a rejection (see check_filtered's caller);
+  * single_pass_equals_two_pass: both runs print the same conv reports and table
+    rows, also on each capture cut in half, where exchanges left pending must count
+    as undetermined in both (truncated_*);
   * no_report_without_z: without -z nothing of the reports is printed.
 
 Prints one line per failed check and ends with "N passed, M failed".
@@ -39,6 +54,11 @@ TSHARK = os.path.join(ROOT, "scripts", "tshark-mtls")
 
 CONV_TITLE = "mTLS client-authentication exchanges"
 TREE_TITLE = "mTLS Client Authentication:"
+TABLE_TITLE = "mTLS Client Authentication Exchanges:"
+TABLE_COLUMNS = ["stream", "exchange", "client", "server", "sni", "version", "phase",
+                 "requested", "response", "verdict", "alert", "decision", "inferred"]
+TABLE_HEADER = ("Stream |Exchange |Client |Server |SNI |Version |Phase |Requested |Response "
+                "|Verdict |Alert |Decision |Inferred |")
 COLUMNS = ["stream", "client", "server", "sni", "version", "phase", "requested", "response",
            "verdict", "alert", "decision", "inferred"]
 VERDICTS = ["not-requested", "accepted", "rejected", "server-ignored", "client-aborted",
@@ -46,6 +66,7 @@ VERDICTS = ["not-requested", "accepted", "rejected", "server-ignored", "client-a
 PHASES = ["handshake", "renegotiation", "post-handshake"]
 
 # Each filter with the truth rows it must select.
+REJECTED_FILTER = 'mtls.verdict == "rejected"'
 FILTERS = {
     "mtls.rejected": lambda row: row["verdict"] == "rejected",
     "!mtls.rejected": lambda row: row["verdict"] != "rejected",
@@ -100,6 +121,31 @@ def conv_sections(output):
     return sections
 
 
+def table_sections(output):
+    """{filter or None: (header line, rows as dicts)} of every -z mtls,exchanges table,
+    as tshark's generic table printer prints it: title, "Filter for statistics: ",
+    the column names, the table's name, then one line per row, each cell followed
+    by " |"."""
+    sections = {}
+    lines = output.splitlines()
+    for start, line in enumerate(lines):
+        if line != TABLE_TITLE:
+            continue
+        report_filter = lines[start + 1][len("Filter for statistics: "):] or None
+        header = lines[start + 2]
+        rows = []
+        index = start + 4  # the table's name ("Exchanges") comes before the rows
+        while not lines[index].startswith("="):
+            cells = [cell.strip() for cell in lines[index].split(" |")]
+            if cells[-1] == "":
+                cells.pop()
+            rows.append(dict(zip(TABLE_COLUMNS, cells)) if len(cells) == len(TABLE_COLUMNS)
+                        else {"bad": cells})
+            index += 1
+        sections[report_filter] = (header, rows)
+    return sections
+
+
 def tree_counts(output):
     """{(parent, item): count} of the tree report; parent is None for top-level items."""
     counts = {}
@@ -150,9 +196,36 @@ def check_conv_rows(results, what, rows, truth_rows, capture):
                       f"{label} decision frame", decision)
 
 
+def check_table_rows(results, what, table, truth_rows, capture):
+    label = f"{what} table_rows_match_truth"
+    header, rows = table
+    results.check(header == TABLE_HEADER, f"{label} header", header)
+    results.check(len(rows) == len(truth_rows), f"{label} count",
+                  f"{len(rows)} rows, truth has {len(truth_rows)}")
+    for row, truth in zip(rows, truth_rows):
+        row_label = f"{label} stream {truth['stream']} exchange {truth['exchange']}"
+        if "bad" in row:
+            results.check(False, row_label, f"unparsable row {row['bad']}")
+            continue
+        got = {key: row[key] for key in ("stream", "exchange", "phase", "requested", "response",
+                                         "verdict", "alert")}
+        want = {key: truth[key] for key in got}
+        results.check(got == want, row_label, f"got {got}, want {want}")
+        version = expected_version(capture)
+        if version:
+            results.check(row["version"] == version, f"{row_label} version",
+                          f"got {row['version']}, want {version}")
+        results.check(row["inferred"] == "no", f"{row_label} inferred", row["inferred"])
+        decision = row["decision"]
+        undecided = truth["verdict"] == "undetermined"
+        results.check(decision.isdigit() or (undecided and decision == "-"),
+                      f"{row_label} decision frame", decision)
+
+
 def check_capture(results, capture, truth_rows):
     path = os.path.join(CAPTURES, capture)
-    z_args = ["-z", "mtls,tree", "-z", "mtls,conv"]
+    # The table is shared by every -z mtls,exchanges of a run: one per run.
+    z_args = ["-z", "mtls,tree", "-z", "mtls,conv", "-z", "mtls,exchanges"]
     for report_filter in FILTERS:
         z_args += ["-z", f"mtls,conv,{report_filter}"]
     conv_by_mode = {}
@@ -162,10 +235,12 @@ def check_capture(results, capture, truth_rows):
             output = run_tshark(path, "-q", *extra, *z_args)
             sections = conv_sections(output)
             counts = tree_counts(output)
+            table = table_sections(output).get(None, ("", []))
         except (RuntimeError, ValueError, AttributeError, IndexError) as error:
             results.check(False, f"{what} reports print", str(error))
             continue
-        conv_by_mode[mode] = sections
+        conv_by_mode[mode] = (sections, table)
+        check_table_rows(results, what, table, truth_rows, capture)
 
         rows, totals, total = sections.get(None, ([], {}, -1))
         check_conv_rows(results, what, rows, truth_rows, capture)
@@ -183,9 +258,50 @@ def check_capture(results, capture, truth_rows):
 
         check_tree(results, what, counts, truth_rows, capture)
 
+    check_filtered(results, capture, truth_rows, REJECTED_FILTER,
+                   lambda row: row["verdict"] == "rejected")
+    # In a single pass the frames before a rejection show the exchange pending and
+    # match; its decision frame does not. Like -z mtls,conv, the table lists it
+    # only if it is still undecided at the end. (The tree would count it as
+    # undetermined: not checked here.)
+    check_filtered(results, capture, truth_rows, "!mtls.rejected",
+                   lambda row: row["verdict"] != "rejected", tree=False)
+    streams = sorted({int(row["stream"]) for row in truth_rows})
+    if len(streams) > 1:
+        for stream in streams:
+            check_filtered(results, capture, truth_rows, f"tcp.stream == {stream}",
+                           lambda row, stream=stream: int(row["stream"]) == stream)
+
     if len(conv_by_mode) == 2:
         results.check(conv_by_mode["single-pass"] == conv_by_mode["two-pass"],
                       f"{capture} single_pass_equals_two_pass")
+
+
+def check_filtered(results, capture, truth_rows, report_filter, selects, tree=True):
+    """-z mtls,tree,<filter> counts (unless not `tree`), and -z mtls,exchanges,<filter>
+    lists, only the exchanges the filter selects, in a single pass and with -2."""
+    path = os.path.join(CAPTURES, capture)
+    selected = [row for row in truth_rows if selects(row)]
+    by_mode = {}
+    for mode, extra in (("single-pass", []), ("two-pass", ["-2"])):
+        what = f"{capture} [{mode}] filtered {report_filter!r}"
+        z_args = ["-z", f"mtls,exchanges,{report_filter}"]
+        if tree:
+            z_args += ["-z", f"mtls,tree,{report_filter}"]
+        try:
+            output = run_tshark(path, "-q", *extra, *z_args)
+            counts = tree_counts(output) if tree else None
+            table = table_sections(output).get(report_filter, ("", []))
+        except (RuntimeError, ValueError, AttributeError, IndexError) as error:
+            results.check(False, f"{what} reports print", str(error))
+            continue
+        by_mode[mode] = (counts, table)
+        if tree:
+            check_tree(results, what, counts, selected, capture)
+        check_table_rows(results, what, table, selected, capture)
+    if len(by_mode) == 2:
+        results.check(by_mode["single-pass"] == by_mode["two-pass"],
+                      f"{capture} filtered {report_filter!r} single_pass_equals_two_pass")
 
 
 def check_tree(results, what, counts, truth_rows, capture):
@@ -220,7 +336,8 @@ def check_tree(results, what, counts, truth_rows, capture):
 
     servers = {name: count for (parent, name), count in counts.items()
                if parent == "Server (address:port, SNI)"}
-    results.check(list(servers.values()) == [len(truth_rows)], f"{label} one server",
+    want_servers = [len(truth_rows)] if truth_rows else []
+    results.check(list(servers.values()) == want_servers, f"{label} one server",
                   f"got {servers}")
 
 
@@ -249,8 +366,9 @@ def truncate_pcapng(source, destination, keep):
 
 
 def reports_without_rates(output):
-    """The conv reports and the tree's names and counts (rates differ by pass)."""
-    return conv_sections(output), tree_counts(output)
+    """The conv reports, the table and the tree's names and counts (rates differ by
+    pass)."""
+    return conv_sections(output), table_sections(output), tree_counts(output)
 
 
 def check_truncated(results, capture, directory):
@@ -258,7 +376,8 @@ def check_truncated(results, capture, directory):
     cut = os.path.join(directory, "cut-" + capture)
     total = truncate_pcapng(source, cut, 0)
     truncate_pcapng(source, cut, total // 2)
-    z_args = ["-z", "mtls,tree", "-z", "mtls,conv", "-z", "mtls,conv,!mtls.rejected"]
+    z_args = ["-z", "mtls,tree", "-z", "mtls,conv", "-z", "mtls,conv,!mtls.rejected",
+              "-z", "mtls,exchanges"]
     try:
         single = reports_without_rates(run_tshark(cut, "-q", *z_args))
         double = reports_without_rates(run_tshark(cut, "-q", "-2", *z_args))
@@ -267,9 +386,15 @@ def check_truncated(results, capture, directory):
         return
     results.check(single == double, f"{capture} truncated_single_pass_equals_two_pass",
                   f"{single} != {double}")
-    rows = single[0].get(None, ([], {}, 0))[0]
+    rows = single[0].get(None, ([], {}, 0))[0] + single[1].get(None, ("", []))[1]
     results.check(all(row.get("verdict") != "pending" for row in rows),
                   f"{capture} truncated_pending_counts_as_undetermined")
+    conv_rows = [{key: row[key] for key in COLUMNS if key != "stream"}
+                 for row in single[0].get(None, ([], {}, 0))[0]]
+    table_rows = [{key: row.get(key) for key in COLUMNS if key != "stream"}
+                  for row in single[1].get(None, ("", []))[1]]
+    results.check(conv_rows == table_rows, f"{capture} truncated_table_equals_conv",
+                  f"{table_rows} != {conv_rows}")
 
 
 def check_no_report(results, capture):
@@ -277,7 +402,7 @@ def check_no_report(results, capture):
     quiet = run_tshark(path, "-q")
     results.check(quiet.strip() == "", f"{capture} no_report_without_z (-q)", quiet[:200])
     plain = run_tshark(path)
-    results.check(CONV_TITLE not in plain and TREE_TITLE not in plain,
+    results.check(CONV_TITLE not in plain and TREE_TITLE not in plain and TABLE_TITLE not in plain,
                   f"{capture} no_report_without_z")
 
 
