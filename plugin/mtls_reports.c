@@ -4,11 +4,12 @@
  *
  * The dissector queues one mtls_tap_info_t per exchange shown on a frame: on the
  * first pass with the state known at that frame, on visited frames (tshark -2,
- * GUI) with the final one. Exchanges live until the file is closed, so both
+ * GUI) with the final one. Exchanges live until the file is closed, so the
  * reports keep the pointers, count each exchange once and read its latest state;
- * an exchange still pending at the end counts as undetermined. That way a single
- * pass and -2 print the same report. Nothing is registered on the tap unless a
- * report is asked for.
+ * an exchange still pending at the end counts as undetermined. With a filter, all
+ * of them select exchanges by one rule (report_selects). That way a single pass
+ * and -2 print the same report. Nothing is registered on the tap unless a report
+ * is asked for.
  */
 #define WS_BUILD_DLL
 #include <wireshark.h>
@@ -21,6 +22,7 @@
 #include <epan/packet.h>
 #include <epan/stat_tap_ui.h>
 #include <epan/stats_tree.h>
+#include <epan/stats_tree_priv.h> /* stats_tree.filter: the same in 4.0 to 4.6 */
 #include <epan/tap.h>
 #include <epan/to_str.h>
 
@@ -81,7 +83,38 @@ static char *inferred_label(const mtls_exchange_t *exchange)
     return g_strdup_printf("yes (%s)", mtls_confidence_name(exchange->confidence));
 }
 
+/* ---- Which exchanges a report with a filter selects ------------------------------ */
+
+/* Every report follows one rule, so that a single pass and -2 agree: an exchange is
+ * reported when the report's filter matched a frame that showed its final state,
+ * or, while it is undecided, any frame that showed it. In the GUI and with -2 every
+ * frame shows the final state; in a single pass the frames before the decision show
+ * it `pending`, and may match a filter its decision frame does not (`!mtls.rejected`).
+ * Without a filter, -z mtls,conv and the tree report every exchange shown. */
+static gboolean frame_shows_final(const mtls_tap_info_t *tap_info)
+{
+    return tap_info->final || tap_info->exchange->verdict != MTLS_VERDICT_PENDING;
+}
+
+static gboolean report_selects(gboolean matched_any, gboolean matched_final,
+                               const mtls_exchange_t *exchange)
+{
+    return matched_final || (matched_any && exchange->verdict == MTLS_VERDICT_PENDING);
+}
+
 /* ---- -z mtls,tree and the Statistics menu ---------------------------------- */
+
+/* The tree counts the exchanges the rule above selects, each under its latest
+ * state. Wireshark gives a stats_tree only the frames its filter matches, which
+ * is not enough in a single pass: the frame that decides an exchange (and so may
+ * drop or keep it) need not match. So the tree registers with
+ * TL_IGNORE_DISPLAY_FILTER: its listener gets every frame of the "mtls" tap, those
+ * the filter rejects flagged TL_DISPLAY_FILTER_IGNORED; these only bring the
+ * exchanges already selected up to date, they never select one. (A stats_tree's
+ * rates are computed over the frames its listener gets: with a filter, from the
+ * first to the last mtls frame rather than the first to the last matching one.)
+ * Rows that may drop back to zero in a single pass, when the filter matched only
+ * the pending frames of every exchange of a server, stay listed with zero. */
 
 #define NODE_VERDICT "Verdict"
 #define NODE_SERVER  "Server (address:port, SNI)"
@@ -95,14 +128,17 @@ static char *inferred_label(const mtls_exchange_t *exchange)
 #define ALERT_NOT_COUNTED (-2)
 #define ALERT_NONE_SEEN   (-1)
 
-/* What one exchange is counted as: it may change while a single pass goes on
- * (pending, then decided; version unknown until the ServerHello). */
+/* One exchange a matching frame showed, and what it is counted as: that may
+ * change while a single pass goes on (pending, then decided; version unknown
+ * until the ServerHello), and so may whether it is counted at all. */
 typedef struct {
     const mtls_exchange_t *exchange;
     const mtls_connection_info_t *connection;
-    int server_node;  /* its address:port row */
-    const char *sni;  /* counted under the server: connection->server_name as it was */
-    gboolean counted; /* under the outcome rows below */
+    gboolean matched_any;   /* the tree's filter matched a frame that showed it */
+    gboolean matched_final; /* ... a frame that showed its final state */
+    gboolean counted;       /* it is in the counts, as the fields below say */
+    int server_node;        /* its address:port row, once counted */
+    const char *sni;        /* counted under the server: connection->server_name as it was */
     mtls_verdict_t verdict;
     uint16_t version;
     int alert;
@@ -112,6 +148,7 @@ typedef struct {
     guint generation;
     GHashTable *records;     /* exchange -> tree_record_t */
     GHashTable *connections; /* mtls_connection_info_t -> GPtrArray of tree_record_t */
+    gboolean filtered;       /* the tree has a filter */
     guint32 last_frame;
     int verdict_node;
     int server_node;
@@ -160,6 +197,8 @@ static void tree_init(stats_tree *st)
     state->connections = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
                                                (GDestroyNotify)g_ptr_array_unref);
     state->generation = file_generation;
+    /* Wireshark's dialog passes "" when its filter field is empty. */
+    state->filtered = st->filter && *st->filter;
     g_hash_table_replace(tree_states, st, state);
 
     char buffer[16];
@@ -208,57 +247,79 @@ static void tree_count_outcome(stats_tree *st, const tree_state_t *state,
     }
 }
 
-/* Rows that never change once the exchange is known: totals, server address, phase. */
-static void tree_count_exchange(stats_tree *st, const tree_state_t *state, tree_record_t *record)
+/* Adds `sign` to the rows that never change once the exchange is known: totals,
+ * server address and SNI (as record->sni says), phase. */
+static void tree_count_exchange(stats_tree *st, const tree_state_t *state, tree_record_t *record,
+                                int sign)
 {
     const mtls_connection_info_t *connection = record->connection;
-    tick_stat_node(st, NODE_VERDICT, 0, TRUE);
-    tick_stat_node(st, NODE_SERVER, 0, TRUE);
+    increase_stat_node(st, NODE_VERDICT, 0, TRUE, sign);
+    increase_stat_node(st, NODE_SERVER, 0, TRUE, sign);
     char *server = endpoint_label(&connection->server_address, connection->server_port);
-    record->server_node = tick_stat_node(st, server, state->server_node, TRUE);
+    record->server_node = increase_stat_node(st, server, state->server_node, TRUE, sign);
     g_free(server);
-    record->sni = connection->server_name;
     if (record->server_node > 0)
-        tick_stat_node(st, record->sni ? record->sni : NO_SNI, record->server_node, FALSE);
-    tick_stat_node(st, NODE_VERSION, 0, TRUE);
-    tick_stat_node(st, NODE_PHASE, 0, TRUE);
-    tick_stat_node(st, mtls_phase_name(record->exchange->phase), state->phase_node, FALSE);
+        increase_stat_node(st, record->sni ? record->sni : NO_SNI, record->server_node, FALSE,
+                           sign);
+    increase_stat_node(st, NODE_VERSION, 0, TRUE, sign);
+    increase_stat_node(st, NODE_PHASE, 0, TRUE, sign);
+    increase_stat_node(st, mtls_phase_name(record->exchange->phase), state->phase_node, FALSE,
+                       sign);
 }
 
-/* The SNI is learnt from the first ClientHello that carries one, which may come
- * after an exchange was first counted. */
-static void tree_update_sni(stats_tree *st, tree_record_t *record)
+/* What the exchange is counted as now. */
+static void tree_take_outcome(tree_record_t *record)
 {
-    const char *sni = record->connection->server_name;
-    if (record->server_node <= 0 || record->sni == sni)
-        return;
-    increase_stat_node(st, record->sni ? record->sni : NO_SNI, record->server_node, FALSE, -1);
-    record->sni = sni;
-    tick_stat_node(st, sni ? sni : NO_SNI, record->server_node, FALSE);
-}
-
-static void tree_update(stats_tree *st, const tree_state_t *state, tree_record_t *record)
-{
-    tree_update_sni(st, record);
     const mtls_exchange_t *exchange = record->exchange;
-    mtls_verdict_t verdict = mtls_exchange_verdict(exchange, TRUE);
-    int alert = ALERT_NOT_COUNTED;
-    if (verdict == MTLS_VERDICT_REJECTED)
-        alert = exchange->alert >= 0 ? exchange->alert : ALERT_NONE_SEEN;
-    if (record->counted && record->verdict == verdict && record->version == exchange->version &&
-        record->alert == alert)
-        return;
-    if (record->counted)
-        tree_count_outcome(st, state, record, -1);
-    record->verdict = verdict;
+    record->verdict = mtls_exchange_verdict(exchange, TRUE);
     record->version = exchange->version;
-    record->alert = alert;
-    record->counted = TRUE;
+    record->alert = ALERT_NOT_COUNTED;
+    if (record->verdict == MTLS_VERDICT_REJECTED)
+        record->alert = exchange->alert >= 0 ? exchange->alert : ALERT_NONE_SEEN;
+}
+
+/* Counts the record, or takes it out of the counts, as the selection rule says,
+ * and moves it to the rows of its latest state. */
+static void tree_refresh(stats_tree *st, const tree_state_t *state, tree_record_t *record)
+{
+    gboolean selected = !state->filtered || report_selects(record->matched_any,
+                                                           record->matched_final, record->exchange);
+    if (!selected) {
+        if (record->counted) {
+            tree_count_outcome(st, state, record, -1);
+            tree_count_exchange(st, state, record, -1);
+            record->counted = FALSE;
+        }
+        return;
+    }
+    if (!record->counted) {
+        record->sni = record->connection->server_name;
+        tree_take_outcome(record);
+        tree_count_exchange(st, state, record, 1);
+        tree_count_outcome(st, state, record, 1);
+        record->counted = TRUE;
+        return;
+    }
+    /* The SNI is learnt from the first ClientHello that carries one, which may
+     * come after the exchange was first counted. */
+    const char *sni = record->connection->server_name;
+    if (record->sni != sni && record->server_node > 0) {
+        increase_stat_node(st, record->sni ? record->sni : NO_SNI, record->server_node, FALSE, -1);
+        record->sni = sni;
+        tick_stat_node(st, sni ? sni : NO_SNI, record->server_node, FALSE);
+    }
+    tree_record_t now = *record;
+    tree_take_outcome(&now);
+    if (now.verdict == record->verdict && now.version == record->version &&
+        now.alert == record->alert)
+        return;
+    tree_count_outcome(st, state, record, -1);
+    tree_take_outcome(record);
     tree_count_outcome(st, state, record, 1);
 }
 
 static tap_packet_status tree_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_,
-                                     const void *data, tap_flags_t flags _U_)
+                                     const void *data, tap_flags_t flags)
 {
     const mtls_tap_info_t *tap_info = (const mtls_tap_info_t *)data;
     tree_state_t *state = tree_states ? g_hash_table_lookup(tree_states, st) : NULL;
@@ -269,22 +330,30 @@ static tap_packet_status tree_packet(stats_tree *st, packet_info *pinfo, epan_di
         tree_state_clear(state);
     state->last_frame = pinfo->num;
 
+    gboolean matched = !(flags & TL_DISPLAY_FILTER_IGNORED);
     GPtrArray *siblings = g_hash_table_lookup(state->connections, tap_info->connection);
-    if (!siblings) {
-        siblings = g_ptr_array_new();
-        g_hash_table_insert(state->connections, (gpointer)tap_info->connection, siblings);
-    }
-    if (!g_hash_table_contains(state->records, tap_info->exchange)) {
-        tree_record_t *record = g_new0(tree_record_t, 1);
-        record->exchange = tap_info->exchange;
-        record->connection = tap_info->connection;
-        g_hash_table_insert(state->records, (gpointer)tap_info->exchange, record);
-        g_ptr_array_add(siblings, record);
-        tree_count_exchange(st, state, record);
+    tree_record_t *record = g_hash_table_lookup(state->records, tap_info->exchange);
+    if (!matched && !siblings)
+        return TAP_PACKET_DONT_REDRAW; /* no exchange of this connection selected */
+    if (matched) {
+        if (!siblings) {
+            siblings = g_ptr_array_new();
+            g_hash_table_insert(state->connections, (gpointer)tap_info->connection, siblings);
+        }
+        if (!record) {
+            record = g_new0(tree_record_t, 1);
+            record->exchange = tap_info->exchange;
+            record->connection = tap_info->connection;
+            g_hash_table_insert(state->records, (gpointer)tap_info->exchange, record);
+            g_ptr_array_add(siblings, record);
+        }
+        record->matched_any = TRUE;
+        if (frame_shows_final(tap_info))
+            record->matched_final = TRUE;
     }
     /* This frame's events may have decided any exchange of its connection. */
     for (guint i = 0; i < siblings->len; i++)
-        tree_update(st, state, (tree_record_t *)g_ptr_array_index(siblings, i));
+        tree_refresh(st, state, (tree_record_t *)g_ptr_array_index(siblings, i));
     return TAP_PACKET_REDRAW;
 }
 
@@ -355,7 +424,7 @@ static tap_packet_status conv_packet(void *tapdata, packet_info *pinfo _U_, epan
         g_hash_table_insert(state->records, (gpointer)tap_info->exchange, record);
         g_ptr_array_add(state->order, record);
     }
-    if (tap_info->final || tap_info->exchange->verdict != MTLS_VERDICT_PENDING)
+    if (frame_shows_final(tap_info))
         record->matched_final = TRUE;
     return TAP_PACKET_REDRAW;
 }
@@ -434,8 +503,8 @@ static void conv_draw(void *tapdata)
     GPtrArray *shown = g_ptr_array_new();
     for (guint i = 0; i < state->order->len; i++) {
         conv_record_t *record = g_ptr_array_index(state->order, i);
-        gboolean undecided = record->exchange->verdict == MTLS_VERDICT_PENDING;
-        if (!state->filter || record->matched_final || undecided)
+        /* Only frames the filter matched made records. */
+        if (!state->filter || report_selects(TRUE, record->matched_final, record->exchange))
             g_ptr_array_add(shown, record);
     }
     g_ptr_array_sort(shown, conv_compare);
@@ -771,8 +840,7 @@ static void table_init(stat_tap_table_ui *ui)
  * what it shows changed. */
 static void table_refresh(stat_tap_table *table, table_record_t *record)
 {
-    gboolean undecided = record->exchange->verdict == MTLS_VERDICT_PENDING;
-    gboolean listed = record->matched_final || (record->matched_any && undecided);
+    gboolean listed = report_selects(record->matched_any, record->matched_final, record->exchange);
     row_key_t key = row_key(record);
     if (listed && !record->listed) {
         guint position = listed_position(record);
@@ -818,7 +886,7 @@ static void table_observe(const mtls_tap_info_t *tap_info, gboolean matched)
     }
     if (matched) {
         record->matched_any = TRUE;
-        if (tap_info->final || tap_info->exchange->verdict != MTLS_VERDICT_PENDING)
+        if (frame_shows_final(tap_info))
             record->matched_final = TRUE;
     }
     /* This frame's events may have changed any exchange of its connection. */
@@ -898,8 +966,9 @@ void mtls_reports_register(void)
     };
 
     register_init_routine(reports_init);
-    stats_tree_register_plugin(MTLS_TAP_NAME, "mtls", "mTLS Client Authentication", 0, tree_packet,
-                               tree_init, tree_cleanup);
+    /* The tree's listener gets the frames its filter rejects too, flagged (see the tree). */
+    stats_tree_register_plugin(MTLS_TAP_NAME, "mtls", "mTLS Client Authentication",
+                               TL_IGNORE_DISPLAY_FILTER, tree_packet, tree_init, tree_cleanup);
     register_stat_tap_ui(&conv_ui, NULL);
     table_register();
 }

@@ -13,7 +13,8 @@ scripts/tshark-mtls -q with the reports and checks:
     sample capture is decrypted);
   * conv_totals_match_truth: the totals per verdict;
   * conv_filter_*: `-z mtls,conv,<filter>` lists exactly the exchanges of the
-    table the filter selects (mtls.rejected, !mtls.rejected, an accepted verdict);
+    table the filter selects (mtls.rejected, !mtls.rejected, an accepted verdict,
+    !mtls.accepted);
   * table_rows_match_truth: -z mtls,exchanges (the table Wireshark shows under
     Statistics, printed by tshark's generic table printer) lists one row per
     exchange of the table, in stream and exchange order, with its exchange number,
@@ -24,12 +25,18 @@ scripts/tshark-mtls -q with the reports and checks:
   * filtered_*: -z mtls,tree,<filter> and -z mtls,exchanges,<filter> count and list
     only what the filter selects: `mtls.verdict == "rejected"` the rejected
     exchanges of the table, and, on captures with several connections,
-    `tcp.stream == N` the exchanges of that stream. A stats_tree filter is a
-    display filter on the frames that queue the tap: the tree counts the exchanges
-    shown on matching frames. In a single pass only the decision frame and later
-    ones show `rejected`, so these filters must select the same as with -2. The
-    table alone is also checked with `!mtls.rejected`, which in a single pass
-    matches the frames before a rejection (see check_filtered's caller);
+    `tcp.stream == N` the exchanges of that stream. In a single pass only the
+    decision frame and later ones show `rejected`, so these filters must select
+    the same as with -2;
+  * pending_frames_*: the same with `!mtls.rejected` and `!mtls.accepted`, whose
+    matching frames differ by pass: in a single pass the frames before a
+    rejection (acceptance) show the exchange `pending` and match, its decision
+    frame does not. Like -z mtls,conv, the tree and the table select an exchange
+    when the filter matched a frame showing its final state, or any frame while it
+    is undecided, and count it under its latest state: the rows the filter keeps
+    in the table, in both passes. The tree's verdict counts must also equal the
+    totals of -z mtls,conv,<filter> of the same run. In a single pass the tree may
+    keep a server row at zero (see check_filtered); only non-zero rows must agree;
   * single_pass_equals_two_pass: both runs print the same conv reports and table
     rows, also on each capture cut in half, where exchanges left pending must count
     as undetermined in both (truncated_*);
@@ -71,7 +78,11 @@ FILTERS = {
     "mtls.rejected": lambda row: row["verdict"] == "rejected",
     "!mtls.rejected": lambda row: row["verdict"] != "rejected",
     'mtls.verdict == "accepted"': lambda row: row["verdict"] == "accepted",
+    "!mtls.accepted": lambda row: row["verdict"] != "accepted",
 }
+# Filters that, in a single pass, match the frames before an exchange's decision
+# (they show it `pending`) but not its decision frame.
+PENDING_FRAMES_FILTERS = ["!mtls.rejected", "!mtls.accepted"]
 
 
 def load_truth():
@@ -260,12 +271,12 @@ def check_capture(results, capture, truth_rows):
 
     check_filtered(results, capture, truth_rows, REJECTED_FILTER,
                    lambda row: row["verdict"] == "rejected")
-    # In a single pass the frames before a rejection show the exchange pending and
-    # match; its decision frame does not. Like -z mtls,conv, the table lists it
-    # only if it is still undecided at the end. (The tree would count it as
-    # undetermined: not checked here.)
-    check_filtered(results, capture, truth_rows, "!mtls.rejected",
-                   lambda row: row["verdict"] != "rejected", tree=False)
+    # In a single pass the frames before a rejection (acceptance) show the exchange
+    # pending and match; its decision frame does not. Like -z mtls,conv, the tree
+    # and the table report it only if it is still undecided at the end.
+    for report_filter in PENDING_FRAMES_FILTERS:
+        check_filtered(results, capture, truth_rows, report_filter, FILTERS[report_filter],
+                       label="pending_frames")
     streams = sorted({int(row["stream"]) for row in truth_rows})
     if len(streams) > 1:
         for stream in streams:
@@ -277,31 +288,45 @@ def check_capture(results, capture, truth_rows):
                       f"{capture} single_pass_equals_two_pass")
 
 
-def check_filtered(results, capture, truth_rows, report_filter, selects, tree=True):
-    """-z mtls,tree,<filter> counts (unless not `tree`), and -z mtls,exchanges,<filter>
-    lists, only the exchanges the filter selects, in a single pass and with -2."""
+def nonzero(counts):
+    return {key: count for key, count in counts.items() if count}
+
+
+def check_filtered(results, capture, truth_rows, report_filter, selects, label="filtered"):
+    """-z mtls,tree,<filter> counts, and -z mtls,exchanges,<filter> lists, only the
+    exchanges the filter selects, in a single pass and with -2; the tree's verdict
+    counts are the totals of -z mtls,conv,<filter> of the same run.
+
+    A tree cannot take a row back: when, in a single pass, the filter matched only
+    the pending frames of every exchange of a server, that server's row stays at
+    zero. So the passes are compared on the tree's non-zero rows."""
     path = os.path.join(CAPTURES, capture)
     selected = [row for row in truth_rows if selects(row)]
     by_mode = {}
     for mode, extra in (("single-pass", []), ("two-pass", ["-2"])):
-        what = f"{capture} [{mode}] filtered {report_filter!r}"
-        z_args = ["-z", f"mtls,exchanges,{report_filter}"]
-        if tree:
-            z_args += ["-z", f"mtls,tree,{report_filter}"]
+        what = f"{capture} [{mode}] {label} {report_filter!r}"
+        z_args = ["-z", f"mtls,exchanges,{report_filter}", "-z", f"mtls,tree,{report_filter}",
+                  "-z", f"mtls,conv,{report_filter}"]
         try:
             output = run_tshark(path, "-q", *extra, *z_args)
-            counts = tree_counts(output) if tree else None
+            counts = tree_counts(output)
             table = table_sections(output).get(report_filter, ("", []))
-        except (RuntimeError, ValueError, AttributeError, IndexError) as error:
+            _, conv_totals, conv_total = conv_sections(output)[report_filter]
+        except (RuntimeError, ValueError, AttributeError, IndexError, KeyError) as error:
             results.check(False, f"{what} reports print", str(error))
             continue
-        by_mode[mode] = (counts, table)
-        if tree:
-            check_tree(results, what, counts, selected, capture)
+        by_mode[mode] = (nonzero(counts), table)
+        check_tree(results, what, counts, selected, capture)
         check_table_rows(results, what, table, selected, capture)
+        tree_verdicts = {verdict: counts.get(("Verdict", verdict), 0) for verdict in VERDICTS}
+        conv_verdicts = {verdict: conv_totals.get(verdict, 0) for verdict in VERDICTS}
+        results.check(tree_verdicts == conv_verdicts
+                      and counts.get((None, "Verdict")) == conv_total,
+                      f"{what} tree_equals_conv",
+                      f"tree {tree_verdicts}, conv {conv_verdicts} ({conv_total})")
     if len(by_mode) == 2:
         results.check(by_mode["single-pass"] == by_mode["two-pass"],
-                      f"{capture} filtered {report_filter!r} single_pass_equals_two_pass")
+                      f"{capture} {label} {report_filter!r} single_pass_equals_two_pass")
 
 
 def check_tree(results, what, counts, truth_rows, capture):
@@ -334,8 +359,9 @@ def check_tree(results, what, counts, truth_rows, capture):
         results.check(got == len(truth_rows), f"{label} version {version}",
                       f"got {got}, want {len(truth_rows)}")
 
+    # Non-zero rows: see check_filtered.
     servers = {name: count for (parent, name), count in counts.items()
-               if parent == "Server (address:port, SNI)"}
+               if parent == "Server (address:port, SNI)" and count}
     want_servers = [len(truth_rows)] if truth_rows else []
     results.check(list(servers.values()) == want_servers, f"{label} one server",
                   f"got {servers}")
