@@ -134,9 +134,9 @@ typedef struct mtls_exchange {
     uint32_t verify_frame;
     uint32_t decision_frame;
     uint32_t last_frame;
-    uint32_t tag;                 /* the caller's to use; the engine sets it to 0 only */
-    uint16_t version;             /* negotiated TLS version, 0 when the ServerHello was not seen */
-    uint16_t flight_bytes;        /* inferred: the client's flight, plaintext before Finished */
+    uint32_t tag;          /* the caller's to use; the engine sets it to 0 only */
+    uint16_t version;      /* negotiated TLS version, 0 when the ServerHello was not seen */
+    uint16_t flight_bytes; /* inferred: the client's flight, plaintext before Finished */
     uint16_t decision_record_length; /* inferred: the protected record that decided */
     int16_t alert;                   /* fatal alert that decided it, or -1 */
     /* One byte each: a capture holds millions of exchanges (gcc and clang take

@@ -191,9 +191,9 @@ typedef struct {
 
 static int mtls_tap = -1;
 
-static GPtrArray *connections; /* connection_t by tcp.stream (dense, from 0), or NULL */
-static GArray *exchange_slots; /* exchange_slot_t */
-static GArray *frame_index;    /* frame_exchange_t, sorted by frame */
+static GPtrArray *connections;   /* connection_t by tcp.stream (dense, from 0), or NULL */
+static GArray *exchange_slots;   /* exchange_slot_t */
+static GArray *frame_index;      /* frame_exchange_t, sorted by frame */
 static GHashTable *server_names; /* each SNI once: connections to one server share it */
 
 static void connection_free(gpointer data)
