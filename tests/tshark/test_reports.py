@@ -184,27 +184,35 @@ def expected_version(capture):
     return None
 
 
+def check_row_against_truth(results, label, row, truth, keys, capture):
+    """One report row (conv or table) against its truth.tsv row."""
+    if "bad" in row:
+        results.check(False, label, f"unparsable row {row['bad']}")
+        return
+    got = {key: row[key] for key in keys}
+    want = {key: truth[key] for key in got}
+    results.check(got == want, label, f"got {got}, want {want}")
+    version = expected_version(capture)
+    if version:
+        results.check(row["version"] == version, f"{label} version",
+                      f"got {row['version']}, want {version}")
+    results.check(row["inferred"] == "no", f"{label} inferred", row["inferred"])
+    decision = row["decision"]
+    undecided = truth["verdict"] == "undetermined"
+    results.check(decision.isdigit() or (undecided and decision == "-"),
+                  f"{label} decision frame", decision)
+
+
+CONV_KEYS = ("stream", "phase", "requested", "response", "verdict", "alert")
+TABLE_KEYS = ("stream", "exchange", "phase", "requested", "response", "verdict", "alert")
+
+
 def check_conv_rows(results, what, rows, truth_rows, capture):
     results.check(len(rows) == len(truth_rows), f"{what} conv_rows_match_truth count",
                   f"{len(rows)} rows, truth has {len(truth_rows)}")
     for row, truth in zip(rows, truth_rows):
         label = f"{what} conv_rows_match_truth stream {truth['stream']} exchange {truth['exchange']}"
-        if "bad" in row:
-            results.check(False, label, f"unparsable row {row['bad']}")
-            continue
-        got = {key: row[key] for key in ("stream", "phase", "requested", "response", "verdict",
-                                         "alert")}
-        want = {key: truth[key] for key in got}
-        results.check(got == want, label, f"got {got}, want {want}")
-        version = expected_version(capture)
-        if version:
-            results.check(row["version"] == version, f"{label} version",
-                          f"got {row['version']}, want {version}")
-        results.check(row["inferred"] == "no", f"{label} inferred", row["inferred"])
-        decision = row["decision"]
-        undecided = truth["verdict"] == "undetermined"
-        results.check(decision.isdigit() or (undecided and decision == "-"),
-                      f"{label} decision frame", decision)
+        check_row_against_truth(results, label, row, truth, CONV_KEYS, capture)
 
 
 def check_table_rows(results, what, table, truth_rows, capture):
@@ -215,22 +223,7 @@ def check_table_rows(results, what, table, truth_rows, capture):
                   f"{len(rows)} rows, truth has {len(truth_rows)}")
     for row, truth in zip(rows, truth_rows):
         row_label = f"{label} stream {truth['stream']} exchange {truth['exchange']}"
-        if "bad" in row:
-            results.check(False, row_label, f"unparsable row {row['bad']}")
-            continue
-        got = {key: row[key] for key in ("stream", "exchange", "phase", "requested", "response",
-                                         "verdict", "alert")}
-        want = {key: truth[key] for key in got}
-        results.check(got == want, row_label, f"got {got}, want {want}")
-        version = expected_version(capture)
-        if version:
-            results.check(row["version"] == version, f"{row_label} version",
-                          f"got {row['version']}, want {version}")
-        results.check(row["inferred"] == "no", f"{row_label} inferred", row["inferred"])
-        decision = row["decision"]
-        undecided = truth["verdict"] == "undetermined"
-        results.check(decision.isdigit() or (undecided and decision == "-"),
-                      f"{row_label} decision frame", decision)
+        check_row_against_truth(results, row_label, row, truth, TABLE_KEYS, capture)
 
 
 def check_capture(results, capture, truth_rows):
