@@ -13,77 +13,104 @@
 
 mtls_diagnosis_t *mtls_diagnosis_new(void)
 {
-    mtls_diagnosis_t *diagnosis = calloc(1, sizeof(*diagnosis));
-    if (diagnosis)
-        diagnosis->ca_names_match = -1;
-    return diagnosis;
+    return calloc(1, sizeof(mtls_diagnosis_t));
 }
 
-void mtls_diagnosis_forget_ca_names(mtls_diagnosis_t *diagnosis)
+void mtls_diagnosis_clear(mtls_diagnosis_t *diagnosis)
 {
-    free(diagnosis->ca_names_der);
-    free(diagnosis->ca_names_len);
-    diagnosis->ca_names_der = NULL;
-    diagnosis->ca_names_len = NULL;
+    mtls_cert_release(diagnosis->certificate);
+    memset(diagnosis, 0, sizeof(*diagnosis));
 }
 
 void mtls_diagnosis_free(mtls_diagnosis_t *diagnosis)
 {
     if (!diagnosis)
         return;
-    mtls_cert_release(diagnosis->certificate);
-    mtls_diagnosis_forget_ca_names(diagnosis);
+    mtls_diagnosis_clear(diagnosis);
     free(diagnosis);
 }
 
-void mtls_diagnosis_set_ca_names(mtls_diagnosis_t *diagnosis, const mtls_der_t *names, size_t count,
-                                 uint32_t list_length, uint32_t frame)
+bool mtls_diagnosis_is_empty(const mtls_diagnosis_t *diagnosis)
 {
-    mtls_diagnosis_forget_ca_names(diagnosis);
-    diagnosis->has_ca_names = true;
-    diagnosis->ca_names_count = (uint32_t)count;
-    diagnosis->ca_names_length = list_length;
-    diagnosis->ca_names_frame = frame;
-    diagnosis->ca_names_match = -1;
-    size_t total = 0;
-    for (size_t i = 0; i < count; i++)
-        total += names[i].length;
-    if (count == 0 || total == 0)
-        return;
-    diagnosis->ca_names_der = malloc(total);
-    diagnosis->ca_names_len = malloc(count * sizeof(uint32_t));
-    if (!diagnosis->ca_names_der || !diagnosis->ca_names_len) {
-        mtls_diagnosis_forget_ca_names(diagnosis);
-        return;
-    }
-    size_t offset = 0;
-    for (size_t i = 0; i < count; i++) {
-        memcpy(diagnosis->ca_names_der + offset, names[i].data, names[i].length);
-        diagnosis->ca_names_len[i] = (uint32_t)names[i].length;
-        offset += names[i].length;
-    }
+    /* Frames are numbered from 1: each part sets its frame. */
+    return !diagnosis->certificate_frame && !diagnosis->has_ca_names &&
+           !diagnosis->app_status_frame;
 }
 
-static void match_ca_names(mtls_diagnosis_t *diagnosis, const mtls_der_t *chain, size_t count)
+/* The names back to back, after their lengths: one allocation. */
+struct mtls_ca_list {
+    size_t count;
+    uint32_t *lengths;
+    uint8_t *der;
+};
+
+mtls_ca_list_t *mtls_ca_list_new(const mtls_der_t *names, size_t count)
 {
-    if (!diagnosis->has_ca_names || diagnosis->ca_names_count == 0 || !diagnosis->ca_names_der)
+    size_t total = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (names[i].length > UINT32_MAX || total > SIZE_MAX - names[i].length)
+            return NULL;
+        total += names[i].length;
+    }
+    if (count == 0 || total == 0 || count > (SIZE_MAX - sizeof(mtls_ca_list_t) - total) / 4)
+        return NULL;
+    mtls_ca_list_t *list = malloc(sizeof(*list) + count * sizeof(uint32_t) + total);
+    if (!list)
+        return NULL;
+    list->count = count;
+    list->lengths = (uint32_t *)(list + 1);
+    list->der = (uint8_t *)(list->lengths + count);
+    size_t offset = 0;
+    for (size_t i = 0; i < count; i++) {
+        memcpy(list->der + offset, names[i].data, names[i].length);
+        list->lengths[i] = (uint32_t)names[i].length;
+        offset += names[i].length;
+    }
+    return list;
+}
+
+void mtls_ca_list_free(mtls_ca_list_t *list)
+{
+    free(list);
+}
+
+static uint16_t saturate16(uint64_t value)
+{
+    return value > UINT16_MAX ? UINT16_MAX : (uint16_t)value;
+}
+
+void mtls_diagnosis_set_ca_names(mtls_diagnosis_t *diagnosis, size_t count, uint32_t list_length,
+                                 uint32_t frame)
+{
+    diagnosis->has_ca_names = true;
+    diagnosis->ca_names_count = saturate16(count);
+    diagnosis->ca_names_length = saturate16(list_length);
+    diagnosis->ca_names_frame = frame;
+    diagnosis->ca_names_match = MTLS_CA_MATCH_UNKNOWN;
+}
+
+static void match_ca_names(mtls_diagnosis_t *diagnosis, const mtls_der_t *chain, size_t count,
+                           const mtls_ca_list_t *requested)
+{
+    if (!diagnosis->has_ca_names || diagnosis->ca_names_count == 0 || !requested)
         return;
-    mtls_der_t *names = malloc(diagnosis->ca_names_count * sizeof(*names));
+    mtls_der_t *names = malloc(requested->count * sizeof(*names));
     if (!names)
         return;
     size_t offset = 0;
-    for (uint32_t i = 0; i < diagnosis->ca_names_count; i++) {
-        names[i].data = diagnosis->ca_names_der + offset;
-        names[i].length = diagnosis->ca_names_len[i];
-        offset += diagnosis->ca_names_len[i];
+    for (size_t i = 0; i < requested->count; i++) {
+        names[i].data = requested->der + offset;
+        names[i].length = requested->lengths[i];
+        offset += requested->lengths[i];
     }
-    diagnosis->ca_names_match =
-        mtls_chain_issuer_listed(chain, count, names, diagnosis->ca_names_count) ? 1 : 0;
+    diagnosis->ca_names_match = mtls_chain_issuer_listed(chain, count, names, requested->count)
+                                    ? MTLS_CA_MATCH_YES
+                                    : MTLS_CA_MATCH_NO;
     free(names);
 }
 
 bool mtls_diagnosis_set_chain(mtls_diagnosis_t *diagnosis, const mtls_der_t *chain, size_t count,
-                              uint32_t frame, int64_t time)
+                              const mtls_ca_list_t *requested, uint32_t frame, int64_t time)
 {
     if (count == 0)
         return false;
@@ -91,8 +118,7 @@ bool mtls_diagnosis_set_chain(mtls_diagnosis_t *diagnosis, const mtls_der_t *cha
     diagnosis->certificate = mtls_cert_get(chain[0].data, chain[0].length);
     diagnosis->certificate_frame = frame;
     diagnosis->certificate_time = time;
-    match_ca_names(diagnosis, chain, count);
-    mtls_diagnosis_forget_ca_names(diagnosis);
+    match_ca_names(diagnosis, chain, count, requested);
     return diagnosis->certificate != NULL;
 }
 
@@ -137,7 +163,7 @@ bool mtls_diagnosis_has_problem(const mtls_diagnosis_t *diagnosis, const mtls_ex
     case MTLS_PROBLEM_CERT_NO_CLIENT_AUTH_EKU:
         return diagnosis->certificate && !mtls_cert_allows_client_auth(diagnosis->certificate);
     case MTLS_PROBLEM_CA_NAMES_NO_MATCH:
-        return diagnosis->certificate && diagnosis->ca_names_match == 0;
+        return diagnosis->certificate && diagnosis->ca_names_match == MTLS_CA_MATCH_NO;
     case MTLS_PROBLEM_CA_NAMES_NO_CERT:
         return diagnosis->has_ca_names && diagnosis->ca_names_count > 0 &&
                answered_without_chain(exchange);

@@ -17,23 +17,34 @@
 /* Windows (SChannel) fails past about this size of CA list. */
 #define MTLS_CA_NAMES_LARGE 12288
 
+typedef enum {
+    MTLS_CA_MATCH_UNKNOWN = 0, /* no list, no chain, or not compared */
+    MTLS_CA_MATCH_NO,
+    MTLS_CA_MATCH_YES,
+} mtls_ca_match_t;
+
+/* One exchange's diagnosis: 40 bytes, zero when empty, so that a capture of
+ * millions of exchanges can keep them in a table (packet-mtls-diagnosis.c). */
 typedef struct {
     /* The client's leaf, from its Certificate message: shared, see mtls_cert_get() */
     const mtls_cert_info_t *certificate;
     int64_t certificate_time; /* seconds: the capture's clock at that frame */
     uint32_t certificate_frame;
-    /* The CertificateRequest's CA list */
-    uint32_t ca_names_count;
-    uint32_t ca_names_length; /* bytes of the list, as in the message */
+    /* The CertificateRequest's CA list (TLS carries it in under 64 KiB: the
+     * 16-bit counts saturate only on hostile input) */
     uint32_t ca_names_frame;
-    uint8_t *ca_names_der;  /* the names back to back, kept until the chain is matched */
-    uint32_t *ca_names_len; /* length of each */
     /* The first application response after the exchange */
     uint32_t app_status_frame;
     uint16_t app_status;
+    uint16_t ca_names_count;
+    uint16_t ca_names_length; /* bytes of the list, as in the message */
     bool has_ca_names;
-    int8_t ca_names_match; /* -1 unknown, 0 no, 1 yes */
+    mtls_ca_match_t ca_names_match : 8;
 } mtls_diagnosis_t;
+
+/* The CA names of a CertificateRequest, copied: kept by the caller from the
+ * request until the client's chain is matched against them. */
+typedef struct mtls_ca_list mtls_ca_list_t;
 
 typedef enum {
     MTLS_PROBLEM_CERT_EXPIRED,
@@ -49,16 +60,22 @@ typedef enum {
 
 mtls_diagnosis_t *mtls_diagnosis_new(void);
 void mtls_diagnosis_free(mtls_diagnosis_t *diagnosis);
+/* Releases what `diagnosis` holds and zeroes it (for diagnoses kept in place). */
+void mtls_diagnosis_clear(mtls_diagnosis_t *diagnosis);
+bool mtls_diagnosis_is_empty(const mtls_diagnosis_t *diagnosis);
 
-/* The CertificateRequest's list: `names` are DER distinguished names. */
-void mtls_diagnosis_set_ca_names(mtls_diagnosis_t *diagnosis, const mtls_der_t *names, size_t count,
-                                 uint32_t list_length, uint32_t frame);
-/* The client's non-empty chain, leaf first, seen at `frame` and `time` (seconds).
- * Returns false when the leaf cannot be parsed. */
+/* `names` are DER distinguished names; NULL when there are none (or no memory). */
+mtls_ca_list_t *mtls_ca_list_new(const mtls_der_t *names, size_t count);
+void mtls_ca_list_free(mtls_ca_list_t *list);
+
+/* The CertificateRequest's list: how many names, and its length in the message. */
+void mtls_diagnosis_set_ca_names(mtls_diagnosis_t *diagnosis, size_t count, uint32_t list_length,
+                                 uint32_t frame);
+/* The client's non-empty chain, leaf first, seen at `frame` and `time` (seconds);
+ * matched against `requested`, the request's CA names, when given. Returns false
+ * when the leaf cannot be parsed. */
 bool mtls_diagnosis_set_chain(mtls_diagnosis_t *diagnosis, const mtls_der_t *chain, size_t count,
-                              uint32_t frame, int64_t time);
-/* The client will send no chain: the CA names are no longer needed. */
-void mtls_diagnosis_forget_ca_names(mtls_diagnosis_t *diagnosis);
+                              const mtls_ca_list_t *requested, uint32_t frame, int64_t time);
 /* Records the first status only; returns true when it did. */
 bool mtls_diagnosis_set_app_status(mtls_diagnosis_t *diagnosis, uint16_t status, uint32_t frame);
 

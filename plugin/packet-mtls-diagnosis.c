@@ -4,9 +4,10 @@
  * went the way it did (mtls.client_cert.*, mtls.ca_names.*, mtls.app_status).
  *
  * packet-mtls.c reads the client's chain, the CertificateRequest's CA names and
- * the first HTTP status on the first pass and hands them here; this keeps one
- * small record per exchange that has any of them (keyed by the engine's
- * exchange, which lives until the capture file is closed) and renders it.
+ * the first HTTP status on the first pass and hands them here; this keeps a
+ * 40-byte record per exchange, by the exchange's tag, until the capture file is
+ * closed, and renders it. The CA names themselves are kept only until the
+ * client answers.
  */
 #define WS_BUILD_DLL
 #include <wireshark.h>
@@ -17,6 +18,7 @@
 
 #include "mtls_diagnosis.h"
 #include "mtls_certs.h"
+#include "mtls_index.h"
 #include "packet-mtls-diagnosis.h"
 
 static int hf_client_cert_subject = -1;
@@ -38,49 +40,57 @@ static expert_field ei_problem[MTLS_PROBLEM_COUNT] = {EI_INIT, EI_INIT, EI_INIT,
                                                       EI_INIT, EI_INIT, EI_INIT, EI_INIT};
 
 /* mtls_diagnosis_t by exchange tag - 1 (the glue tags every exchange it shows),
- * NULL for exchanges with nothing to diagnose. */
-static GPtrArray *diagnoses;
+ * in place: 40 bytes an exchange, all zero for those with nothing to diagnose. */
+static mtls_table_t *diagnoses;
+/* mtls_ca_list_t by exchange tag: a CertificateRequest's names, kept only until
+ * the client answers. */
+static GHashTable *pending_ca_lists;
 
-static void diagnosis_free(gpointer data)
+static void ca_list_free(gpointer data)
 {
-    mtls_diagnosis_free((mtls_diagnosis_t *)data); /* NULL is fine */
+    mtls_ca_list_free((mtls_ca_list_t *)data);
 }
 
 void mtls_diagnosis_init(void)
 {
-    diagnoses = g_ptr_array_new_with_free_func(diagnosis_free);
+    diagnoses = mtls_table_new(sizeof(mtls_diagnosis_t));
+    pending_ca_lists = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, ca_list_free);
 }
 
 void mtls_diagnosis_cleanup(void)
 {
     if (diagnoses)
-        g_ptr_array_free(diagnoses, TRUE);
+        for (guint32 i = 0; i < mtls_table_length(diagnoses); i++) {
+            mtls_diagnosis_t *diagnosis = mtls_table_get(diagnoses, i);
+            if (diagnosis)
+                mtls_diagnosis_clear(diagnosis); /* releases the shared certificate */
+        }
+    mtls_table_free(diagnoses);
     diagnoses = NULL;
+    if (pending_ca_lists)
+        g_hash_table_destroy(pending_ca_lists);
+    pending_ca_lists = NULL;
     mtls_cert_cache_clear();
 }
 
 static mtls_diagnosis_t *lookup(const mtls_exchange_t *exchange)
 {
-    if (!diagnoses || !exchange || exchange->tag == 0 || exchange->tag > diagnoses->len)
+    if (!diagnoses || !exchange || exchange->tag == 0)
         return NULL;
-    return g_ptr_array_index(diagnoses, exchange->tag - 1);
+    mtls_diagnosis_t *diagnosis = mtls_table_get(diagnoses, exchange->tag - 1);
+    return diagnosis && !mtls_diagnosis_is_empty(diagnosis) ? diagnosis : NULL;
 }
 
-/* Allocated only for exchanges that have something to diagnose. */
 static mtls_diagnosis_t *lookup_or_add(const mtls_exchange_t *exchange)
 {
     if (!diagnoses || !exchange || exchange->tag == 0)
         return NULL;
-    mtls_diagnosis_t *diagnosis = lookup(exchange);
-    if (!diagnosis) {
-        diagnosis = mtls_diagnosis_new();
-        if (!diagnosis)
-            return NULL;
-        if (exchange->tag > diagnoses->len)
-            g_ptr_array_set_size(diagnoses, (gint)exchange->tag);
-        g_ptr_array_index(diagnoses, exchange->tag - 1) = diagnosis;
-    }
-    return diagnosis;
+    return mtls_table_slot(diagnoses, exchange->tag - 1);
+}
+
+static gpointer tag_key(const mtls_exchange_t *exchange)
+{
+    return GUINT_TO_POINTER(exchange->tag);
 }
 
 void mtls_diagnosis_read_chain(packet_info *pinfo, const mtls_exchange_t *exchange,
@@ -89,33 +99,40 @@ void mtls_diagnosis_read_chain(packet_info *pinfo, const mtls_exchange_t *exchan
     if (count == 0)
         return;
     mtls_diagnosis_t *diagnosis = lookup_or_add(exchange);
-    if (diagnosis)
-        mtls_diagnosis_set_chain(diagnosis, chain, count, pinfo->num, (int64_t)pinfo->abs_ts.secs);
+    if (!diagnosis)
+        return;
+    const mtls_ca_list_t *requested = g_hash_table_lookup(pending_ca_lists, tag_key(exchange));
+    mtls_diagnosis_set_chain(diagnosis, chain, count, requested, pinfo->num,
+                             (int64_t)pinfo->abs_ts.secs);
+    g_hash_table_remove(pending_ca_lists, tag_key(exchange)); /* matched once */
 }
 
 void mtls_diagnosis_read_ca_names(packet_info *pinfo, const mtls_exchange_t *exchange,
                                   const mtls_der_t *names, size_t count, guint32 list_length)
 {
     mtls_diagnosis_t *diagnosis = lookup_or_add(exchange);
-    if (diagnosis)
-        mtls_diagnosis_set_ca_names(diagnosis, names, count, list_length, pinfo->num);
+    if (!diagnosis)
+        return;
+    mtls_diagnosis_set_ca_names(diagnosis, count, list_length, pinfo->num);
+    mtls_ca_list_t *list = mtls_ca_list_new(names, count);
+    if (list)
+        g_hash_table_replace(pending_ca_lists, tag_key(exchange), list);
+    else
+        g_hash_table_remove(pending_ca_lists, tag_key(exchange));
 }
 
 void mtls_diagnosis_exchange_updated(const mtls_exchange_t *exchange)
 {
-    mtls_diagnosis_t *diagnosis = lookup(exchange);
-    if (diagnosis && diagnosis->ca_names_der && exchange->response != MTLS_RESPONSE_PENDING &&
-        exchange->response != MTLS_RESPONSE_CERTIFICATE)
-        mtls_diagnosis_forget_ca_names(diagnosis);
+    /* An answer without a chain will not be matched: drop the names. */
+    if (exchange && exchange->tag && exchange->response != MTLS_RESPONSE_PENDING &&
+        exchange->response != MTLS_RESPONSE_CERTIFICATE && pending_ca_lists)
+        g_hash_table_remove(pending_ca_lists, tag_key(exchange));
 }
 
 gboolean mtls_diagnosis_read_app_status(packet_info *pinfo, const mtls_exchange_t *exchange,
                                         guint16 status)
 {
-    mtls_diagnosis_t *diagnosis = lookup(exchange);
-    if (diagnosis && diagnosis->app_status_frame)
-        return FALSE;
-    diagnosis = lookup_or_add(exchange);
+    mtls_diagnosis_t *diagnosis = lookup_or_add(exchange);
     return diagnosis && mtls_diagnosis_set_app_status(diagnosis, status, pinfo->num);
 }
 
@@ -170,9 +187,9 @@ void mtls_diagnosis_render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
             proto_tree_add_uint(tree, hf_ca_names_count, tvb, 0, 0, diagnosis->ca_names_count));
         add_generated(
             proto_tree_add_uint(tree, hf_ca_names_length, tvb, 0, 0, diagnosis->ca_names_length));
-        if (diagnosis->ca_names_match >= 0)
+        if (diagnosis->ca_names_match != MTLS_CA_MATCH_UNKNOWN)
             add_generated(proto_tree_add_boolean(tree, hf_ca_names_match, tvb, 0, 0,
-                                                 diagnosis->ca_names_match == 1));
+                                                 diagnosis->ca_names_match == MTLS_CA_MATCH_YES));
     }
     if (diagnosis->app_status_frame)
         add_generated(proto_tree_add_uint(tree, hf_app_status, tvb, 0, 0, diagnosis->app_status));
