@@ -17,27 +17,40 @@
 enum { ALERT_CLOSE_NOTIFY = 0, ALERT_NO_CERTIFICATE = 41, ALERT_USER_CANCELED = 90 };
 enum { ALERT_LEVEL_WARNING = 1, ALERT_LEVEL_FATAL = 2 };
 
+/* Exchange numbers stand for exchanges inside a connection: 1-based, 0 = none. */
+typedef uint16_t exchange_number_t;
+_Static_assert(MTLS_MAX_EXCHANGES_PER_CONNECTION <= UINT16_MAX,
+               "exchange numbers and counts are uint16_t");
+
+/* A capture holds millions of connections: every byte here counts. */
 struct mtls_conn {
-    mtls_exchange_t *first;
-    mtls_exchange_t *last;
-    mtls_exchange_t *handshake; /* exchange of the (re)negotiation in progress, if any */
-    mtls_exchange_t *inferring; /* the exchange inference works on */
-    mtls_exchange_t *reneg;     /* the renegotiation counted without keys */
-    uint32_t exchange_count;
+    /* The first exchange lives here, as nearly every connection has exactly
+     * one; its `next` starts the list of later ones, each allocated on its
+     * own. First member: its 8-byte alignment then costs no padding. */
+    mtls_exchange_t first;
     /* Inference without keys (TLS 1.3 protected records) */
     uint32_t server_flight_frame; /* first protected server record */
-    uint32_t server_flight_records;
-    uint32_t last_server_frame; /* post-handshake: the request candidate */
+    uint32_t last_server_frame;   /* post-handshake: the request candidate */
     mtls_flight_reader_t flight;
     mtls_cipher_sizes_t sizes;
-    uint16_t version; /* negotiated, from the ServerHello */
+    uint8_t server_flight_records; /* saturates: only "exactly 5" matters */
+    uint16_t version;              /* negotiated, from the ServerHello */
+    uint16_t exchange_count;       /* <= MTLS_MAX_EXCHANGES_PER_CONNECTION */
+    /* Numbers rather than pointers: half the size, resolved by exchange_at(). */
+    exchange_number_t handshake; /* exchange of the (re)negotiation in progress, if any */
+    exchange_number_t inferring; /* the exchange inference works on */
+    exchange_number_t reneg;     /* the renegotiation counted without keys */
+    /* TLS 1.2 renegotiation without keys: counted protected handshake records */
+    uint16_t reneg_first_client_record;
+    uint8_t reneg_client_records; /* saturates */
+    /* The two states below have a spare bit each: whether an enum bit-field is
+     * signed is the compiler's choice. */
     enum {
         INFER_SERVER_FLIGHT = 0, /* after the ServerHello */
         INFER_CLIENT_FLIGHT,     /* the client's second flight */
         INFER_DECISION,          /* the server's next record decides */
         INFER_AFTER,             /* decided: watch for proof and later requests */
-    } infer_state : 8;
-    /* TLS 1.2 renegotiation without keys: counted protected handshake records */
+    } infer_state : 3;
     enum {
         RENEG_IDLE = 0,
         RENEG_HELLO_REQUEST,
@@ -45,11 +58,8 @@ struct mtls_conn {
         RENEG_SERVER_FLIGHT,
         RENEG_CLIENT_FLIGHT,
         RENEG_DECISION,
-    } reneg_state : 8;
-    uint16_t reneg_first_client_record;
-    uint8_t reneg_server_records;
-    uint8_t reneg_client_records;
-    /* One bit each: a capture holds millions of connections. */
+    } reneg_state : 4;
+    /* One bit each. */
     bool tls13 : 1;
     bool pha_offered : 1;
     bool handshake_done : 1;      /* first handshake completed: later hellos renegotiate */
@@ -66,12 +76,49 @@ struct mtls_conn {
     bool server_finished_next : 1;
 };
 
-mtls_conn_t *mtls_conn_new(void)
+/* The caller's bytes start here, after the engine's, aligned for any type. */
+#define EXTRA_OFFSET                                                                               \
+    ((sizeof(struct mtls_conn) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) *              \
+     _Alignof(max_align_t))
+
+/* The sizes this layout reaches on LP64 (x86_64, aarch64): a connection with
+ * its first exchange is 112 bytes, 40 of them its own; 112 is a multiple of 16,
+ * so the caller's bytes follow without padding. Smaller elsewhere. */
+_Static_assert(sizeof(mtls_exchange_t) <= 72, "mtls_exchange_t grew");
+_Static_assert(sizeof(struct mtls_conn) - sizeof(mtls_exchange_t) <= 40, "struct mtls_conn grew");
+_Static_assert(sizeof(struct mtls_conn) <= 112, "struct mtls_conn grew");
+
+size_t mtls_conn_alloc_size(size_t extra)
 {
-    mtls_conn_t *conn = calloc(1, sizeof(mtls_conn_t));
+    if (extra > SIZE_MAX - EXTRA_OFFSET)
+        return 0;
+    return EXTRA_OFFSET + extra;
+}
+
+mtls_conn_t *mtls_conn_new_with_extra(size_t extra)
+{
+    size_t size = mtls_conn_alloc_size(extra);
+    if (size == 0)
+        return NULL;
+    mtls_conn_t *conn = calloc(1, size);
     if (conn)
         conn->infer = true;
     return conn;
+}
+
+mtls_conn_t *mtls_conn_new(void)
+{
+    return mtls_conn_new_with_extra(0);
+}
+
+void *mtls_conn_extra(mtls_conn_t *conn)
+{
+    return conn ? (unsigned char *)conn + EXTRA_OFFSET : NULL;
+}
+
+const void *mtls_conn_extra_const(const mtls_conn_t *conn)
+{
+    return conn ? (const unsigned char *)conn + EXTRA_OFFSET : NULL;
 }
 
 void mtls_conn_set_inference(mtls_conn_t *conn, bool enabled)
@@ -84,7 +131,7 @@ void mtls_conn_free(mtls_conn_t *conn)
 {
     if (!conn)
         return;
-    mtls_exchange_t *exchange = conn->first;
+    mtls_exchange_t *exchange = conn->first.next; /* the first one is part of conn */
     while (exchange) {
         mtls_exchange_t *next = exchange->next;
         free(exchange);
@@ -93,23 +140,50 @@ void mtls_conn_free(mtls_conn_t *conn)
     free(conn);
 }
 
+/* The exchange with this number, or NULL for 0. A walk of at most
+ * MTLS_MAX_EXCHANGES_PER_CONNECTION steps, and nearly always none. */
+static mtls_exchange_t *exchange_at(mtls_conn_t *conn, exchange_number_t number)
+{
+    if (number == 0 || number > conn->exchange_count)
+        return NULL;
+    mtls_exchange_t *exchange = &conn->first;
+    while (exchange->number != number)
+        exchange = exchange->next;
+    return exchange;
+}
+
+static exchange_number_t number_of(const mtls_exchange_t *exchange)
+{
+    return exchange ? exchange->number : 0;
+}
+
+static mtls_exchange_t *exchanges(mtls_conn_t *conn)
+{
+    return conn->exchange_count ? &conn->first : NULL;
+}
+
 const mtls_exchange_t *mtls_conn_exchanges(const mtls_conn_t *conn)
 {
-    return conn->first;
+    return conn->exchange_count ? &conn->first : NULL;
 }
 
 mtls_exchange_t *mtls_conn_latest(mtls_conn_t *conn)
 {
-    return conn->last;
+    return exchange_at(conn, conn->exchange_count);
 }
 
 static mtls_exchange_t *exchange_open(mtls_conn_t *conn, mtls_phase_t phase, uint32_t frame)
 {
     if (conn->exchange_count >= MTLS_MAX_EXCHANGES_PER_CONNECTION)
         return NULL; /* hostile input: keep every per-event walk bounded */
-    mtls_exchange_t *exchange = calloc(1, sizeof(*exchange));
-    if (!exchange)
-        return NULL;
+    /* The first one is inline, zeroed by calloc and unused so far. */
+    mtls_exchange_t *exchange = &conn->first;
+    if (conn->exchange_count) {
+        exchange = calloc(1, sizeof(*exchange));
+        if (!exchange)
+            return NULL;
+        mtls_conn_latest(conn)->next = exchange;
+    }
     exchange->number = ++conn->exchange_count;
     exchange->version = conn->version;
     exchange->phase = phase;
@@ -117,11 +191,6 @@ static mtls_exchange_t *exchange_open(mtls_conn_t *conn, mtls_phase_t phase, uin
     exchange->tls13 = conn->tls13;
     exchange->pha_offered = conn->pha_offered;
     exchange->first_frame = frame;
-    if (conn->last)
-        conn->last->next = exchange;
-    else
-        conn->first = exchange;
-    conn->last = exchange;
     return exchange;
 }
 
@@ -142,7 +211,7 @@ static void decide(mtls_exchange_t *exchange, mtls_verdict_t verdict, mtls_cause
 /* The oldest open exchange whose CertificateRequest still awaits the client's answer. */
 static mtls_exchange_t *awaiting_answer(mtls_conn_t *conn)
 {
-    for (mtls_exchange_t *exchange = conn->first; exchange; exchange = exchange->next)
+    for (mtls_exchange_t *exchange = exchanges(conn); exchange; exchange = exchange->next)
         if (is_open(exchange) && exchange->requested && exchange->response == MTLS_RESPONSE_PENDING)
             return exchange;
     return NULL;
@@ -162,7 +231,7 @@ static mtls_exchange_t *server_went_on(mtls_conn_t *conn, const mtls_event_t *ev
                                        mtls_record_t record)
 {
     mtls_exchange_t *decided = NULL;
-    for (mtls_exchange_t *exchange = conn->first; exchange; exchange = exchange->next) {
+    for (mtls_exchange_t *exchange = exchanges(conn); exchange; exchange = exchange->next) {
         if (!is_open(exchange) || !exchange->requested)
             continue;
         if (exchange->response == MTLS_RESPONSE_PENDING) {
@@ -189,7 +258,7 @@ static mtls_exchange_t *connection_ended(mtls_conn_t *conn, const mtls_event_t *
                                          mtls_cause_t cause, mtls_record_t record)
 {
     mtls_exchange_t *decided = NULL;
-    for (mtls_exchange_t *exchange = conn->first; exchange; exchange = exchange->next) {
+    for (mtls_exchange_t *exchange = exchanges(conn); exchange; exchange = exchange->next) {
         if (!is_open(exchange))
             continue;
         if (!exchange->requested) {
@@ -223,25 +292,28 @@ static void handshake_reset(mtls_conn_t *conn)
 
 static mtls_exchange_t *on_client_hello(mtls_conn_t *conn, const mtls_event_t *event)
 {
-    if (conn->handshake && conn->hello_retry_pending) {
+    mtls_exchange_t *handshake = exchange_at(conn, conn->handshake);
+    if (handshake && conn->hello_retry_pending) {
         conn->hello_retry_pending = false; /* the answer to a HelloRetryRequest */
-        return conn->handshake;
+        return handshake;
     }
-    if (conn->handshake && !conn->handshake_done && !conn->server_hello_seen)
-        return conn->handshake; /* a repeated ClientHello: still the same handshake */
+    if (handshake && !conn->handshake_done && !conn->server_hello_seen)
+        return handshake; /* a repeated ClientHello: still the same handshake */
     handshake_reset(conn);
     conn->pha_offered = event->pha_offered;
-    conn->handshake = exchange_open(
+    handshake = exchange_open(
         conn, conn->handshake_done ? MTLS_PHASE_RENEGOTIATION : MTLS_PHASE_HANDSHAKE, event->frame);
-    return conn->handshake;
+    conn->handshake = number_of(handshake);
+    return handshake;
 }
 
 static mtls_exchange_t *on_server_hello(mtls_conn_t *conn, const mtls_event_t *event)
 {
+    mtls_exchange_t *handshake = exchange_at(conn, conn->handshake);
     if (event->hello_retry) {
         conn->hello_retry_pending = true;
         conn->tls13 = true; /* only TLS 1.3 retries a hello */
-        return conn->handshake;
+        return handshake;
     }
     conn->server_hello_seen = true;
     conn->tls13 = event->tls13;
@@ -249,25 +321,26 @@ static mtls_exchange_t *on_server_hello(mtls_conn_t *conn, const mtls_event_t *e
     conn->sizes_known = mtls_cipher_sizes(event->cipher_suite, event->tls13, &conn->sizes);
     conn->infer_state = INFER_SERVER_FLIGHT;
     conn->inferring = conn->handshake;
-    if (conn->handshake) {
-        conn->handshake->tls13 = event->tls13;
-        conn->handshake->version = event->version;
+    if (handshake) {
+        handshake->tls13 = event->tls13;
+        handshake->version = event->version;
         if (event->tls13 && event->psk_accepted)
-            conn->handshake->resumed = true;
+            handshake->resumed = true;
         /* Until a decrypted server message shows up, assume there are no keys. */
-        conn->handshake->undecrypted = event->tls13;
+        handshake->undecrypted = event->tls13;
     }
-    return conn->handshake;
+    return handshake;
 }
 
 static mtls_exchange_t *on_certificate_request(mtls_conn_t *conn, const mtls_event_t *event)
 {
     mtls_exchange_t *exchange;
+    mtls_exchange_t *handshake = exchange_at(conn, conn->handshake);
     bool post_handshake = conn->tls13 && (conn->handshake_done || event->context_length > 0);
     if (post_handshake) {
         exchange = exchange_open(conn, MTLS_PHASE_POST_HANDSHAKE, event->frame);
-    } else if (is_open(conn->handshake) && !conn->handshake->requested) {
-        exchange = conn->handshake;
+    } else if (is_open(handshake) && !handshake->requested) {
+        exchange = handshake;
     } else {
         /* The capture started inside this handshake. */
         exchange = exchange_open(
@@ -275,7 +348,7 @@ static mtls_exchange_t *on_certificate_request(mtls_conn_t *conn, const mtls_eve
             event->frame);
         if (exchange)
             exchange->start_missing = true;
-        conn->handshake = exchange;
+        conn->handshake = number_of(exchange);
     }
     if (!exchange)
         return NULL;
@@ -289,7 +362,7 @@ static mtls_exchange_t *on_certificate_request(mtls_conn_t *conn, const mtls_eve
 static mtls_exchange_t *on_server_flight_end(mtls_conn_t *conn, const mtls_event_t *event,
                                              mtls_cause_t cause, mtls_record_t record)
 {
-    mtls_exchange_t *exchange = conn->handshake;
+    mtls_exchange_t *exchange = exchange_at(conn, conn->handshake);
     conn->server_flight_done = true;
     if (!is_open(exchange) || exchange->requested)
         return exchange;
@@ -308,8 +381,9 @@ static mtls_exchange_t *on_client_certificate(mtls_conn_t *conn, const mtls_even
 {
     mtls_exchange_t *exchange = awaiting_answer(conn);
     if (!exchange) {
-        if (conn->handshake && (conn->handshake->requested || conn->server_hello_seen))
-            return conn->handshake; /* unsolicited, or answered already: nothing to learn */
+        mtls_exchange_t *handshake = exchange_at(conn, conn->handshake);
+        if (handshake && (handshake->requested || conn->server_hello_seen))
+            return handshake; /* unsolicited, or answered already: nothing to learn */
         /* A client only sends a Certificate when asked: the request went uncaptured. */
         exchange = exchange_open(
             conn, conn->handshake_done ? MTLS_PHASE_RENEGOTIATION : MTLS_PHASE_HANDSHAKE,
@@ -318,7 +392,7 @@ static mtls_exchange_t *on_client_certificate(mtls_conn_t *conn, const mtls_even
             return NULL;
         exchange->start_missing = true;
         exchange->requested = true;
-        conn->handshake = exchange;
+        conn->handshake = exchange->number;
     }
     answer(exchange, event->empty ? MTLS_RESPONSE_EMPTY : MTLS_RESPONSE_CERTIFICATE, event);
     return exchange;
@@ -326,14 +400,14 @@ static mtls_exchange_t *on_client_certificate(mtls_conn_t *conn, const mtls_even
 
 static mtls_exchange_t *current(mtls_conn_t *conn)
 {
-    return conn->last;
+    return mtls_conn_latest(conn);
 }
 
 /* The newest exchange whose client sent a chain and no CertificateVerify yet. */
 static mtls_exchange_t *awaiting_verify(mtls_conn_t *conn)
 {
     mtls_exchange_t *match = NULL;
-    for (mtls_exchange_t *exchange = conn->first; exchange; exchange = exchange->next)
+    for (mtls_exchange_t *exchange = exchanges(conn); exchange; exchange = exchange->next)
         if (exchange->response == MTLS_RESPONSE_CERTIFICATE && !exchange->verify_frame)
             match = exchange;
     return match;
@@ -356,7 +430,7 @@ static bool alert_is_fatal(const mtls_conn_t *conn, const mtls_event_t *event)
  * flight to go by: its record count hints at a CertificateRequest. */
 static void infer_request_from_server_flight(mtls_conn_t *conn)
 {
-    mtls_exchange_t *exchange = conn->inferring;
+    mtls_exchange_t *exchange = exchange_at(conn, conn->inferring);
     if (!conn->infer || !is_open(exchange) || !exchange->undecrypted || exchange->requested ||
         (conn->infer_state != INFER_SERVER_FLIGHT && conn->infer_state != INFER_CLIENT_FLIGHT) ||
         conn->server_flight_records != SERVER_FLIGHT_RECORDS_WITH_REQUEST)
@@ -520,7 +594,7 @@ static mtls_exchange_t *infer_post_handshake(mtls_conn_t *conn, const mtls_event
     exchange->first_frame = conn->last_server_frame;
     /* Application data can take this shape by chance: never more than possible. */
     infer_flight(conn, exchange, shape, MTLS_CONFIDENCE_POSSIBLE, event);
-    conn->inferring = exchange;
+    conn->inferring = exchange->number;
     conn->last_server_frame = 0;
     return exchange;
 }
@@ -528,7 +602,7 @@ static mtls_exchange_t *infer_post_handshake(mtls_conn_t *conn, const mtls_event
 /* A protected TLS 1.3 record nobody could decrypt. */
 static mtls_exchange_t *on_encrypted_record(mtls_conn_t *conn, const mtls_event_t *event)
 {
-    mtls_exchange_t *exchange = conn->inferring;
+    mtls_exchange_t *exchange = exchange_at(conn, conn->inferring);
     if (!conn->infer || !conn->tls13 || !conn->sizes_known || !exchange)
         return NULL;
     if (!exchange->undecrypted && !exchange->inferred)
@@ -542,7 +616,8 @@ static mtls_exchange_t *on_encrypted_record(mtls_conn_t *conn, const mtls_event_
         if (event->from_server) {
             if (!conn->server_flight_frame)
                 conn->server_flight_frame = event->frame;
-            conn->server_flight_records++;
+            if (conn->server_flight_records < UINT8_MAX)
+                conn->server_flight_records++;
             return exchange;
         }
         if (!conn->server_flight_frame)
@@ -600,7 +675,7 @@ static mtls_exchange_t *on_encrypted_record(mtls_conn_t *conn, const mtls_event_
  * and CertificateVerify), when each message has a record of its own. */
 static void infer_renegotiation_flight(mtls_conn_t *conn, const mtls_event_t *event)
 {
-    mtls_exchange_t *exchange = conn->reneg;
+    mtls_exchange_t *exchange = exchange_at(conn, conn->reneg);
     exchange->flight_records = conn->reneg_client_records;
     exchange->flight_bytes = conn->reneg_first_client_record;
     /* Counting records is never exact arithmetic. */
@@ -644,16 +719,19 @@ static mtls_exchange_t *infer_renegotiation(mtls_conn_t *conn, const mtls_event_
         if (!event->from_server && conn->reneg_state == RENEG_CLIENT_FLIGHT) {
             infer_renegotiation_flight(conn, event);
             conn->reneg_state = RENEG_DECISION;
-            return conn->reneg;
+            return exchange_at(conn, conn->reneg);
         }
         return NULL;
     }
     if (event->type == MTLS_EV_ALERT && event->alert_level == MTLS_ALERT_UNKNOWN &&
-        event->from_server && conn->reneg_state == RENEG_DECISION && is_open(conn->reneg)) {
-        decide(conn->reneg, MTLS_VERDICT_REJECTED, MTLS_CAUSE_SERVER_ALERT, event);
-        conn->reneg->decision_record = MTLS_RECORD_ENCRYPTED_ALERT;
-        conn->reneg->decision_record_length = event->record_length;
-        return conn->reneg;
+        event->from_server && conn->reneg_state == RENEG_DECISION) {
+        mtls_exchange_t *reneg = exchange_at(conn, conn->reneg);
+        if (is_open(reneg)) {
+            decide(reneg, MTLS_VERDICT_REJECTED, MTLS_CAUSE_SERVER_ALERT, event);
+            reneg->decision_record = MTLS_RECORD_ENCRYPTED_ALERT;
+            reneg->decision_record_length = event->record_length;
+            return reneg;
+        }
     }
     if (event->type != MTLS_EV_OTHER_HANDSHAKE || !event->encrypted)
         return NULL;
@@ -668,40 +746,41 @@ static mtls_exchange_t *infer_renegotiation(mtls_conn_t *conn, const mtls_event_
     }
     if (!conn->handshake_done)
         return NULL;
+    mtls_exchange_t *reneg = exchange_at(conn, conn->reneg);
     switch (conn->reneg_state) {
     case RENEG_IDLE:
     case RENEG_DECISION:
-        conn->reneg = exchange_open(conn, MTLS_PHASE_RENEGOTIATION, event->frame);
-        if (!conn->reneg)
+        reneg = exchange_open(conn, MTLS_PHASE_RENEGOTIATION, event->frame);
+        conn->reneg = number_of(reneg);
+        if (!reneg)
             return NULL;
-        conn->reneg->inferred = true;
-        conn->reneg->confidence = MTLS_CONFIDENCE_POSSIBLE;
-        conn->reneg_server_records = conn->reneg_client_records = 0;
+        reneg->inferred = true;
+        reneg->confidence = MTLS_CONFIDENCE_POSSIBLE;
+        conn->reneg_client_records = 0;
         conn->reneg_state = event->from_server ? RENEG_HELLO_REQUEST : RENEG_CLIENT_HELLO;
-        return conn->reneg;
+        return reneg;
     case RENEG_HELLO_REQUEST:
         if (!event->from_server)
             conn->reneg_state = RENEG_CLIENT_HELLO;
-        return conn->reneg;
+        return reneg;
     case RENEG_CLIENT_HELLO:
     case RENEG_SERVER_FLIGHT:
         if (event->from_server) {
             if (conn->reneg_state == RENEG_CLIENT_HELLO)
-                conn->reneg->request_frame = event->frame;
+                reneg->request_frame = event->frame;
             conn->reneg_state = RENEG_SERVER_FLIGHT;
-            conn->reneg_server_records++;
-            return conn->reneg;
+            return reneg;
         }
         if (conn->reneg_state == RENEG_CLIENT_HELLO)
-            return conn->reneg;
+            return reneg;
         conn->reneg_state = RENEG_CLIENT_FLIGHT;
         conn->reneg_first_client_record = event->record_length;
         conn->reneg_client_records = 1;
-        return conn->reneg;
+        return reneg;
     case RENEG_CLIENT_FLIGHT:
         if (!event->from_server && conn->reneg_client_records < UINT8_MAX)
             conn->reneg_client_records++;
-        return conn->reneg;
+        return reneg;
     }
     return NULL;
 }
@@ -712,7 +791,7 @@ static mtls_exchange_t *apply_event(mtls_conn_t *conn, const mtls_event_t *event
     mtls_exchange_t *exchange = NULL;
     if (event->from_server && conn->handshake && event->type >= MTLS_EV_HELLO_REQUEST &&
         event->type <= MTLS_EV_OTHER_HANDSHAKE && !event->encrypted)
-        conn->handshake->undecrypted = false;
+        exchange_at(conn, conn->handshake)->undecrypted = false;
     mtls_exchange_t *renegotiation = infer_renegotiation(conn, event);
     if (renegotiation && event->type != MTLS_EV_CHANGE_CIPHER_SPEC)
         return renegotiation;

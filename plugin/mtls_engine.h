@@ -127,7 +127,6 @@ typedef struct mtls_exchange {
     struct mtls_exchange *next;
     int64_t response_time_ns;
     int64_t decision_time_ns;
-    uint32_t number; /* 1-based within its connection */
     uint32_t first_frame;
     uint32_t request_frame;
     uint32_t response_frame;
@@ -135,12 +134,14 @@ typedef struct mtls_exchange {
     uint32_t decision_frame;
     uint32_t last_frame;
     uint32_t tag;          /* the caller's to use; the engine sets it to 0 only */
+    uint16_t number;       /* 1-based within its connection, <= MTLS_MAX_EXCHANGES_PER_CONNECTION */
     uint16_t version;      /* negotiated TLS version, 0 when the ServerHello was not seen */
     uint16_t flight_bytes; /* inferred: the client's flight, plaintext before Finished */
     uint16_t decision_record_length; /* inferred: the protected record that decided */
     int16_t alert;                   /* fatal alert that decided it, or -1 */
-    /* One byte each: a capture holds millions of exchanges (gcc and clang take
-     * enum bit-fields, and keep their type for -Wswitch). */
+    /* One byte each, and one bit per flag: a capture holds millions of
+     * exchanges (gcc and clang take enum bit-fields, and keep their type for
+     * -Wswitch). Bit-fields have no address: read and assign them only. */
     mtls_phase_t phase : 8;
     mtls_verdict_t verdict : 8;
     mtls_response_t response : 8;
@@ -149,27 +150,39 @@ typedef struct mtls_exchange {
     mtls_confidence_t confidence : 8;        /* of the verdict */
     mtls_confidence_t flight_confidence : 8; /* of requested/response, from the flight */
     uint8_t flight_records;                  /* inferred: the client's flight */
-    bool requested; /* a CertificateRequest was seen (or implied by a client Certificate) */
-    bool resumed;
-    bool pha_offered;
-    bool tls13;
-    bool start_missing; /* the capture did not hold the start of this exchange */
-    bool undecrypted;   /* TLS 1.3 handshake seen only up to the ServerHello: no keys */
-    bool inferred;      /* deduced from protected record sizes, without keys */
+    bool requested : 1; /* a CertificateRequest was seen (or implied by a client Certificate) */
+    bool resumed : 1;
+    bool pha_offered : 1;
+    bool tls13 : 1;
+    bool start_missing : 1; /* the capture did not hold the start of this exchange */
+    bool undecrypted : 1;   /* TLS 1.3 handshake seen only up to the ServerHello: no keys */
+    bool inferred : 1;      /* deduced from protected record sizes, without keys */
 } mtls_exchange_t;
 
 typedef struct mtls_conn mtls_conn_t;
 
-mtls_conn_t *mtls_conn_new(void);
+mtls_conn_t *mtls_conn_new(void); /* mtls_conn_new_with_extra(0) */
+/* A connection whose allocation also holds `extra` zeroed bytes for the caller,
+ * aligned for any type (max_align_t), at mtls_conn_extra(). NULL on OOM. */
+mtls_conn_t *mtls_conn_new_with_extra(size_t extra);
+/* The caller's bytes (just past the engine's when `extra` was 0); NULL for NULL. */
+void *mtls_conn_extra(mtls_conn_t *conn);
+const void *mtls_conn_extra_const(const mtls_conn_t *conn);
+/* Size of the one allocation mtls_conn_new_with_extra(extra) makes, which also
+ * holds the first exchange (later ones are allocated on their own); 0 when it
+ * would overflow size_t. */
+size_t mtls_conn_alloc_size(size_t extra);
 /* Deduce exchanges from protected record sizes when there are no keys (default on). */
 void mtls_conn_set_inference(mtls_conn_t *conn, bool enabled);
+/* Frees the connection, its exchanges and the caller's extra bytes. */
 void mtls_conn_free(mtls_conn_t *conn);
 
 /* Feeds one event, in capture order. Returns the exchange the event belongs to,
  * or NULL when it belongs to none (e.g. application data before any handshake). */
 mtls_exchange_t *mtls_conn_feed(mtls_conn_t *conn, const mtls_event_t *event);
 
-/* The connection's exchanges, oldest first. */
+/* The connection's exchanges, oldest first. Every exchange stays at its address
+ * until mtls_conn_free(). */
 const mtls_exchange_t *mtls_conn_exchanges(const mtls_conn_t *conn);
 /* Its newest exchange, or NULL. */
 mtls_exchange_t *mtls_conn_latest(mtls_conn_t *conn);

@@ -1269,6 +1269,149 @@ static void hostile_event_orders_do_not_crash(sim_t *s)
     }
 }
 
+/* --------------------------------------------------------------- memory -- */
+
+/* A capture holds millions of connections: the engine's share of each is
+ * printed for the record and held to its budget. */
+static void connection_allocation_is_small(sim_t *s)
+{
+    (void)s;
+    size_t base = mtls_conn_alloc_size(0);
+    printf("     sizeof(mtls_exchange_t) = %zu; one connection with its first exchange "
+           "allocates %zu bytes + the caller's extra\n",
+           sizeof(mtls_exchange_t), base);
+    CHECK(sizeof(mtls_exchange_t) <= 72);
+    CHECK(base <= 112);
+    CHECK(base % _Alignof(max_align_t) == 0);
+    CHECK(mtls_conn_alloc_size(80) == base + 80);
+    /* An extra that would wrap the size is refused, not truncated. */
+    CHECK(mtls_conn_alloc_size(SIZE_MAX - base) == SIZE_MAX);
+    CHECK(mtls_conn_alloc_size(SIZE_MAX - base + 1) == 0);
+    CHECK(mtls_conn_alloc_size(SIZE_MAX) == 0);
+    CHECK(mtls_conn_new_with_extra(SIZE_MAX - base + 1) == NULL);
+    CHECK(mtls_conn_new_with_extra(SIZE_MAX) == NULL);
+}
+
+/* The caller's bytes share the connection's allocation: zeroed, aligned for
+ * any type, and neither side writes over the other. */
+static void extra_bytes_are_zeroed_aligned_and_the_callers_own(sim_t *s)
+{
+    enum { EXTRA = 80 };
+    CHECK(mtls_conn_extra(NULL) == NULL);
+    CHECK(mtls_conn_extra_const(NULL) == NULL);
+    mtls_conn_free(s->conn);
+    s->conn = mtls_conn_new_with_extra(EXTRA);
+    REQUIRE(s->conn != NULL);
+    unsigned char *extra = mtls_conn_extra(s->conn);
+    REQUIRE(extra != NULL);
+    CHECK(mtls_conn_extra_const(s->conn) == extra);
+    CHECK((uintptr_t)extra % _Alignof(max_align_t) == 0);
+    CHECK((size_t)(extra - (unsigned char *)s->conn) == mtls_conn_alloc_size(0));
+    bool zeroed = true;
+    for (size_t i = 0; i < EXTRA; i++)
+        zeroed = zeroed && extra[i] == 0;
+    CHECK(zeroed);
+    memset(extra, 0xa5, EXTRA);
+
+    /* A handshake (the inline exchange) and a renegotiation (allocated). */
+    frames_t f = {0};
+    tls12_full_handshake_to_server_hello_done(s, true, &f);
+    tls12_client_flight(s, ANSWER_CERT, &f);
+    tls12_server_finish(s);
+    simple(s, MTLS_EV_HELLO_REQUEST, true);
+    frames_t r = {0};
+    tls12_full_handshake_to_server_hello_done(s, true, &r);
+    tls12_client_flight(s, ANSWER_EMPTY, &r);
+    alert(s, true, LEVEL_FATAL, ALERT_HANDSHAKE_FAILURE);
+
+    bool kept = true;
+    for (size_t i = 0; i < EXTRA; i++)
+        kept = kept && extra[i] == 0xa5;
+    CHECK(kept);
+    REQUIRE(exchange_count(s) == 2);
+    CHECK(verdict_of(s, 1) == MTLS_VERDICT_ACCEPTED);
+    CHECK(exchange_at(s, 1)->tag == 0 && exchange_at(s, 2)->tag == 0);
+    CHECK(verdict_of(s, 2) == MTLS_VERDICT_REJECTED);
+    CHECK(exchange_at(s, 2)->alert == ALERT_HANDSHAKE_FAILURE);
+
+    /* mtls_conn_new() is the same with no extra bytes. */
+    mtls_conn_t *plain = mtls_conn_new();
+    REQUIRE(plain != NULL);
+    CHECK((size_t)((unsigned char *)mtls_conn_extra(plain) - (unsigned char *)plain) ==
+          mtls_conn_alloc_size(0));
+    mtls_conn_free(plain);
+}
+
+/* Callers keep exchange pointers for the connection's life: the first (inside
+ * the connection) and every later one stay where they were, up to the cap. */
+static void exchange_addresses_stay_put(sim_t *s)
+{
+    enum { CAP = MTLS_MAX_EXCHANGES_PER_CONNECTION };
+    static const mtls_exchange_t *seen[CAP + 1];
+    frames_t f = {0};
+    CHECK(mtls_conn_exchanges(s->conn) == NULL);
+    CHECK(mtls_conn_latest(s->conn) == NULL);
+    tls13_handshake_to_server_finished(s, false, true, &f);
+    tls13_client_flight(s, ANSWER_NONE, &f);
+    seen[1] = s->last;
+    REQUIRE(seen[1] == mtls_conn_exchanges(s->conn));
+    /* The caller's tag survives everything the engine does later. */
+    mtls_conn_latest(s->conn)->tag = 0x7a6;
+    for (unsigned n = 2; n <= CAP + 10; n++) {
+        frames_t p = {0};
+        tls13_post_handshake_auth(s, n % 2 ? ANSWER_CERT : ANSWER_EMPTY, &p);
+        if (n <= CAP) {
+            seen[n] = exchange_at(s, n);
+            REQUIRE(seen[n] != NULL && seen[n]->number == n);
+            CHECK(mtls_conn_latest(s->conn) == seen[n]);
+        }
+        simple(s, MTLS_EV_APPLICATION_DATA, true);
+    }
+    CHECK(exchange_count(s) == CAP);
+    CHECK(mtls_conn_latest(s->conn) == seen[CAP]);
+    unsigned n = 1;
+    bool same = true;
+    for (const mtls_exchange_t *e = mtls_conn_exchanges(s->conn); e; e = e->next, n++)
+        same = same && n <= CAP && e == seen[n] && e->number == n;
+    CHECK(same);
+    CHECK(seen[1]->tag == 0x7a6);
+    CHECK(mtls_exchange_verdict(seen[1], true) == MTLS_VERDICT_NOT_REQUESTED);
+    CHECK(mtls_exchange_verdict(seen[2], true) == MTLS_VERDICT_SERVER_IGNORED);
+    CHECK(mtls_exchange_verdict(seen[3], true) == MTLS_VERDICT_ACCEPTED);
+    CHECK(mtls_exchange_verdict(seen[CAP], true) == MTLS_VERDICT_SERVER_IGNORED);
+}
+
+/* TLS 1.3 without keys: five protected server records are the shape of a flight
+ * with a CertificateRequest. A hostile count that is five modulo 256 is not. */
+static void server_flight_record_count_does_not_wrap(sim_t *s)
+{
+    static const unsigned counts[] = {5, 4, 6, 256 + 5, 65536 + 5};
+    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+        sim_reset(s);
+        client_hello(s, false);
+        mtls_event_t hello = ev(s, MTLS_EV_SERVER_HELLO, true);
+        hello.tls13 = true;
+        hello.version = 0x0304;
+        hello.cipher_suite = 0x1302; /* TLS_AES_256_GCM_SHA384: tag 16 */
+        feed(s, &hello);
+        for (unsigned r = 0; r < counts[i]; r++) {
+            mtls_event_t e = ev(s, MTLS_EV_ENCRYPTED_RECORD, true);
+            e.record_length = 100;
+            feed(s, &e);
+        }
+        mtls_event_t abort = ev(s, MTLS_EV_ENCRYPTED_RECORD, false);
+        abort.record_length = 19; /* an alert: 2 + 1 + 16 */
+        feed(s, &abort);
+        const mtls_exchange_t *e = exchange_at(s, 1);
+        REQUIRE(e != NULL);
+        bool five = counts[i] == 5;
+        if (e->requested != five)
+            fprintf(stderr, "  %u server records: requested %d\n", counts[i], e->requested);
+        CHECK(e->requested == five);
+        CHECK(e->verdict == (five ? MTLS_VERDICT_CLIENT_ABORTED : MTLS_VERDICT_PENDING));
+    }
+}
+
 /* SPEC: the alerts named in the contract have their RFC names. */
 static void alert_names_cover_spec_alerts(sim_t *s)
 {
@@ -1375,6 +1518,10 @@ static const test_case_t tests[] = {
     TEST(request_known_only_after_request_or_flight_end),
     TEST(client_records_decide_nothing),
     TEST(hostile_event_orders_do_not_crash),
+    TEST(connection_allocation_is_small),
+    TEST(extra_bytes_are_zeroed_aligned_and_the_callers_own),
+    TEST(exchange_addresses_stay_put),
+    TEST(server_flight_record_count_does_not_wrap),
     TEST(alert_names_cover_spec_alerts),
     TEST(names_match_spec_strings),
     TEST(durations_read_like_spec_examples),
