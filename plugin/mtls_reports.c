@@ -59,11 +59,14 @@ static const char *version_label(uint16_t version, char *buffer, size_t size)
 }
 
 /* "192.0.2.1:443" or "[2001:db8::1]:443"; g_free() the result. */
-static char *endpoint_label(const address *addr, guint32 port)
+static char *endpoint_label(const mtls_connection_info_t *connection, gboolean server)
 {
-    char *text = address_to_str(NULL, addr);
-    char *label = addr->type == AT_IPv6 ? g_strdup_printf("[%s]:%u", text, port)
-                                        : g_strdup_printf("%s:%u", text, port);
+    address addr;
+    mtls_connection_address(connection, server, &addr);
+    guint port = server ? connection->server_port : connection->client_port;
+    char *text = address_to_str(NULL, &addr);
+    char *label = addr.type == AT_IPv6 ? g_strdup_printf("[%s]:%u", text, port)
+                                       : g_strdup_printf("%s:%u", text, port);
     wmem_free(NULL, text);
     return label;
 }
@@ -255,7 +258,7 @@ static void tree_count_exchange(stats_tree *st, const tree_state_t *state, tree_
     const mtls_connection_info_t *connection = record->connection;
     increase_stat_node(st, NODE_VERDICT, 0, TRUE, sign);
     increase_stat_node(st, NODE_SERVER, 0, TRUE, sign);
-    char *server = endpoint_label(&connection->server_address, connection->server_port);
+    char *server = endpoint_label(connection, TRUE);
     record->server_node = increase_stat_node(st, server, state->server_node, TRUE, sign);
     g_free(server);
     if (record->server_node > 0)
@@ -449,8 +452,8 @@ static void conv_cells(const mtls_exchange_t *exchange, const mtls_connection_in
     mtls_verdict_t verdict = mtls_exchange_verdict(exchange, TRUE);
 
     cells[COLUMN_STREAM] = g_strdup_printf("%u", connection->stream);
-    cells[COLUMN_CLIENT] = endpoint_label(&connection->client_address, connection->client_port);
-    cells[COLUMN_SERVER] = endpoint_label(&connection->server_address, connection->server_port);
+    cells[COLUMN_CLIENT] = endpoint_label(connection, FALSE);
+    cells[COLUMN_SERVER] = endpoint_label(connection, TRUE);
     cells[COLUMN_SNI] = g_strdup(connection->server_name ? connection->server_name : "-");
     cells[COLUMN_VERSION] = g_strdup(version_label(exchange->version, buffer, sizeof(buffer)));
     cells[COLUMN_PHASE] = g_strdup(mtls_phase_name(exchange->phase));

@@ -18,6 +18,7 @@
 
 #include "mtls_compat.h"
 #include "mtls_engine.h"
+#include "mtls_index.h"
 #include "mtls_reports.h"
 #include "packet-mtls.h"
 #include "packet-mtls-diagnosis.h"
@@ -168,43 +169,45 @@ static const value_string mtls_alert_names[] = {
 #undef MTLS_ALERT
     {0, NULL}};
 
-/* One TCP connection: the engine's state plus what the reports show of it. */
-typedef struct {
-    mtls_conn_t *engine;
-    mtls_connection_info_t info; /* server_address.type is AT_NONE until the server is known */
-} connection_t;
+/* A TCP connection is the engine's mtls_conn_t; what the reports show of it,
+ * mtls_connection_info_t, lives in the same allocation (mtls_conn_extra). */
+static mtls_connection_info_t *info_of(mtls_conn_t *connection)
+{
+    return (mtls_connection_info_t *)mtls_conn_extra(connection);
+}
 
-/* Every exchange once, with its connection. The exchange's tag is its
- * position here plus one (0: not yet known to the index). */
+/* Addresses longer than this (none over TCP/IP) leave the server unknown. */
+#define MAX_ADDRESS_LENGTH 64
+
+/* Every exchange once, with its connection, at its tag - 1 (tag 0: not yet
+ * known to the index). */
 typedef struct {
     const mtls_exchange_t *exchange;
-    const connection_t *connection;
+    mtls_conn_t *connection;
 } exchange_slot_t;
 
-/* Frames are dissected in order on the first pass, so appending keeps this
- * index sorted by frame; visited frames find their exchanges by bisection.
- * Eight bytes a frame: a capture holds millions. */
-typedef struct {
-    guint32 frame;
-    guint32 tag; /* the exchange's */
-} frame_exchange_t;
+/* A frame shows at most this many exchanges (a frame holds at most
+ * MAX_EVENTS_PER_FRAME events, plus the application status). */
+#define MAX_EXCHANGES_PER_FRAME (MAX_EVENTS_PER_FRAME + 1)
 
 static int mtls_tap = -1;
 
-static GPtrArray *connections;   /* connection_t by tcp.stream (dense, from 0), or NULL */
-static GArray *exchange_slots;   /* exchange_slot_t */
-static GArray *frame_index;      /* frame_exchange_t, sorted by frame */
-static GHashTable *server_names; /* each SNI once: connections to one server share it */
+/* Tables grow in chunks, not by doubling: a capture holds millions of
+ * connections, and nothing moves once stored. */
+static mtls_table_t *connections;       /* mtls_conn_t * by tcp.stream */
+static mtls_table_t *exchange_slots;    /* exchange_slot_t by tag - 1 */
+static guint32 exchange_count;          /* tags given so far */
+static mtls_frame_index_t *frame_index; /* frame -> tags shown there, about 3 bytes an entry */
+static GHashTable *server_names;        /* each SNI once: connections to one server share it */
 
-static void connection_free(gpointer data)
+void mtls_connection_address(const mtls_connection_info_t *info, gboolean server, address *out)
 {
-    connection_t *connection = (connection_t *)data;
-    if (!connection)
+    if (info->address_type == AT_NONE) {
+        clear_address(out);
         return;
-    mtls_conn_free(connection->engine);
-    free_address(&connection->info.server_address);
-    free_address(&connection->info.client_address);
-    g_free(connection);
+    }
+    set_address(out, info->address_type, info->address_length,
+                info->addresses + (server ? info->address_length : 0));
 }
 
 static void mtls_init(void)
@@ -218,9 +221,10 @@ static void mtls_init(void)
         g_array_append_val(wanted, proto_tls); /* keeps records under their PDU */
     set_postdissector_wanted_hfids(mtls_handle, wanted);
 
-    connections = g_ptr_array_new_with_free_func(connection_free);
-    exchange_slots = g_array_new(FALSE, FALSE, (guint)sizeof(exchange_slot_t));
-    frame_index = g_array_new(FALSE, FALSE, (guint)sizeof(frame_exchange_t));
+    connections = mtls_table_new(sizeof(mtls_conn_t *));
+    exchange_slots = mtls_table_new(sizeof(exchange_slot_t));
+    exchange_count = 0;
+    frame_index = mtls_frame_index_new();
     server_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     mtls_diagnosis_init();
 }
@@ -228,15 +232,22 @@ static void mtls_init(void)
 static void mtls_cleanup(void)
 {
     set_postdissector_wanted_hfids(mtls_handle, NULL);
-    g_ptr_array_free(connections, TRUE);
+    if (connections)
+        for (guint32 i = 0; i < mtls_table_length(connections); i++) {
+            mtls_conn_t **connection = mtls_table_get(connections, i);
+            if (connection)
+                mtls_conn_free(*connection); /* NULL is fine */
+        }
+    mtls_table_free(connections);
     connections = NULL;
-    g_array_free(exchange_slots, TRUE);
+    mtls_table_free(exchange_slots);
     exchange_slots = NULL;
-    g_array_free(frame_index, TRUE);
+    exchange_count = 0;
+    mtls_frame_index_free(frame_index);
+    frame_index = NULL;
     g_hash_table_destroy(server_names);
     server_names = NULL;
     mtls_diagnosis_cleanup();
-    frame_index = NULL;
 }
 
 /* ---- Reading the TLS dissector's tree ------------------------------------ */
@@ -464,34 +475,53 @@ static field_info *last_field(proto_tree *tree, enum wanted_field field)
     return (field_info *)g_ptr_array_index(fields, fields->len - 1);
 }
 
-static gboolean server_known(const connection_t *connection)
+static gboolean server_known(const mtls_connection_info_t *info)
 {
-    return connection->info.server_address.type != AT_NONE;
+    return info->address_type != AT_NONE;
 }
 
-static void set_endpoints(connection_t *connection, const address *server, guint32 server_port,
+static gboolean sent_by_server(const mtls_connection_info_t *info, const packet_info *pinfo)
+{
+    return pinfo->srcport == info->server_port && pinfo->src.type == (int)info->address_type &&
+           pinfo->src.len == (int)info->address_length &&
+           (info->address_length == 0 ||
+            memcmp(pinfo->src.data, info->addresses + info->address_length, info->address_length) ==
+                0);
+}
+
+/* Stores both endpoints once; addresses the connection has no room for (another
+ * type or length than its first packet's) leave the server unknown. */
+static void set_endpoints(mtls_connection_info_t *info, const address *server, guint32 server_port,
                           const address *client, guint32 client_port)
 {
-    copy_address(&connection->info.server_address, server);
-    connection->info.server_port = server_port;
-    copy_address(&connection->info.client_address, client);
-    connection->info.client_port = client_port;
+    if (server->type == AT_NONE || server->type > G_MAXUINT8 || client->type != server->type ||
+        server->len != (int)info->address_length || client->len != server->len ||
+        server_port > G_MAXUINT16 || client_port > G_MAXUINT16)
+        return;
+    if (info->address_length > 0) {
+        memcpy(info->addresses, client->data, info->address_length);
+        memcpy(info->addresses + info->address_length, server->data, info->address_length);
+    }
+    info->client_port = (guint16)client_port;
+    info->server_port = (guint16)server_port;
+    info->address_type = (guint8)server->type;
 }
 
 /* The endpoint that sent the first server-only message, or received a ClientHello. */
-static void learn_server(connection_t *connection, packet_info *pinfo, const frame_events_t *frame)
+static void learn_server(mtls_connection_info_t *info, packet_info *pinfo,
+                         const frame_events_t *frame)
 {
-    for (unsigned i = 0; i < frame->count && !server_known(connection); i++) {
+    for (unsigned i = 0; i < frame->count && !server_known(info); i++) {
         switch (frame->events[i].type) {
         case MTLS_EV_CLIENT_HELLO:
-            set_endpoints(connection, &pinfo->dst, pinfo->destport, &pinfo->src, pinfo->srcport);
+            set_endpoints(info, &pinfo->dst, pinfo->destport, &pinfo->src, pinfo->srcport);
             break;
         case MTLS_EV_SERVER_HELLO:
         case MTLS_EV_HELLO_REQUEST:
         case MTLS_EV_CERTIFICATE_REQUEST:
         case MTLS_EV_SERVER_HELLO_DONE:
         case MTLS_EV_NEW_SESSION_TICKET:
-            set_endpoints(connection, &pinfo->src, pinfo->srcport, &pinfo->dst, pinfo->destport);
+            set_endpoints(info, &pinfo->src, pinfo->srcport, &pinfo->dst, pinfo->destport);
             break;
         default: break;
         }
@@ -499,29 +529,24 @@ static void learn_server(connection_t *connection, packet_info *pinfo, const fra
 }
 
 /* Gives `exchange` its slot, once: the diagnosis keys on the tag too. */
-static void tag_exchange(const connection_t *connection, mtls_exchange_t *exchange)
+static void tag_exchange(mtls_conn_t *connection, mtls_exchange_t *exchange)
 {
-    if (exchange->tag == 0) {
-        exchange_slot_t slot = {exchange, connection};
-        g_array_append_val(exchange_slots, slot);
-        exchange->tag = exchange_slots->len;
-    }
+    if (exchange->tag != 0)
+        return;
+    exchange_slot_t *slot = mtls_table_slot(exchange_slots, exchange_count);
+    if (!slot)
+        return; /* no memory, or past the table's limit: the exchange is not shown */
+    slot->exchange = exchange;
+    slot->connection = connection;
+    exchange->tag = ++exchange_count;
 }
 
 /* Shows `exchange` on this frame (once). */
-static void index_exchange(packet_info *pinfo, const connection_t *connection,
-                           mtls_exchange_t *exchange)
+static void index_exchange(packet_info *pinfo, mtls_conn_t *connection, mtls_exchange_t *exchange)
 {
     tag_exchange(connection, exchange);
-    guint first_of_frame = frame_index->len;
-    while (first_of_frame > 0 &&
-           g_array_index(frame_index, frame_exchange_t, first_of_frame - 1).frame == pinfo->num)
-        first_of_frame--;
-    for (guint i = first_of_frame; i < frame_index->len; i++)
-        if (g_array_index(frame_index, frame_exchange_t, i).tag == exchange->tag)
-            return;
-    frame_exchange_t entry = {pinfo->num, exchange->tag};
-    g_array_append_val(frame_index, entry);
+    if (exchange->tag != 0)
+        mtls_frame_index_add(frame_index, pinfo->num, exchange->tag);
 }
 
 /* ---- Reading what the diagnosis needs ------------------------------------- */
@@ -575,10 +600,10 @@ static void diagnose_event(packet_info *pinfo, const frame_events_t *frame,
 
 /* The first HTTP/1.x or HTTP/2 response status of a server frame goes to the
  * connection's latest exchange, once; that frame then shows the exchange. */
-static void read_app_status(packet_info *pinfo, proto_tree *tree, const connection_t *connection)
+static void read_app_status(packet_info *pinfo, proto_tree *tree, mtls_conn_t *connection)
 {
     static const enum wanted_field status_fields[] = {WANTED_HTTP_STATUS, WANTED_HTTP2_STATUS};
-    mtls_exchange_t *latest = mtls_conn_latest(connection->engine);
+    mtls_exchange_t *latest = mtls_conn_latest(connection);
     if (!latest)
         return;
     tag_exchange(connection, latest);
@@ -602,8 +627,8 @@ static void analyse_frame(packet_info *pinfo, proto_tree *tree)
     if (!stream_field)
         return;
     guint32 stream = mtls_field_uint(stream_field);
-    connection_t *connection =
-        stream < connections->len ? g_ptr_array_index(connections, stream) : NULL;
+    mtls_conn_t **known = mtls_table_get(connections, stream);
+    mtls_conn_t *connection = known ? *known : NULL;
 
     frame_events_t frame;
     frame.count = 0;
@@ -622,40 +647,43 @@ static void analyse_frame(packet_info *pinfo, proto_tree *tree)
         return;
 
     if (!connection) {
-        connection = g_new0(connection_t, 1);
-        connection->engine = mtls_conn_new();
-        if (!connection->engine) {
-            g_free(connection);
+        /* Room for both addresses, as long as this packet's. */
+        guint8 address_length =
+            pinfo->src.len > 0 && pinfo->src.len <= MAX_ADDRESS_LENGTH ? (guint8)pinfo->src.len : 0;
+        mtls_conn_t **cell = mtls_table_slot(connections, stream);
+        if (!cell)
             return;
-        }
-        mtls_conn_set_inference(connection->engine, pref_infer_without_keys);
-        connection->info.stream = stream;
-        if (stream >= connections->len)
-            g_ptr_array_set_size(connections, (gint)stream + 1);
-        g_ptr_array_index(connections, stream) = connection;
+        connection = mtls_conn_new_with_extra(offsetof(mtls_connection_info_t, addresses) +
+                                              2u * address_length);
+        if (!connection)
+            return;
+        mtls_conn_set_inference(connection, pref_infer_without_keys);
+        info_of(connection)->stream = stream;
+        info_of(connection)->address_length = address_length;
+        *cell = connection;
     }
-    if (frame.server_name && !connection->info.server_name) {
+    mtls_connection_info_t *info = info_of(connection);
+    if (frame.server_name && !info->server_name) {
         const char *name = g_hash_table_lookup(server_names, frame.server_name);
         if (!name) {
             char *copy = g_strdup(frame.server_name);
             g_hash_table_insert(server_names, copy, copy);
             name = copy;
         }
-        connection->info.server_name = name;
+        info->server_name = name;
     }
-    learn_server(connection, pinfo, &frame);
-    if (!server_known(connection))
+    learn_server(info, pinfo, &frame);
+    if (!server_known(info))
         return; /* mid-stream capture: no direction, no invented verdicts */
 
-    gboolean from_server = pinfo->srcport == connection->info.server_port &&
-                           addresses_equal(&pinfo->src, &connection->info.server_address);
+    gboolean from_server = sent_by_server(info, pinfo);
     gint64 time_ns = (gint64)pinfo->abs_ts.secs * 1000000000 + pinfo->abs_ts.nsecs;
     for (unsigned i = 0; i < frame.count; i++) {
         mtls_event_t *event = &frame.events[i];
         event->from_server = from_server;
         event->frame = pinfo->num;
         event->time_ns = time_ns;
-        mtls_exchange_t *exchange = mtls_conn_feed(connection->engine, event);
+        mtls_exchange_t *exchange = mtls_conn_feed(connection, event);
         if (exchange) {
             index_exchange(pinfo, connection, exchange);
             diagnose_event(pinfo, &frame, event, exchange);
@@ -804,24 +832,10 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
     if (have_tap_listener(mtls_tap)) {
         mtls_tap_info_t *tap_info = wmem_new(pinfo->pool, mtls_tap_info_t);
         tap_info->exchange = exchange;
-        tap_info->connection = &slot->connection->info;
+        tap_info->connection = info_of(slot->connection);
         tap_info->final = final;
         tap_queue_packet(mtls_tap, pinfo, tap_info);
     }
-}
-
-/* Index of the first entry for `frame`, or frame_index->len when none. */
-static guint first_entry(guint32 frame)
-{
-    guint low = 0, high = frame_index->len;
-    while (low < high) {
-        guint middle = low + (high - low) / 2;
-        if (g_array_index(frame_index, frame_exchange_t, middle).frame < frame)
-            low = middle + 1;
-        else
-            high = middle;
-    }
-    return low;
 }
 
 static int dissect_mtls(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
@@ -830,13 +844,13 @@ static int dissect_mtls(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, voi
     if (!final && tree)
         analyse_frame(pinfo, tree);
 
-    for (guint i = first_entry(pinfo->num); i < frame_index->len; i++) {
-        const frame_exchange_t *entry = &g_array_index(frame_index, frame_exchange_t, i);
-        if (entry->frame != pinfo->num)
-            break;
-        if (entry->tag >= 1 && entry->tag <= exchange_slots->len)
-            render_exchange(tvb, pinfo, tree,
-                            &g_array_index(exchange_slots, exchange_slot_t, entry->tag - 1), final);
+    guint32 tags[MAX_EXCHANGES_PER_FRAME];
+    size_t shown = mtls_frame_index_lookup(frame_index, pinfo->num, tags, G_N_ELEMENTS(tags));
+    for (size_t i = 0; i < shown && i < G_N_ELEMENTS(tags); i++) {
+        const exchange_slot_t *slot =
+            tags[i] >= 1 ? mtls_table_get(exchange_slots, tags[i] - 1) : NULL;
+        if (slot && slot->exchange)
+            render_exchange(tvb, pinfo, tree, slot, final);
     }
     return 0;
 }

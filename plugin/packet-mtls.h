@@ -6,15 +6,20 @@
 
 #include "mtls_engine.h"
 
-/* What the reports know of a connection. */
+/* What the reports know of a connection. It lives in the engine's connection
+ * allocation (mtls_conn_extra), with both addresses in place: 26 bytes for IPv4. */
 typedef struct {
-    address client_address;
-    address server_address;
     const char *server_name; /* SNI of the first ClientHello, or NULL; kept until the file closes */
     guint32 stream;          /* tcp.stream */
-    guint32 client_port;
-    guint32 server_port;
+    guint16 client_port;
+    guint16 server_port;
+    guint8 address_type;   /* an address_type; AT_NONE until the server is known */
+    guint8 address_length; /* of each address below */
+    guint8 addresses[];    /* the client's, then the server's */
 } mtls_connection_info_t;
+
+/* The client's or the server's address, pointing into `info`. */
+void mtls_connection_address(const mtls_connection_info_t *info, gboolean server, address *out);
 
 /* Queued on the "mtls" tap for every exchange shown on a frame. The exchange
  * lives until the capture file is closed, so a report may keep the pointer
