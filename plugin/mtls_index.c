@@ -119,6 +119,16 @@ enum {
     FI_FIRST_SLOTS = 4,
 };
 
+/* Walks entries in order from the start of a chunk. */
+typedef struct {
+    const struct mtls_frame_index *index;
+    size_t chunk;
+    size_t pos;     /* payload offset of the next entry */
+    unsigned done;  /* entries of the chunk already returned */
+    uint32_t frame; /* the entry just returned */
+    uint32_t tag;
+} fi_cursor_t;
+
 struct mtls_frame_index {
     fi_chunk_t **chunks;
     size_t chunk_count;
@@ -130,6 +140,13 @@ struct mtls_frame_index {
     uint32_t last_tag;
     size_t frame_entries; /* entries of last_frame */
     uint32_t recent[FI_RECENT];
+    /* Where the last lookup started reading its frame: every entry before it has
+     * a lower frame. Tshark's second pass and a GUI scrolling down ask for frames
+     * in order, so each lookup reads on from there instead of from its chunk's
+     * start. */
+    fi_cursor_t resume;
+    uint32_t resume_frame;
+    bool resume_valid;
 };
 
 /* An entry after the first of its chunk is
@@ -183,16 +200,6 @@ static size_t encode_entry(uint8_t *out, uint32_t frame_delta, uint32_t tag_delt
         n += put_varint(out + n, (uint64_t)frame_delta - 3);
     return n;
 }
-
-/* Walks entries in order from the start of a chunk. */
-typedef struct {
-    const mtls_frame_index_t *index;
-    size_t chunk;
-    size_t pos;     /* payload offset of the next entry */
-    unsigned done;  /* entries of the chunk already returned */
-    uint32_t frame; /* the entry just returned */
-    uint32_t tag;
-} fi_cursor_t;
 
 static void cursor_start(fi_cursor_t *c, const mtls_frame_index_t *index, size_t chunk)
 {
@@ -377,26 +384,42 @@ bool mtls_frame_index_add(mtls_frame_index_t *index, uint32_t frame, uint32_t ta
     index->last_frame = frame;
     index->last_tag = tag;
     index->entries++;
+    index->resume_valid = false; /* chunks may have been shrunk or added */
     return true;
 }
 
-size_t mtls_frame_index_lookup(const mtls_frame_index_t *index, uint32_t frame, uint32_t *tags,
+size_t mtls_frame_index_lookup(mtls_frame_index_t *index, uint32_t frame, uint32_t *tags,
                                size_t max)
 {
     if (!index || index->entries == 0 || frame > index->last_frame)
         return 0;
+    if (frame == index->last_frame && index->frame_entries <= FI_RECENT) {
+        /* The first pass asks for the frame it just added. */
+        for (size_t i = 0; i < index->frame_entries && i < max; i++)
+            tags[i] = index->recent[i];
+        return index->frame_entries;
+    }
     size_t found = 0;
     fi_cursor_t c;
-    cursor_start(&c, index, first_chunk_of(index, frame));
+    if (index->resume_valid && index->resume_frame <= frame)
+        c = index->resume;
+    else
+        cursor_start(&c, index, first_chunk_of(index, frame));
+    fi_cursor_t before = c;
     while (cursor_next(&c)) {
-        if (c.frame < frame)
+        if (c.frame < frame) {
+            before = c;
             continue;
+        }
         if (c.frame > frame)
             break;
         if (found < max)
             tags[found] = c.tag;
         found++;
     }
+    index->resume = before;
+    index->resume_frame = frame;
+    index->resume_valid = true;
     return found;
 }
 

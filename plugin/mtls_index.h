@@ -57,8 +57,9 @@ void mtls_frame_index_free(mtls_frame_index_t *index);
  * first 8 tags of a frame and a scan of the frame's entries beyond that. */
 bool mtls_frame_index_add(mtls_frame_index_t *index, uint32_t frame, uint32_t tag);
 /* Writes up to max tags of frame, in the order added, into tags (which may be
- * NULL when max is 0); returns how many the frame has (may be more than max). */
-size_t mtls_frame_index_lookup(const mtls_frame_index_t *index, uint32_t frame, uint32_t *tags,
+ * NULL when max is 0); returns how many the frame has (may be more than max).
+ * Not const: it remembers where it read, so lookups in frame order are cheap. */
+size_t mtls_frame_index_lookup(mtls_frame_index_t *index, uint32_t frame, uint32_t *tags,
                                size_t max);
 /* Entries (distinct pairs) added. */
 size_t mtls_frame_index_count(const mtls_frame_index_t *index);

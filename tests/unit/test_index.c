@@ -69,7 +69,7 @@ static void add_both(mtls_frame_index_t *index, reference_t *ref, uint32_t frame
 }
 
 /* Every frame of the reference, and the gaps between them, looked up in the index. */
-static void compare_with_reference(const mtls_frame_index_t *index, const reference_t *ref)
+static void compare_with_reference(mtls_frame_index_t *index, const reference_t *ref)
 {
     enum { MAX_TAGS = 4096 };
     static uint32_t tags[MAX_TAGS];
@@ -359,6 +359,67 @@ static void frame_index_matches_naive_reference(void)
     free(ref.pairs);
 }
 
+/* Lookups out of order (backwards, random) and lookups between adds: the index
+ * remembers where it last read, and must not trust that after a jump back or
+ * after an add. */
+static void frame_index_lookups_in_any_order(void)
+{
+    enum { COUNT = 20000, MAX_TAGS = 64 };
+    reference_t ref = {malloc(COUNT * sizeof(pair_t)), 0};
+    REQUIRE(ref.pairs != NULL);
+    mtls_frame_index_t *index = mtls_frame_index_new();
+    if (!index) {
+        free(ref.pairs);
+        REQUIRE(index != NULL);
+    }
+    uint32_t state = 88172645u, frame = 1, tag = 500;
+    uint32_t tags[MAX_TAGS];
+    unsigned mismatches = 0;
+    for (uint32_t i = 0; i < COUNT; i++) {
+        uint32_t r = next_random(&state);
+        frame += r % 3;
+        tag += (r >> 8) % 101 - 50;
+        add_both(index, &ref, frame, tag);
+        /* Now and then, look up an earlier frame while still adding. */
+        if (r % 7 == 0 && ref.count > 0) {
+            size_t k = next_random(&state) % ref.count;
+            uint32_t wanted = ref.pairs[k].frame;
+            size_t first = k, expected = 0;
+            while (first > 0 && ref.pairs[first - 1].frame == wanted)
+                first--;
+            while (first + expected < ref.count && ref.pairs[first + expected].frame == wanted)
+                expected++;
+            size_t n = mtls_frame_index_lookup(index, wanted, tags, MAX_TAGS);
+            bool same = n == expected;
+            for (size_t j = 0; same && j < n && j < MAX_TAGS; j++)
+                same = tags[j] == ref.pairs[first + j].tag;
+            if (!same)
+                mismatches++;
+        }
+    }
+    /* Backwards over every frame, then forwards. */
+    for (int direction = 0; direction < 2; direction++) {
+        for (size_t step = 0; step < ref.count; step++) {
+            size_t k = direction == 0 ? ref.count - 1 - step : step;
+            uint32_t wanted = ref.pairs[k].frame;
+            size_t first = k, expected = 0;
+            while (first > 0 && ref.pairs[first - 1].frame == wanted)
+                first--;
+            while (first + expected < ref.count && ref.pairs[first + expected].frame == wanted)
+                expected++;
+            size_t n = mtls_frame_index_lookup(index, wanted, tags, MAX_TAGS);
+            bool same = n == expected;
+            for (size_t j = 0; same && j < n && j < MAX_TAGS; j++)
+                same = tags[j] == ref.pairs[first + j].tag;
+            if (!same)
+                mismatches++;
+        }
+    }
+    CHECK(mismatches == 0);
+    mtls_frame_index_free(index);
+    free(ref.pairs);
+}
+
 static void frame_index_extreme_values(void)
 {
     enum { COUNT = 64 };
@@ -487,6 +548,7 @@ static const struct {
     TEST(frame_index_refuses_out_of_order),
     TEST(frame_index_frame_spanning_chunks),
     TEST(frame_index_matches_naive_reference),
+    TEST(frame_index_lookups_in_any_order),
     TEST(frame_index_extreme_values),
     TEST(frame_index_lookup_with_small_max),
     TEST(frame_index_interleaved_under_4_bytes_per_entry),
