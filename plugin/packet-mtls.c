@@ -18,6 +18,7 @@
 
 #include "mtls_compat.h"
 #include "mtls_engine.h"
+#include "mtls_hello.h"
 #include "mtls_index.h"
 #include "mtls_reports.h"
 #include "packet-mtls.h"
@@ -44,10 +45,6 @@ enum {
     HS_FINISHED = 20,
     HS_COMPRESSED_CERTIFICATE = 25,
 };
-enum {
-    EXT_PRE_SHARED_KEY = 41,
-    EXT_POST_HANDSHAKE_AUTH = 49,
-};
 #define TLS13_VERSION 0x0304
 #define TCP_FLAG_FIN  0x01
 #define TCP_FLAG_RST  0x04
@@ -56,27 +53,17 @@ enum {
 /* Certificate and CertificateRequest messages of one frame kept for the diagnosis. */
 #define MAX_DIAGNOSED_PER_FRAME 8
 
-/* RFC 8446 4.1.3: the ServerHello random that marks a HelloRetryRequest. */
-static const guint8 hello_retry_random[32] = {
-    0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
-    0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C};
-
-/* The fields the post-dissector reads, resolved by name in handoff. */
+/* The fields the post-dissector reads, resolved by name in handoff. Each one
+ * is created for real in every packet that has it, which costs: what can be read
+ * from the bytes of a record or a hello is read there instead (a ClientHello
+ * alone has dozens of cipher suites and extensions). */
 enum wanted_field {
     WANTED_TCP_STREAM,
     WANTED_TCP_FLAGS,
     WANTED_TLS_RECORD,
     WANTED_RECORD_CONTENT_TYPE,
-    WANTED_RECORD_OPAQUE_TYPE,
-    WANTED_RECORD_LENGTH,
-    WANTED_CIPHER_SUITE,
     WANTED_HANDSHAKE,
     WANTED_HANDSHAKE_TYPE,
-    WANTED_HANDSHAKE_RANDOM,
-    WANTED_HANDSHAKE_VERSION,
-    WANTED_SERVER_NAME,
-    WANTED_EXTENSION_TYPE,
-    WANTED_SUPPORTED_VERSION,
     WANTED_CERTIFICATES_LENGTH,
     WANTED_REQUEST_CONTEXT_LENGTH,
     WANTED_ALERT_MESSAGE,
@@ -95,16 +82,8 @@ static const char *const wanted_field_names[WANTED_FIELD_COUNT] = {
     [WANTED_TCP_FLAGS] = "tcp.flags",
     [WANTED_TLS_RECORD] = "tls.record",
     [WANTED_RECORD_CONTENT_TYPE] = "tls.record.content_type",
-    [WANTED_RECORD_OPAQUE_TYPE] = "tls.record.opaque_type",
-    [WANTED_RECORD_LENGTH] = "tls.record.length",
-    [WANTED_CIPHER_SUITE] = "tls.handshake.ciphersuite",
     [WANTED_HANDSHAKE] = "tls.handshake",
     [WANTED_HANDSHAKE_TYPE] = "tls.handshake.type",
-    [WANTED_HANDSHAKE_RANDOM] = "tls.handshake.random",
-    [WANTED_HANDSHAKE_VERSION] = "tls.handshake.version",
-    [WANTED_SERVER_NAME] = "tls.handshake.extensions_server_name",
-    [WANTED_EXTENSION_TYPE] = "tls.handshake.extension.type",
-    [WANTED_SUPPORTED_VERSION] = "tls.handshake.extensions.supported_version",
     [WANTED_CERTIFICATES_LENGTH] = "tls.handshake.certificates_length",
     [WANTED_REQUEST_CONTEXT_LENGTH] = "tls.handshake.certificate_request_context_length",
     [WANTED_ALERT_MESSAGE] = "tls.alert_message",
@@ -281,18 +260,6 @@ static proto_node *find_descendant(proto_node *node, enum wanted_field field)
     return NULL;
 }
 
-/* True when a descendant of `node` is `field` with `value`. */
-static gboolean has_descendant_value(proto_node *node, enum wanted_field field, guint32 value)
-{
-    for (proto_node *child = node->first_child; child; child = child->next) {
-        if (node_is(child, field) && node_uint(child) == value)
-            return TRUE;
-        if (has_descendant_value(child, field, value))
-            return TRUE;
-    }
-    return FALSE;
-}
-
 typedef struct {
     mtls_event_t events[MAX_EVENTS_PER_FRAME];
     unsigned count;
@@ -326,6 +293,28 @@ static mtls_event_t *add_event(frame_events_t *frame, mtls_event_type_t type)
     return event;
 }
 
+/* The bytes `node` covers, as far as they were captured, or NULL. */
+static const guint8 *node_bytes(proto_node *node, guint *length)
+{
+    const field_info *finfo = PNODE_FINFO(node);
+    if (!finfo || !finfo->ds_tvb || finfo->start < 0 || finfo->length <= 0)
+        return NULL;
+    gint available = tvb_captured_length_remaining(finfo->ds_tvb, finfo->start);
+    if (available <= 0)
+        return NULL;
+    *length = (guint)MIN(finfo->length, available);
+    return tvb_get_ptr(finfo->ds_tvb, finfo->start, (gint)*length);
+}
+
+/* A ClientHello or ServerHello: the tls.handshake item covers the message from
+ * its type byte. Unreadable hellos leave `hello` zeroed. */
+static void read_hello(proto_node *handshake, mtls_hello_t *hello)
+{
+    guint length = 0;
+    const guint8 *bytes = node_bytes(handshake, &length);
+    mtls_hello_parse(bytes, length, hello);
+}
+
 static void read_handshake(packet_info *pinfo, frame_events_t *frame, proto_node *handshake)
 {
     proto_node *type_node = find_descendant(handshake, WANTED_HANDSHAKE_TYPE);
@@ -337,35 +326,30 @@ static void read_handshake(packet_info *pinfo, frame_events_t *frame, proto_node
     }
     mtls_event_t *event;
     proto_node *node;
+    mtls_hello_t hello;
     switch (node_uint(type_node)) {
     case HS_HELLO_REQUEST: add_event(frame, MTLS_EV_HELLO_REQUEST); break;
     case HS_CLIENT_HELLO:
         event = add_event(frame, MTLS_EV_CLIENT_HELLO);
+        read_hello(handshake, &hello);
         if (event)
-            event->pha_offered =
-                has_descendant_value(handshake, WANTED_EXTENSION_TYPE, EXT_POST_HANDSHAKE_AUTH);
-        node = find_descendant(handshake, WANTED_SERVER_NAME);
-        if (node && PNODE_FINFO(node)->length > 0)
-            frame->server_name = (char *)tvb_get_string_enc(pinfo->pool, PNODE_FINFO(node)->ds_tvb,
-                                                            PNODE_FINFO(node)->start,
-                                                            PNODE_FINFO(node)->length, ENC_ASCII);
+            event->pha_offered = hello.pha_offered;
+        if (hello.server_name_length > 0)
+            frame->server_name = (char *)tvb_get_string_enc(
+                pinfo->pool, PNODE_FINFO(handshake)->ds_tvb,
+                PNODE_FINFO(handshake)->start + (gint)hello.server_name_offset,
+                hello.server_name_length, ENC_ASCII);
         break;
     case HS_SERVER_HELLO:
         event = add_event(frame, MTLS_EV_SERVER_HELLO);
         if (!event)
             break;
-        event->tls13 = has_descendant_value(handshake, WANTED_SUPPORTED_VERSION, TLS13_VERSION);
-        node = find_descendant(handshake, WANTED_HANDSHAKE_VERSION);
-        event->version = event->tls13 ? TLS13_VERSION : node ? (guint16)node_uint(node) : 0;
-        node = find_descendant(handshake, WANTED_CIPHER_SUITE);
-        event->cipher_suite = node ? (guint16)node_uint(node) : 0;
-        event->psk_accepted =
-            has_descendant_value(handshake, WANTED_EXTENSION_TYPE, EXT_PRE_SHARED_KEY);
-        node = find_descendant(handshake, WANTED_HANDSHAKE_RANDOM);
-        if (node && PNODE_FINFO(node)->length == (gint)sizeof(hello_retry_random) &&
-            tvb_memeql(PNODE_FINFO(node)->ds_tvb, PNODE_FINFO(node)->start, hello_retry_random,
-                       sizeof(hello_retry_random)) == 0)
-            event->hello_retry = TRUE;
+        read_hello(handshake, &hello);
+        event->tls13 = hello.selected_version == TLS13_VERSION;
+        event->version = event->tls13 ? TLS13_VERSION : hello.legacy_version;
+        event->cipher_suite = hello.cipher_suite;
+        event->psk_accepted = hello.psk_accepted;
+        event->hello_retry = hello.hello_retry;
         break;
     case HS_NEW_SESSION_TICKET: add_event(frame, MTLS_EV_NEW_SESSION_TICKET); break;
     case HS_CERTIFICATE:
@@ -408,13 +392,17 @@ static void read_record(packet_info *pinfo, frame_events_t *frame, proto_node *r
     gboolean opaque = FALSE, messages = FALSE;
     guint16 record_length = 0;
     unsigned first_event = frame->count;
+    /* The record's header: type, version, length. A TLS 1.3 record that was not
+     * decrypted shows no content type, only its outer (opaque) type 23. */
+    guint header_length = 0;
+    const guint8 *header = node_bytes(record, &header_length);
+    if (header && header_length >= 5) {
+        record_length = (guint16)(header[3] << 8 | header[4]);
+        opaque = header[0] == CONTENT_APPLICATION_DATA && header[1] == 3;
+    }
     for (proto_node *child = record->first_child; child; child = child->next) {
         if (node_is(child, WANTED_RECORD_CONTENT_TYPE)) {
             content_type = (int)node_uint(child);
-        } else if (node_is(child, WANTED_RECORD_OPAQUE_TYPE)) {
-            opaque = TRUE;
-        } else if (node_is(child, WANTED_RECORD_LENGTH)) {
-            record_length = (guint16)node_uint(child);
         } else if (node_is(child, WANTED_HANDSHAKE)) {
             read_handshake(pinfo, frame, child);
             messages = TRUE;
@@ -773,13 +761,14 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 {
     const mtls_exchange_t *exchange = slot->exchange;
     mtls_verdict_t verdict = mtls_exchange_verdict(exchange, final);
-    char evidence[512];
-    mtls_exchange_evidence(exchange, final, evidence, sizeof(evidence));
-    /* mtls.evidence adds the diagnosis; the decision's expert keeps the verdict's
-     * sentence (expert texts are cut at ITEM_LABEL_LENGTH). */
-    char evidence_line[1024];
-    g_strlcpy(evidence_line, evidence, sizeof(evidence_line));
-    mtls_diagnosis_append_evidence(exchange, verdict, evidence_line, sizeof(evidence_line));
+    /* The evidence sentences are written only where they are read: the field in
+     * a tree that is shown or filtered on, the sentence in the expert info of the
+     * frame that decided (or ended) the exchange. Most frames need neither. */
+    gboolean evidence_shown = proto_field_is_referenced(tree, hf_mtls_evidence);
+    char evidence[512] = "";
+    if (evidence_shown || pinfo->num == exchange->decision_frame ||
+        (final && pinfo->num == exchange->last_frame))
+        mtls_exchange_evidence(exchange, final, evidence, sizeof(evidence));
 
     proto_item *item = proto_tree_add_item(tree, proto_mtls, tvb, 0, 0, ENC_NA);
     proto_item_append_text(item, ": exchange %u (%s), %s", exchange->number,
@@ -823,7 +812,14 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
         add_string(mtls_tree, tvb, hf_mtls_confidence, mtls_confidence_name(exchange->confidence));
     }
     mtls_diagnosis_render(tvb, pinfo, mtls_tree, item, exchange, verdict);
-    add_string(mtls_tree, tvb, hf_mtls_evidence, evidence_line);
+    if (evidence_shown) {
+        /* mtls.evidence adds the diagnosis; the decision's expert keeps the
+         * verdict's sentence (expert texts are cut at ITEM_LABEL_LENGTH). */
+        char evidence_line[1024];
+        g_strlcpy(evidence_line, evidence, sizeof(evidence_line));
+        mtls_diagnosis_append_evidence(exchange, verdict, evidence_line, sizeof(evidence_line));
+        add_string(mtls_tree, tvb, hf_mtls_evidence, evidence_line);
+    }
 
     add_experts(pinfo, item, exchange, verdict, final, evidence);
     if (pref_info_column && pinfo->num == exchange->decision_frame)
