@@ -32,9 +32,7 @@ void mtls_diagnosis_free(mtls_diagnosis_t *diagnosis)
 
 bool mtls_diagnosis_is_empty(const mtls_diagnosis_t *diagnosis)
 {
-    /* Frames are numbered from 1: each part sets its frame. */
-    return !diagnosis->certificate_frame && !diagnosis->has_ca_names &&
-           !diagnosis->app_status_frame;
+    return !diagnosis->has_chain && !diagnosis->has_ca_names && !diagnosis->app_status_frame;
 }
 
 /* The names back to back, after their lengths: one allocation. */
@@ -79,13 +77,11 @@ static uint16_t saturate16(uint64_t value)
     return value > UINT16_MAX ? UINT16_MAX : (uint16_t)value;
 }
 
-void mtls_diagnosis_set_ca_names(mtls_diagnosis_t *diagnosis, size_t count, uint32_t list_length,
-                                 uint32_t frame)
+void mtls_diagnosis_set_ca_names(mtls_diagnosis_t *diagnosis, size_t count, uint32_t list_length)
 {
     diagnosis->has_ca_names = true;
     diagnosis->ca_names_count = saturate16(count);
     diagnosis->ca_names_length = saturate16(list_length);
-    diagnosis->ca_names_frame = frame;
     diagnosis->ca_names_match = MTLS_CA_MATCH_UNKNOWN;
 }
 
@@ -110,13 +106,13 @@ static void match_ca_names(mtls_diagnosis_t *diagnosis, const mtls_der_t *chain,
 }
 
 bool mtls_diagnosis_set_chain(mtls_diagnosis_t *diagnosis, const mtls_der_t *chain, size_t count,
-                              const mtls_ca_list_t *requested, uint32_t frame, int64_t time)
+                              const mtls_ca_list_t *requested, int64_t time)
 {
     if (count == 0)
         return false;
     mtls_cert_release(diagnosis->certificate);
     diagnosis->certificate = mtls_cert_get(chain[0].data, chain[0].length);
-    diagnosis->certificate_frame = frame;
+    diagnosis->has_chain = true;
     diagnosis->certificate_time = time;
     match_ca_names(diagnosis, chain, count, requested);
     return diagnosis->certificate != NULL;
@@ -185,11 +181,11 @@ uint32_t mtls_diagnosis_problem_frame(const mtls_diagnosis_t *diagnosis,
     case MTLS_PROBLEM_CERT_EXPIRED:
     case MTLS_PROBLEM_CERT_NOT_YET_VALID:
     case MTLS_PROBLEM_CERT_NO_CLIENT_AUTH_EKU:
-    case MTLS_PROBLEM_CA_NAMES_NO_MATCH: return diagnosis->certificate_frame;
+    case MTLS_PROBLEM_CA_NAMES_NO_MATCH: return exchange->response_frame;
     case MTLS_PROBLEM_CA_NAMES_NO_CERT:
         return exchange->response_frame ? exchange->response_frame : exchange->decision_frame;
     case MTLS_PROBLEM_CA_NAMES_EMPTY:
-    case MTLS_PROBLEM_CA_NAMES_LARGE: return diagnosis->ca_names_frame;
+    case MTLS_PROBLEM_CA_NAMES_LARGE: return exchange->request_frame;
     case MTLS_PROBLEM_APP_REFUSED: return diagnosis->app_status_frame;
     default: return 0;
     }

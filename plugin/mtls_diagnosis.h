@@ -23,22 +23,23 @@ typedef enum {
     MTLS_CA_MATCH_YES,
 } mtls_ca_match_t;
 
-/* One exchange's diagnosis: 40 bytes, zero when empty, so that a capture of
- * millions of exchanges can keep them in a table (packet-mtls-diagnosis.c). */
+/* One exchange's diagnosis: 32 bytes, zero when empty, so that a capture of
+ * millions of exchanges can keep them in a table (packet-mtls-diagnosis.c). The
+ * frames of the client's Certificate and of the CertificateRequest are the
+ * exchange's response_frame and request_frame. */
 typedef struct {
     /* The client's leaf, from its Certificate message: shared, see mtls_cert_get() */
     const mtls_cert_info_t *certificate;
     int64_t certificate_time; /* seconds: the capture's clock at that frame */
-    uint32_t certificate_frame;
-    /* The CertificateRequest's CA list (TLS carries it in under 64 KiB: the
-     * 16-bit counts saturate only on hostile input) */
-    uint32_t ca_names_frame;
     /* The first application response after the exchange */
     uint32_t app_status_frame;
     uint16_t app_status;
+    /* The CertificateRequest's CA list (TLS carries it in under 64 KiB: the
+     * 16-bit counts saturate only on hostile input) */
     uint16_t ca_names_count;
     uint16_t ca_names_length; /* bytes of the list, as in the message */
-    bool has_ca_names;
+    bool has_chain : 1;       /* the client's chain was read (its leaf may not parse) */
+    bool has_ca_names : 1;
     mtls_ca_match_t ca_names_match : 8;
 } mtls_diagnosis_t;
 
@@ -69,13 +70,12 @@ mtls_ca_list_t *mtls_ca_list_new(const mtls_der_t *names, size_t count);
 void mtls_ca_list_free(mtls_ca_list_t *list);
 
 /* The CertificateRequest's list: how many names, and its length in the message. */
-void mtls_diagnosis_set_ca_names(mtls_diagnosis_t *diagnosis, size_t count, uint32_t list_length,
-                                 uint32_t frame);
-/* The client's non-empty chain, leaf first, seen at `frame` and `time` (seconds);
- * matched against `requested`, the request's CA names, when given. Returns false
- * when the leaf cannot be parsed. */
+void mtls_diagnosis_set_ca_names(mtls_diagnosis_t *diagnosis, size_t count, uint32_t list_length);
+/* The client's non-empty chain, leaf first, seen at `time` (seconds); matched
+ * against `requested`, the request's CA names, when given. Returns false when
+ * the leaf cannot be parsed. */
 bool mtls_diagnosis_set_chain(mtls_diagnosis_t *diagnosis, const mtls_der_t *chain, size_t count,
-                              const mtls_ca_list_t *requested, uint32_t frame, int64_t time);
+                              const mtls_ca_list_t *requested, int64_t time);
 /* Records the first status only; returns true when it did. */
 bool mtls_diagnosis_set_app_status(mtls_diagnosis_t *diagnosis, uint16_t status, uint32_t frame);
 

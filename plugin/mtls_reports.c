@@ -141,7 +141,7 @@ typedef struct {
     gboolean matched_final; /* ... a frame that showed its final state */
     gboolean counted;       /* it is in the counts, as the fields below say */
     int server_node;        /* its address:port row, once counted */
-    const char *sni;        /* counted under the server: connection->server_name as it was */
+    const char *sni;        /* counted under the server: the connection's SNI as it was */
     mtls_verdict_t verdict;
     uint16_t version;
     int alert;
@@ -296,7 +296,7 @@ static void tree_refresh(stats_tree *st, const tree_state_t *state, tree_record_
         return;
     }
     if (!record->counted) {
-        record->sni = record->connection->server_name;
+        record->sni = mtls_connection_server_name(record->connection);
         tree_take_outcome(record);
         tree_count_exchange(st, state, record, 1);
         tree_count_outcome(st, state, record, 1);
@@ -305,7 +305,7 @@ static void tree_refresh(stats_tree *st, const tree_state_t *state, tree_record_
     }
     /* The SNI is learnt from the first ClientHello that carries one, which may
      * come after the exchange was first counted. */
-    const char *sni = record->connection->server_name;
+    const char *sni = mtls_connection_server_name(record->connection);
     if (record->sni != sni && record->server_node > 0) {
         increase_stat_node(st, record->sni ? record->sni : NO_SNI, record->server_node, FALSE, -1);
         record->sni = sni;
@@ -454,7 +454,8 @@ static void conv_cells(const mtls_exchange_t *exchange, const mtls_connection_in
     cells[COLUMN_STREAM] = g_strdup_printf("%u", connection->stream);
     cells[COLUMN_CLIENT] = endpoint_label(connection, FALSE);
     cells[COLUMN_SERVER] = endpoint_label(connection, TRUE);
-    cells[COLUMN_SNI] = g_strdup(connection->server_name ? connection->server_name : "-");
+    const char *sni = mtls_connection_server_name(connection);
+    cells[COLUMN_SNI] = g_strdup(sni ? sni : "-");
     cells[COLUMN_VERSION] = g_strdup(version_label(exchange->version, buffer, sizeof(buffer)));
     cells[COLUMN_PHASE] = g_strdup(mtls_phase_name(exchange->phase));
     cells[COLUMN_REQUESTED] = g_strdup(requested_label(exchange));
@@ -684,7 +685,7 @@ static row_key_t row_key(const table_record_t *record)
     const mtls_exchange_t *exchange = record->exchange;
     row_key_t key;
     memset(&key, 0, sizeof(key));
-    key.server_name = record->connection->server_name;
+    key.server_name = mtls_connection_server_name(record->connection);
     key.decision_frame = exchange->decision_frame;
     key.version = exchange->version;
     key.alert = exchange->alert;

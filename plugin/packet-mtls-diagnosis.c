@@ -5,7 +5,7 @@
  *
  * packet-mtls.c reads the client's chain, the CertificateRequest's CA names and
  * the first HTTP status on the first pass and hands them here; this keeps a
- * 40-byte record per exchange, by the exchange's tag, until the capture file is
+ * 32-byte record per exchange, by the exchange's tag, until the capture file is
  * closed, and renders it. The CA names themselves are kept only until the
  * client answers.
  */
@@ -40,7 +40,7 @@ static expert_field ei_problem[MTLS_PROBLEM_COUNT] = {EI_INIT, EI_INIT, EI_INIT,
                                                       EI_INIT, EI_INIT, EI_INIT, EI_INIT};
 
 /* mtls_diagnosis_t by exchange tag - 1 (the glue tags every exchange it shows),
- * in place: 40 bytes an exchange, all zero for those with nothing to diagnose. */
+ * in place: 32 bytes an exchange, all zero for those with nothing to diagnose. */
 static mtls_table_t *diagnoses;
 /* mtls_ca_list_t by exchange tag: a CertificateRequest's names, kept only until
  * the client answers. */
@@ -102,18 +102,17 @@ void mtls_diagnosis_read_chain(packet_info *pinfo, const mtls_exchange_t *exchan
     if (!diagnosis)
         return;
     const mtls_ca_list_t *requested = g_hash_table_lookup(pending_ca_lists, tag_key(exchange));
-    mtls_diagnosis_set_chain(diagnosis, chain, count, requested, pinfo->num,
-                             (int64_t)pinfo->abs_ts.secs);
+    mtls_diagnosis_set_chain(diagnosis, chain, count, requested, (int64_t)pinfo->abs_ts.secs);
     g_hash_table_remove(pending_ca_lists, tag_key(exchange)); /* matched once */
 }
 
-void mtls_diagnosis_read_ca_names(packet_info *pinfo, const mtls_exchange_t *exchange,
-                                  const mtls_der_t *names, size_t count, guint32 list_length)
+void mtls_diagnosis_read_ca_names(const mtls_exchange_t *exchange, const mtls_der_t *names,
+                                  size_t count, guint32 list_length)
 {
     mtls_diagnosis_t *diagnosis = lookup_or_add(exchange);
     if (!diagnosis)
         return;
-    mtls_diagnosis_set_ca_names(diagnosis, count, list_length, pinfo->num);
+    mtls_diagnosis_set_ca_names(diagnosis, count, list_length);
     mtls_ca_list_t *list = mtls_ca_list_new(names, count);
     if (list)
         g_hash_table_replace(pending_ca_lists, tag_key(exchange), list);

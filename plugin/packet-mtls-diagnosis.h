@@ -18,8 +18,8 @@ void mtls_diagnosis_cleanup(void);
 /* First pass: what the glue read for an exchange at this frame. */
 void mtls_diagnosis_read_chain(packet_info *pinfo, const mtls_exchange_t *exchange,
                                const mtls_der_t *chain, size_t count);
-void mtls_diagnosis_read_ca_names(packet_info *pinfo, const mtls_exchange_t *exchange,
-                                  const mtls_der_t *names, size_t count, guint32 list_length);
+void mtls_diagnosis_read_ca_names(const mtls_exchange_t *exchange, const mtls_der_t *names,
+                                  size_t count, guint32 list_length);
 /* After every event: drops what the exchange no longer needs. */
 void mtls_diagnosis_exchange_updated(const mtls_exchange_t *exchange);
 /* The first application response status after the exchange; TRUE when recorded. */

@@ -177,7 +177,16 @@ static mtls_table_t *connections;       /* mtls_conn_t * by tcp.stream */
 static mtls_table_t *exchange_slots;    /* exchange_slot_t by tag - 1 */
 static guint32 exchange_count;          /* tags given so far */
 static mtls_frame_index_t *frame_index; /* frame -> tags shown there, about 3 bytes an entry */
-static GHashTable *server_names;        /* each SNI once: connections to one server share it */
+static GPtrArray *server_names;         /* each SNI once, by id - 1: connections share it */
+static GHashTable *server_name_ids;     /* SNI -> its id */
+
+const char *mtls_connection_server_name(const mtls_connection_info_t *info)
+{
+    guint32 id = info->server_name_id;
+    return server_names && id >= 1 && id <= server_names->len
+               ? (const char *)g_ptr_array_index(server_names, id - 1)
+               : NULL;
+}
 
 void mtls_connection_address(const mtls_connection_info_t *info, gboolean server, address *out)
 {
@@ -204,7 +213,8 @@ static void mtls_init(void)
     exchange_slots = mtls_table_new(sizeof(exchange_slot_t));
     exchange_count = 0;
     frame_index = mtls_frame_index_new();
-    server_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    server_names = g_ptr_array_new_with_free_func(g_free);
+    server_name_ids = g_hash_table_new(g_str_hash, g_str_equal);
     mtls_diagnosis_init();
 }
 
@@ -224,7 +234,9 @@ static void mtls_cleanup(void)
     exchange_count = 0;
     mtls_frame_index_free(frame_index);
     frame_index = NULL;
-    g_hash_table_destroy(server_names);
+    g_hash_table_destroy(server_name_ids);
+    server_name_ids = NULL;
+    g_ptr_array_free(server_names, TRUE);
     server_names = NULL;
     mtls_diagnosis_cleanup();
 }
@@ -579,7 +591,7 @@ static void diagnose_event(packet_info *pinfo, const frame_events_t *frame,
         wmem_array_t *names = wmem_array_new(pinfo->pool, sizeof(mtls_der_t));
         if (list_length)
             collect_der(message, WANTED_DNAME_LENGTH, names);
-        mtls_diagnosis_read_ca_names(pinfo, exchange, (const mtls_der_t *)wmem_array_get_raw(names),
+        mtls_diagnosis_read_ca_names(exchange, (const mtls_der_t *)wmem_array_get_raw(names),
                                      wmem_array_get_count(names),
                                      list_length ? node_uint(list_length) : 0);
     }
@@ -651,14 +663,15 @@ static void analyse_frame(packet_info *pinfo, proto_tree *tree)
         *cell = connection;
     }
     mtls_connection_info_t *info = info_of(connection);
-    if (frame.server_name && !info->server_name) {
-        const char *name = g_hash_table_lookup(server_names, frame.server_name);
-        if (!name) {
+    if (frame.server_name && !info->server_name_id) {
+        guint id = GPOINTER_TO_UINT(g_hash_table_lookup(server_name_ids, frame.server_name));
+        if (!id) {
             char *copy = g_strdup(frame.server_name);
-            g_hash_table_insert(server_names, copy, copy);
-            name = copy;
+            g_ptr_array_add(server_names, copy);
+            id = server_names->len;
+            g_hash_table_insert(server_name_ids, copy, GUINT_TO_POINTER(id));
         }
-        info->server_name = name;
+        info->server_name_id = id;
     }
     learn_server(info, pinfo, &frame);
     if (!server_known(info))

@@ -7,10 +7,10 @@
 #include "mtls_engine.h"
 
 /* What the reports know of a connection. It lives in the engine's connection
- * allocation (mtls_conn_extra), with both addresses in place: 26 bytes for IPv4. */
+ * allocation (mtls_conn_extra), with both addresses in place: 22 bytes for IPv4. */
 typedef struct {
-    const char *server_name; /* SNI of the first ClientHello, or NULL; kept until the file closes */
-    guint32 stream;          /* tcp.stream */
+    guint32 stream;         /* tcp.stream */
+    guint32 server_name_id; /* SNI of the first ClientHello: mtls_connection_server_name() */
     guint16 client_port;
     guint16 server_port;
     guint8 address_type;   /* an address_type; AT_NONE until the server is known */
@@ -18,6 +18,9 @@ typedef struct {
     guint8 addresses[];    /* the client's, then the server's */
 } mtls_connection_info_t;
 
+/* The connection's SNI, or NULL. Each name is kept once until the file is
+ * closed: connections to one server share the pointer. */
+const char *mtls_connection_server_name(const mtls_connection_info_t *info);
 /* The client's or the server's address, pointing into `info`. */
 void mtls_connection_address(const mtls_connection_info_t *info, gboolean server, address *out);
 

@@ -188,7 +188,7 @@ static void expired_cert_is_judged_at_capture_time(void)
 {
     mtls_diagnosis_t *diagnosis = mtls_diagnosis_new();
     mtls_der_t chain[] = {DER(carol_der)};
-    REQUIRE(mtls_diagnosis_set_chain(diagnosis, chain, 1, NULL, 8, T_2021_01_01 + 3 * DAY + 5));
+    REQUIRE(mtls_diagnosis_set_chain(diagnosis, chain, 1, NULL, T_2021_01_01 + 3 * DAY + 5));
     CHECK(mtls_diagnosis_expired(diagnosis));
     CHECK(!mtls_diagnosis_not_yet_valid(diagnosis));
     mtls_exchange_t exchange = exchange_answered(MTLS_RESPONSE_CERTIFICATE);
@@ -209,11 +209,11 @@ static void expired_cert_is_judged_at_capture_time(void)
                         "the client certificate expired 3 days before this capture.");
 
     /* The same certificate, captured while it was valid. */
-    REQUIRE(mtls_diagnosis_set_chain(diagnosis, chain, 1, NULL, 8, T_2020_01_01 + DAY));
+    REQUIRE(mtls_diagnosis_set_chain(diagnosis, chain, 1, NULL, T_2020_01_01 + DAY));
     CHECK(!mtls_diagnosis_expired(diagnosis));
     CHECK(!mtls_diagnosis_not_yet_valid(diagnosis));
     /* ... and before it was. */
-    REQUIRE(mtls_diagnosis_set_chain(diagnosis, chain, 8, NULL, 8, T_2020_01_01 - 2 * DAY));
+    REQUIRE(mtls_diagnosis_set_chain(diagnosis, chain, 1, NULL, T_2020_01_01 - 2 * DAY));
     CHECK(mtls_diagnosis_not_yet_valid(diagnosis));
     mtls_diagnosis_free(diagnosis);
 }
@@ -222,7 +222,7 @@ static void accepted_exchange_gets_no_certificate_clauses(void)
 {
     mtls_diagnosis_t *diagnosis = mtls_diagnosis_new();
     mtls_der_t chain[] = {DER(bob_der)};
-    REQUIRE(mtls_diagnosis_set_chain(diagnosis, chain, 1, NULL, 8, T_2024_01_01 + DAY));
+    REQUIRE(mtls_diagnosis_set_chain(diagnosis, chain, 1, NULL, T_2024_01_01 + DAY));
     mtls_exchange_t exchange = exchange_answered(MTLS_RESPONSE_CERTIFICATE);
     CHECK(mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_ACCEPTED,
                                      MTLS_PROBLEM_CERT_NO_CLIENT_AUTH_EKU));
@@ -244,12 +244,12 @@ static void ca_names_match_is_decided_when_the_chain_arrives(void)
     mtls_der_t names[] = {DER(ca_subject_der)};
     mtls_ca_list_t *requested = mtls_ca_list_new(names, 1);
     REQUIRE(requested != NULL);
-    mtls_diagnosis_set_ca_names(diagnosis, 1, (uint32_t)(2 + sizeof(ca_subject_der)), 6);
+    mtls_diagnosis_set_ca_names(diagnosis, 1, (uint32_t)(2 + sizeof(ca_subject_der)));
     CHECK(diagnosis->has_ca_names && diagnosis->ca_names_count == 1);
     CHECK(!mtls_diagnosis_is_empty(diagnosis));
     CHECK(diagnosis->ca_names_match == MTLS_CA_MATCH_UNKNOWN);
     mtls_der_t untrusted[] = {DER(dave_der)};
-    REQUIRE(mtls_diagnosis_set_chain(diagnosis, untrusted, 1, requested, 8, T_2024_01_01 + DAY));
+    REQUIRE(mtls_diagnosis_set_chain(diagnosis, untrusted, 1, requested, T_2024_01_01 + DAY));
     CHECK(diagnosis->ca_names_match == MTLS_CA_MATCH_NO);
     mtls_exchange_t exchange = exchange_answered(MTLS_RESPONSE_CERTIFICATE);
     CHECK(mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_REJECTED,
@@ -257,9 +257,9 @@ static void ca_names_match_is_decided_when_the_chain_arrives(void)
     mtls_diagnosis_free(diagnosis);
 
     diagnosis = mtls_diagnosis_new();
-    mtls_diagnosis_set_ca_names(diagnosis, 1, (uint32_t)(2 + sizeof(ca_subject_der)), 6);
+    mtls_diagnosis_set_ca_names(diagnosis, 1, (uint32_t)(2 + sizeof(ca_subject_der)));
     mtls_der_t good[] = {DER(erin_der), DER(intermediate_der)};
-    REQUIRE(mtls_diagnosis_set_chain(diagnosis, good, 2, requested, 8, T_2024_01_01 + DAY));
+    REQUIRE(mtls_diagnosis_set_chain(diagnosis, good, 2, requested, T_2024_01_01 + DAY));
     CHECK(diagnosis->ca_names_match == MTLS_CA_MATCH_YES);
     CHECK(!mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_ACCEPTED,
                                       MTLS_PROBLEM_CA_NAMES_NO_MATCH));
@@ -267,8 +267,8 @@ static void ca_names_match_is_decided_when_the_chain_arrives(void)
 
     /* Without the list (not kept, or no memory) the match stays unknown. */
     diagnosis = mtls_diagnosis_new();
-    mtls_diagnosis_set_ca_names(diagnosis, 1, (uint32_t)(2 + sizeof(ca_subject_der)), 6);
-    REQUIRE(mtls_diagnosis_set_chain(diagnosis, good, 2, NULL, 8, T_2024_01_01 + DAY));
+    mtls_diagnosis_set_ca_names(diagnosis, 1, (uint32_t)(2 + sizeof(ca_subject_der)));
+    REQUIRE(mtls_diagnosis_set_chain(diagnosis, good, 2, NULL, T_2024_01_01 + DAY));
     CHECK(diagnosis->ca_names_match == MTLS_CA_MATCH_UNKNOWN);
     mtls_diagnosis_free(diagnosis);
     mtls_ca_list_free(requested);
@@ -279,20 +279,20 @@ static void diagnosis_counts_saturate(void)
 {
     mtls_diagnosis_t diagnosis;
     memset(&diagnosis, 0, sizeof(diagnosis));
-    mtls_diagnosis_set_ca_names(&diagnosis, 70000, 100000, 6);
+    mtls_diagnosis_set_ca_names(&diagnosis, 70000, 100000);
     CHECK(diagnosis.ca_names_count == UINT16_MAX && diagnosis.ca_names_length == UINT16_MAX);
     mtls_exchange_t exchange = exchange_answered(MTLS_RESPONSE_CERTIFICATE);
     CHECK(mtls_diagnosis_has_problem(&diagnosis, &exchange, MTLS_VERDICT_REJECTED,
                                      MTLS_PROBLEM_CA_NAMES_LARGE));
     mtls_diagnosis_clear(&diagnosis);
     CHECK(mtls_diagnosis_is_empty(&diagnosis));
-    CHECK(sizeof(mtls_diagnosis_t) <= 40);
+    CHECK(sizeof(mtls_diagnosis_t) <= 32);
 }
 
 static void no_certificate_despite_listed_cas_is_a_problem(void)
 {
     mtls_diagnosis_t *diagnosis = mtls_diagnosis_new();
-    mtls_diagnosis_set_ca_names(diagnosis, 2, 100, 6);
+    mtls_diagnosis_set_ca_names(diagnosis, 2, 100);
     mtls_exchange_t exchange = exchange_answered(MTLS_RESPONSE_EMPTY);
     CHECK(mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_SERVER_IGNORED,
                                      MTLS_PROBLEM_CA_NAMES_NO_CERT));
@@ -310,17 +310,17 @@ static void empty_and_large_ca_lists_are_flagged(void)
 {
     mtls_diagnosis_t *diagnosis = mtls_diagnosis_new();
     mtls_exchange_t exchange = exchange_answered(MTLS_RESPONSE_EMPTY);
-    mtls_diagnosis_set_ca_names(diagnosis, 0, 0, 6);
+    mtls_diagnosis_set_ca_names(diagnosis, 0, 0);
     CHECK(mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_SERVER_IGNORED,
                                      MTLS_PROBLEM_CA_NAMES_EMPTY));
     CHECK(mtls_diagnosis_problem_frame(diagnosis, &exchange, MTLS_PROBLEM_CA_NAMES_EMPTY) == 6);
     CHECK(!mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_SERVER_IGNORED,
                                       MTLS_PROBLEM_CA_NAMES_NO_CERT));
 
-    mtls_diagnosis_set_ca_names(diagnosis, 1, MTLS_CA_NAMES_LARGE, 6);
+    mtls_diagnosis_set_ca_names(diagnosis, 1, MTLS_CA_NAMES_LARGE);
     CHECK(!mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_SERVER_IGNORED,
                                       MTLS_PROBLEM_CA_NAMES_LARGE));
-    mtls_diagnosis_set_ca_names(diagnosis, 1, 13000, 6);
+    mtls_diagnosis_set_ca_names(diagnosis, 1, 13000);
     CHECK(mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_SERVER_IGNORED,
                                      MTLS_PROBLEM_CA_NAMES_LARGE));
     char message[512];
@@ -365,7 +365,7 @@ static void http_refusal_after_accepted_expired_cert_names_both(void)
     /* nginx ssl_verify_client on: TLS accepts an expired certificate, HTTP says 400. */
     mtls_diagnosis_t *diagnosis = mtls_diagnosis_new();
     mtls_der_t chain[] = {DER(carol_der)};
-    REQUIRE(mtls_diagnosis_set_chain(diagnosis, chain, 1, NULL, 8, T_2021_01_01 + 10 * DAY));
+    REQUIRE(mtls_diagnosis_set_chain(diagnosis, chain, 1, NULL, T_2021_01_01 + 10 * DAY));
     CHECK(mtls_diagnosis_set_app_status(diagnosis, 400, 14));
     mtls_exchange_t exchange = exchange_answered(MTLS_RESPONSE_CERTIFICATE);
     char evidence[512] = "Client sent a certificate chain; the server went on.";
