@@ -38,16 +38,9 @@ trap 'rm -rf "$run"' EXIT
 chmod 777 "$run"
 mkdir -m 777 "$run/home"
 cp -r "$build/plugins" "$run/plugins" && chmod -R a+rX "$run/plugins"
-if [ -z "$capture" ]; then
-  capture=$run/capture.pcapng
-  python3 "$repo/bench/make_capture.py" --connections "$connections" "$capture" \
-    "$repo"/sample-captures/*.pcapng >&2
-else
-  cp "$capture" "$run/capture.pcapng"
-  capture=$run/capture.pcapng
-  connections=$(tshark -r "$capture" -T fields -e tcp.stream 2>/dev/null | sort -un | wc -l)
-fi
-chmod 644 "$capture"
+# shellcheck source=bench/common.sh
+. "$repo/bench/common.sh"
+bench_capture
 
 as_user=()
 [ "$(id -u)" = 0 ] && as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups)

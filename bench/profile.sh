@@ -72,17 +72,11 @@ mkdir -m 777 "$run/home"
 mkdir -m 755 "$run/empty"
 cp -r "$build/plugins" "$run/plugins"   # readable by nobody, and frozen for the whole run
 chmod -R a+rX "$run/plugins"
-if [ -z "$capture" ]; then
-  capture=$run/capture.pcapng
-  python3 "$repo/bench/make_capture.py" --connections "$connections" "$capture" \
-    "$repo"/sample-captures/*.pcapng >&2
-else
-  cp "$capture" "$run/capture.pcapng"
-  capture=$run/capture.pcapng
-  connections=$(tshark -r "$capture" -T fields -e tcp.stream 2>/dev/null | sort -un | wc -l)
-fi
+# shellcheck source=bench/common.sh
+. "$repo/bench/common.sh"
+bench_capture
 editcap -r "$capture" "$run/one.pcapng" 1
-chmod 644 "$capture" "$run/one.pcapng"
+chmod 644 "$run/one.pcapng"
 
 as_user=()
 if [ "$(id -u)" = 0 ]; then

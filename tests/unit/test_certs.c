@@ -391,46 +391,28 @@ static void intervals_read_as_people_say_them(void)
 
 /* ------------------------------------------------------------------ main -- */
 
-#define TEST(name)                                                                                 \
-    {                                                                                              \
-#name, name                                                                                \
-    }
-static const struct {
-    const char *name;
-    void (*run)(void);
-} tests[] = {
-    TEST(ec_client_cert_with_client_auth_reads_known_values),
-    TEST(rsa_cert_with_server_auth_only_lacks_client_auth),
-    TEST(ed25519_cert_without_eku_allows_client_auth),
-    TEST(expired_cert_reads_its_validity),
-    TEST(garbage_is_not_a_certificate),
-    TEST(same_certificate_is_parsed_once_and_shared),
-    TEST(leaf_issuer_matches_listed_ca),
-    TEST(intermediate_issuer_matches_root_listed),
-    TEST(names_compare_as_whole_der),
-    TEST(expired_cert_is_judged_at_capture_time),
-    TEST(accepted_exchange_gets_no_certificate_clauses),
-    TEST(ca_names_match_is_decided_when_the_chain_arrives),
-    TEST(diagnosis_counts_saturate),
-    TEST(no_certificate_despite_listed_cas_is_a_problem),
-    TEST(empty_and_large_ca_lists_are_flagged),
-    TEST(http_refusal_after_server_ignored_is_explained),
-    TEST(http_refusal_after_accepted_expired_cert_names_both),
-    TEST(intervals_read_as_people_say_them),
+static const unit_test_t tests[] = {
+    UNIT_TEST(ec_client_cert_with_client_auth_reads_known_values),
+    UNIT_TEST(rsa_cert_with_server_auth_only_lacks_client_auth),
+    UNIT_TEST(ed25519_cert_without_eku_allows_client_auth),
+    UNIT_TEST(expired_cert_reads_its_validity),
+    UNIT_TEST(garbage_is_not_a_certificate),
+    UNIT_TEST(same_certificate_is_parsed_once_and_shared),
+    UNIT_TEST(leaf_issuer_matches_listed_ca),
+    UNIT_TEST(intermediate_issuer_matches_root_listed),
+    UNIT_TEST(names_compare_as_whole_der),
+    UNIT_TEST(expired_cert_is_judged_at_capture_time),
+    UNIT_TEST(accepted_exchange_gets_no_certificate_clauses),
+    UNIT_TEST(ca_names_match_is_decided_when_the_chain_arrives),
+    UNIT_TEST(diagnosis_counts_saturate),
+    UNIT_TEST(no_certificate_despite_listed_cas_is_a_problem),
+    UNIT_TEST(empty_and_large_ca_lists_are_flagged),
+    UNIT_TEST(http_refusal_after_server_ignored_is_explained),
+    UNIT_TEST(http_refusal_after_accepted_expired_cert_names_both),
+    UNIT_TEST(intervals_read_as_people_say_them),
 };
 
 int main(void)
 {
-    int passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        test_failed = false;
-        tests[i].run();
-        printf("%s %s\n", test_failed ? "FAIL" : "ok  ", tests[i].name);
-        if (test_failed)
-            failed++;
-        else
-            passed++;
-    }
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return run_unit_tests(tests, sizeof(tests) / sizeof(tests[0]));
 }

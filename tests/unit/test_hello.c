@@ -236,37 +236,17 @@ static void random_bytes_are_safe(void)
     }
 }
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-} tests[] = {
-#define TEST(f)                                                                                    \
-    {                                                                                              \
-#f, f                                                                                      \
-    }
-    TEST(client_hello_gives_sni_and_pha),
-    TEST(server_hello_gives_version_suite_psk_and_retry),
-    TEST(hello_without_extensions_is_whole),
-    TEST(other_messages_are_refused),
-    TEST(cut_hellos_are_refused_safely),
-    TEST(lengths_that_lie_are_refused),
-    TEST(random_bytes_are_safe),
-#undef TEST
+static const unit_test_t tests[] = {
+    UNIT_TEST(client_hello_gives_sni_and_pha),
+    UNIT_TEST(server_hello_gives_version_suite_psk_and_retry),
+    UNIT_TEST(hello_without_extensions_is_whole),
+    UNIT_TEST(other_messages_are_refused),
+    UNIT_TEST(cut_hellos_are_refused_safely),
+    UNIT_TEST(lengths_that_lie_are_refused),
+    UNIT_TEST(random_bytes_are_safe),
 };
 
 int main(void)
 {
-    int passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        test_failed = false;
-        tests[i].run();
-        printf("%s %s\n", test_failed ? "FAIL" : "ok  ", tests[i].name);
-        fflush(stdout);
-        if (test_failed)
-            failed++;
-        else
-            passed++;
-    }
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return run_unit_tests(tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -362,9 +362,27 @@ static void frame_index_matches_naive_reference(void)
 /* Lookups out of order (backwards, random) and lookups between adds: the index
  * remembers where it last read, and must not trust that after a jump back or
  * after an add. */
+/* Whether the index gives the frame of the reference's pair k all its tags, in order. */
+static bool lookup_matches_reference(mtls_frame_index_t *index, const reference_t *ref, size_t k)
+{
+    enum { MAX_TAGS = 64 };
+    uint32_t tags[MAX_TAGS];
+    uint32_t wanted = ref->pairs[k].frame;
+    size_t first = k, expected = 0;
+    while (first > 0 && ref->pairs[first - 1].frame == wanted)
+        first--;
+    while (first + expected < ref->count && ref->pairs[first + expected].frame == wanted)
+        expected++;
+    size_t n = mtls_frame_index_lookup(index, wanted, tags, MAX_TAGS);
+    bool same = n == expected;
+    for (size_t j = 0; same && j < n && j < MAX_TAGS; j++)
+        same = tags[j] == ref->pairs[first + j].tag;
+    return same;
+}
+
 static void frame_index_lookups_in_any_order(void)
 {
-    enum { COUNT = 20000, MAX_TAGS = 64 };
+    enum { COUNT = 20000 };
     reference_t ref = {malloc(COUNT * sizeof(pair_t)), 0};
     REQUIRE(ref.pairs != NULL);
     mtls_frame_index_t *index = mtls_frame_index_new();
@@ -373,7 +391,6 @@ static void frame_index_lookups_in_any_order(void)
         REQUIRE(index != NULL);
     }
     uint32_t state = 88172645u, frame = 1, tag = 500;
-    uint32_t tags[MAX_TAGS];
     unsigned mismatches = 0;
     for (uint32_t i = 0; i < COUNT; i++) {
         uint32_t r = next_random(&state);
@@ -381,39 +398,14 @@ static void frame_index_lookups_in_any_order(void)
         tag += (r >> 8) % 101 - 50;
         add_both(index, &ref, frame, tag);
         /* Now and then, look up an earlier frame while still adding. */
-        if (r % 7 == 0 && ref.count > 0) {
-            size_t k = next_random(&state) % ref.count;
-            uint32_t wanted = ref.pairs[k].frame;
-            size_t first = k, expected = 0;
-            while (first > 0 && ref.pairs[first - 1].frame == wanted)
-                first--;
-            while (first + expected < ref.count && ref.pairs[first + expected].frame == wanted)
-                expected++;
-            size_t n = mtls_frame_index_lookup(index, wanted, tags, MAX_TAGS);
-            bool same = n == expected;
-            for (size_t j = 0; same && j < n && j < MAX_TAGS; j++)
-                same = tags[j] == ref.pairs[first + j].tag;
-            if (!same)
-                mismatches++;
-        }
+        if (r % 7 == 0 && !lookup_matches_reference(index, &ref, next_random(&state) % ref.count))
+            mismatches++;
     }
     /* Backwards over every frame, then forwards. */
-    for (int direction = 0; direction < 2; direction++) {
-        for (size_t step = 0; step < ref.count; step++) {
-            size_t k = direction == 0 ? ref.count - 1 - step : step;
-            uint32_t wanted = ref.pairs[k].frame;
-            size_t first = k, expected = 0;
-            while (first > 0 && ref.pairs[first - 1].frame == wanted)
-                first--;
-            while (first + expected < ref.count && ref.pairs[first + expected].frame == wanted)
-                expected++;
-            size_t n = mtls_frame_index_lookup(index, wanted, tags, MAX_TAGS);
-            bool same = n == expected;
-            for (size_t j = 0; same && j < n && j < MAX_TAGS; j++)
-                same = tags[j] == ref.pairs[first + j].tag;
-            if (!same)
-                mismatches++;
-        }
+    for (size_t step = 0; step < 2 * ref.count; step++) {
+        size_t k = step < ref.count ? ref.count - 1 - step : step - ref.count;
+        if (!lookup_matches_reference(index, &ref, k))
+            mismatches++;
     }
     CHECK(mismatches == 0);
     mtls_frame_index_free(index);
@@ -530,43 +522,24 @@ static void frame_index_interleaved_under_4_bytes_per_entry(void)
 
 /* ------------------------------------------------------------------ main -- */
 
-#define TEST(name)                                                                                 \
-    {                                                                                              \
-#name, name                                                                                \
-    }
-static const struct {
-    const char *name;
-    void (*run)(void);
-} tests[] = {
-    TEST(table_get_before_slot_is_null),
-    TEST(table_slot_is_zeroed_and_kept),
-    TEST(table_pointers_stay_put_while_it_grows),
-    TEST(table_index_limit_and_length),
-    TEST(frame_index_empty),
-    TEST(frame_index_several_tags_per_frame),
-    TEST(frame_index_duplicate_pair_is_ignored),
-    TEST(frame_index_refuses_out_of_order),
-    TEST(frame_index_frame_spanning_chunks),
-    TEST(frame_index_matches_naive_reference),
-    TEST(frame_index_lookups_in_any_order),
-    TEST(frame_index_extreme_values),
-    TEST(frame_index_lookup_with_small_max),
-    TEST(frame_index_interleaved_under_4_bytes_per_entry),
+static const unit_test_t tests[] = {
+    UNIT_TEST(table_get_before_slot_is_null),
+    UNIT_TEST(table_slot_is_zeroed_and_kept),
+    UNIT_TEST(table_pointers_stay_put_while_it_grows),
+    UNIT_TEST(table_index_limit_and_length),
+    UNIT_TEST(frame_index_empty),
+    UNIT_TEST(frame_index_several_tags_per_frame),
+    UNIT_TEST(frame_index_duplicate_pair_is_ignored),
+    UNIT_TEST(frame_index_refuses_out_of_order),
+    UNIT_TEST(frame_index_frame_spanning_chunks),
+    UNIT_TEST(frame_index_matches_naive_reference),
+    UNIT_TEST(frame_index_lookups_in_any_order),
+    UNIT_TEST(frame_index_extreme_values),
+    UNIT_TEST(frame_index_lookup_with_small_max),
+    UNIT_TEST(frame_index_interleaved_under_4_bytes_per_entry),
 };
 
 int main(void)
 {
-    int passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        test_failed = false;
-        tests[i].run();
-        printf("%s %s\n", test_failed ? "FAIL" : "ok  ", tests[i].name);
-        fflush(stdout);
-        if (test_failed)
-            failed++;
-        else
-            passed++;
-    }
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return run_unit_tests(tests, sizeof(tests) / sizeof(tests[0]));
 }

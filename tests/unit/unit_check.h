@@ -7,6 +7,7 @@
 #define UNIT_CHECK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 static bool test_failed;
@@ -28,5 +29,34 @@ static bool test_failed;
             return;                                                                                \
         }                                                                                          \
     } while (0)
+
+/* A test program's table of tests, and its main: runs each test, prints one
+ * line per test, exits non-zero when one failed. */
+typedef struct {
+    const char *name;
+    void (*run)(void);
+} unit_test_t;
+
+#define UNIT_TEST(f)                                                                               \
+    {                                                                                              \
+#f, f                                                                                      \
+    }
+
+static inline int run_unit_tests(const unit_test_t *tests, size_t count)
+{
+    int passed = 0, failed = 0;
+    for (size_t i = 0; i < count; i++) {
+        test_failed = false;
+        tests[i].run();
+        printf("%s %s\n", test_failed ? "FAIL" : "ok  ", tests[i].name);
+        fflush(stdout);
+        if (test_failed)
+            failed++;
+        else
+            passed++;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
 
 #endif /* UNIT_CHECK_H */
