@@ -176,7 +176,7 @@ static int mtls_tap = -1;
 static mtls_table_t *connections;       /* mtls_conn_t * by tcp.stream */
 static mtls_table_t *exchange_slots;    /* exchange_slot_t by tag - 1 */
 static guint32 exchange_count;          /* tags given so far */
-static mtls_frame_index_t *frame_index; /* frame -> tags shown there, about 3 bytes an entry */
+static mtls_frame_index_t *frame_index; /* frame -> tags shown there, about 2.2 bytes an entry */
 static GPtrArray *server_names;         /* each SNI once, by id - 1: connections share it */
 static GHashTable *server_name_ids;     /* SNI -> its id */
 
@@ -482,11 +482,9 @@ static gboolean server_known(const mtls_connection_info_t *info)
 
 static gboolean sent_by_server(const mtls_connection_info_t *info, const packet_info *pinfo)
 {
-    return pinfo->srcport == info->server_port && pinfo->src.type == (int)info->address_type &&
-           pinfo->src.len == (int)info->address_length &&
-           (info->address_length == 0 ||
-            memcmp(pinfo->src.data, info->addresses + info->address_length, info->address_length) ==
-                0);
+    address server;
+    mtls_connection_address(info, TRUE, &server);
+    return pinfo->srcport == info->server_port && addresses_equal(&pinfo->src, &server);
 }
 
 /* Stores both endpoints once; addresses the connection has no room for (another
