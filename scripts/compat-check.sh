@@ -9,7 +9,7 @@
 # Downloads libwireshark-dev, libwsutil-dev, libwiretap-dev, wireshark-dev and the
 # matching runtime libraries of SUITE with a private apt setup (nothing is added to
 # the machine's sources or installed), unpacks them under the work directory, then
-#   1. compiles every plugin/*.c with the project's warning flags and -Werror,
+#   1. compiles every plugin/*/*.c with the project's warning flags and -Werror,
 #   2. links them with -Wl,--no-undefined against that libwireshark and libwsutil,
 #   3. checks the result exports the symbols Wireshark's plugin loader looks for.
 # It cannot load the plugin into that Wireshark: sid's libraries need a newer glibc
@@ -51,9 +51,9 @@ echo "Wireshark $version headers from Debian $suite"
 obj=$work/obj
 rm -rf "$obj" && mkdir "$obj"
 flags=(-std=gnu11 -c -fPIC -fvisibility=hidden -Wall -Wextra -Werror -Wshadow -Wpointer-arith
-       -Wstrict-prototypes -Wformat=2 -DPLUGIN_VERSION='"0"' -I"$include" -I"$repo/plugin")
+       -Wstrict-prototypes -Wformat=2 -DPLUGIN_VERSION='"0"' -I"$include" -I"$repo/plugin/core" -I"$repo/plugin/wire" -I"$repo/plugin/app" -I"$repo/plugin/epan")
 read -r -a glib <<<"$(pkg-config --cflags glib-2.0 gnutls)"
-for source in "$repo"/plugin/*.c; do
+for source in "$repo"/plugin/*/*.c; do
   gcc "${flags[@]}" "${glib[@]}" "$source" -o "$obj/$(basename "$source" .c).o"
 done
 echo "compiled: $(ls "$obj" | wc -l) files, no warnings"
