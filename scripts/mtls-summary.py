@@ -56,7 +56,7 @@ def alert_names():
     """TLS alert names by number, from the list the plugin itself is built with."""
     names = {}
     try:
-        with open(os.path.join(ROOT, "plugin", "mtls_alerts.def")) as handle:
+        with open(os.path.join(ROOT, "plugin", "core", "mtls_alerts.def")) as handle:
             for number, name in re.findall(r'MTLS_ALERT\((\d+),\s*"([^"]+)"\)', handle.read()):
                 names[number] = name
     except OSError:

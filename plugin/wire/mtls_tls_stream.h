@@ -47,10 +47,10 @@ typedef struct {
      * segment (the dissector then read it from reassembled data), at or past the
      * payload's length when it came from a held-back segment this one released. */
     int64_t header_offset;
-    unsigned index;        /* 0-based among the protected records completed by this call */
-    uint8_t content_type;  /* outer type from the header */
-    uint16_t length;       /* the header's length field */
-    uint32_t frame;        /* the frame whose segment completed it */
+    unsigned index;       /* 0-based among the protected records completed by this call */
+    uint8_t content_type; /* outer type from the header */
+    uint16_t length;      /* the header's length field */
+    uint32_t frame;       /* the frame whose segment completed it */
 } mtls_tls_protected_record_t;
 
 /* The plaintext of a protected record: content type (TLS 1.3 inner type) and bytes. */
@@ -70,8 +70,8 @@ typedef struct {
     void (*event)(void *context, unsigned direction, const mtls_event_t *event,
                   const uint8_t *message, size_t message_length);
     /* Decrypted application data, in order; valid during the call only. May be NULL. */
-    void (*application_data)(void *context, unsigned direction, uint32_t frame,
-                             const uint8_t *data, size_t length);
+    void (*application_data)(void *context, unsigned direction, uint32_t frame, const uint8_t *data,
+                             size_t length);
     /* Fills `plaintext` and returns true when the dissector decrypted `record`.
      * May be NULL (no keys). */
     bool (*plaintext)(void *context, unsigned direction, const mtls_tls_protected_record_t *record,
@@ -87,10 +87,12 @@ void mtls_tls_stream_free(mtls_tls_stream_t *stream);
 size_t mtls_tls_stream_memory(const mtls_tls_stream_t *stream);
 
 typedef struct {
-    unsigned direction;   /* 0 or 1: the caller's name for the sender */
-    uint32_t seq;         /* TCP sequence number of the first payload byte (raw or relative,
-                             the same kind for the whole connection) */
-    uint8_t flags;        /* MTLS_TCP_* */
+    unsigned direction; /* 0 or 1: the caller's name for the sender */
+    uint32_t seq;       /* TCP sequence number of the first payload byte (raw or relative,
+                           the same kind for the whole connection) */
+    uint32_t ack;       /* acknowledgment number, same kind as `seq` */
+    bool has_ack;       /* the ACK flag was set */
+    uint8_t flags;      /* MTLS_TCP_* */
     uint32_t frame;
     int64_t time_ns;
     const uint8_t *payload; /* may be NULL when length is 0 */
@@ -101,19 +103,25 @@ typedef struct {
 
 /* What mtls_tls_stream_segment() saw of the stream. */
 typedef struct {
-    bool gap;          /* bytes were missing before or inside this segment */
-    bool resynced;     /* the scanner found a record header again after a gap */
-    bool not_tls;      /* no plausible record header at all: the stream is not TLS here */
-    unsigned events;   /* events reported */
+    bool gap;        /* bytes were missing before or inside this segment */
+    bool resynced;   /* the scanner found a record header again after a gap */
+    bool not_tls;    /* no plausible record header at all: the stream is not TLS here */
+    unsigned events; /* events reported */
 } mtls_tls_stream_result_t;
 
 /* Feeds one TCP segment (in capture order) and reports its events, in stream
  * order, through `callbacks`. A FIN or RST is reported as MTLS_EV_CLOSE after the
- * segment's data (once per direction: retransmitted FINs are dropped). */
+ * segment's data (once per direction: retransmitted FINs are dropped). A segment
+ * that comes early is held back until the bytes before it arrive; when the other
+ * direction acknowledges bytes that were never captured, or too much is held, the
+ * hole is a gap and what was held is read after it. */
 mtls_tls_stream_result_t mtls_tls_stream_segment(mtls_tls_stream_t *stream,
                                                  const mtls_tcp_segment_t *segment,
                                                  const mtls_tls_stream_callbacks_t *callbacks,
                                                  void *context);
+
+/* True once both directions sent a FIN, or either an RST: nothing more to read. */
+bool mtls_tls_stream_closed(const mtls_tls_stream_t *stream);
 
 /* True once any gap was seen in either direction: part of the stream was missing. */
 bool mtls_tls_stream_had_gap(const mtls_tls_stream_t *stream);
