@@ -59,11 +59,13 @@ typedef struct {
     uint8_t *message;        /* the current message, when it is one that is read whole */
     uint32_t message_have;
     uint8_t early_count;
+    uint8_t scan[RECORD_HEADER - 1]; /* out of sync: the last bytes, where a header may begin */
+    uint8_t scan_have;
     early_segment_t *early; /* in sequence order */
     bool seq_known : 1;
     bool in_sync : 1; /* record boundaries are known */
     bool alert_half : 1;
-    bool handshake_lost : 1;     /* part of the current handshake message is missing: skip it */
+    bool record_damaged : 1;     /* bytes of the current record are missing: it is not read */
     bool change_cipher_spec : 1; /* TLS 1.2: records from here on are protected */
     bool fin : 1;
     bool rst : 1;
@@ -273,21 +275,18 @@ static void handshake_reset(direction_t *dir)
 {
     dir->handshake_header_have = 0;
     dir->handshake_left = 0;
-    dir->handshake_lost = false;
     drop_message(dir);
 }
 
 static void handshake_complete(run_t *run, direction_t *dir, uint16_t record_length)
 {
     uint8_t type = dir->handshake_header[0];
-    if (!dir->handshake_lost) {
-        if (dir->message)
-            handshake_message(run, run->direction, type, dir->message, dir->message_have,
-                              record_length);
-        else
-            handshake_message(run, run->direction, type, dir->handshake_header, HANDSHAKE_HEADER,
-                              record_length);
-    }
+    if (dir->message)
+        handshake_message(run, run->direction, type, dir->message, dir->message_have,
+                          record_length);
+    else
+        handshake_message(run, run->direction, type, dir->handshake_header, HANDSHAKE_HEADER,
+                          record_length);
     handshake_reset(dir);
 }
 
@@ -314,7 +313,7 @@ static void handshake_bytes(run_t *run, direction_t *dir, const uint8_t *bytes, 
             if (dir->handshake_header_have < HANDSHAKE_HEADER)
                 continue;
             dir->handshake_left = get24(dir->handshake_header + 1);
-            if (read_whole(dir->handshake_header[0]) && !dir->handshake_lost) {
+            if (read_whole(dir->handshake_header[0])) {
                 size_t keep = (size_t)HANDSHAKE_HEADER + dir->handshake_left;
                 if (keep > MTLS_TLS_MAX_BUFFERED_MESSAGE)
                     keep = MTLS_TLS_MAX_BUFFERED_MESSAGE;
@@ -381,7 +380,7 @@ static void protected_record(run_t *run, direction_t *dir)
         .frame = run->frame,
     };
     mtls_tls_plaintext_t plaintext = {0, NULL, 0};
-    bool decrypted = run->callbacks && run->callbacks->plaintext &&
+    bool decrypted = !dir->record_damaged && run->callbacks && run->callbacks->plaintext &&
                      run->callbacks->plaintext(run->context, run->direction, &record, &plaintext) &&
                      (plaintext.data || plaintext.length == 0);
     if (!decrypted) {
@@ -434,6 +433,8 @@ static void protected_record(run_t *run, direction_t *dir)
 static void plaintext_body(run_t *run, direction_t *dir, const uint8_t *bytes, size_t length)
 {
     uint16_t record_length = header_length(dir->header);
+    if (dir->record_damaged)
+        return;
     switch (dir->header[0]) {
     case CONTENT_HANDSHAKE: handshake_bytes(run, dir, bytes, length, record_length); break;
     case CONTENT_ALERT:
@@ -455,7 +456,11 @@ static void record_complete(run_t *run, direction_t *dir, bool is_protected)
 {
     uint8_t type = dir->header[0];
     uint16_t length = header_length(dir->header);
-    if (is_protected) {
+    if (dir->record_damaged && !is_protected) {
+        /* Part of it was never captured: a message it held or began is lost. */
+        if (type == CONTENT_HANDSHAKE)
+            handshake_reset(dir);
+    } else if (is_protected) {
         protected_record(run, dir);
     } else if (type == CONTENT_CHANGE_CIPHER_SPEC) {
         emit_simple(run, run->direction, MTLS_EV_CHANGE_CIPHER_SPEC, length);
@@ -467,6 +472,7 @@ static void record_complete(run_t *run, direction_t *dir, bool is_protected)
         emit_simple(run, run->direction, MTLS_EV_ALERT, length);
     }
     dir->alert_half = false;
+    dir->record_damaged = false;
     dir->header_have = 0;
     dir->record_left = 0;
 }
@@ -494,6 +500,7 @@ static void lose_sync(run_t *run, direction_t *dir)
     dir->header_have = 0;
     dir->record_left = 0;
     dir->alert_half = false;
+    dir->record_damaged = false;
     handshake_reset(dir);
     run->stream->gap = true;
     run->result.gap = true;
@@ -507,19 +514,47 @@ static void stream_bytes(run_t *run, direction_t *dir, uint32_t seq, const uint8
     if (length > 0)
         dir->data_seen = true;
     if (!dir->in_sync && length > 0) {
+        /* A header that began in the bytes kept from earlier segments. */
+        for (unsigned kept = dir->scan_have; kept > 0; kept--) {
+            if (RECORD_HEADER - kept > length)
+                continue;
+            uint8_t candidate[RECORD_HEADER];
+            memcpy(candidate, dir->scan + dir->scan_have - kept, kept);
+            memcpy(candidate + kept, bytes, RECORD_HEADER - kept);
+            if (!plausible_header(candidate) || header_length(candidate) == 0)
+                continue;
+            memcpy(dir->header, candidate, RECORD_HEADER);
+            dir->header_have = RECORD_HEADER;
+            dir->record_seq = seq - kept;
+            dir->record_left = header_length(candidate);
+            dir->in_sync = true;
+            dir->scan_have = 0;
+            run->result.resynced = true;
+            seq += RECORD_HEADER - kept;
+            bytes += RECORD_HEADER - kept;
+            length -= RECORD_HEADER - kept;
+            break;
+        }
+    }
+    if (!dir->in_sync && length > 0) {
         size_t at = find_record(bytes, length);
         if (at == length) {
+            /* Keep the last bytes: a header may begin in them. */
+            size_t keep = length < sizeof(dir->scan) ? length : sizeof(dir->scan);
+            if (dir->scan_have + keep > sizeof(dir->scan)) {
+                size_t drop = dir->scan_have + keep - sizeof(dir->scan);
+                memmove(dir->scan, dir->scan + drop, dir->scan_have - drop);
+                dir->scan_have = (uint8_t)(dir->scan_have - drop);
+            }
+            memcpy(dir->scan + dir->scan_have, bytes + length - keep, keep);
+            dir->scan_have = (uint8_t)(dir->scan_have + keep);
             run->result.not_tls = true;
             return;
         }
-        if (at > 0 || run->result.gap)
-            run->result.resynced = true;
-        if (at > 0) {
-            stream->gap = true;
-            run->result.gap = true;
-        }
+        run->result.resynced = true;
         dir->in_sync = true;
         dir->header_have = 0;
+        dir->scan_have = 0;
         seq += (uint32_t)at;
         bytes += at;
         length -= at;
@@ -564,10 +599,7 @@ static void skip_gap(run_t *run, direction_t *dir, uint32_t missing)
     run->result.gap = true;
     if (dir->in_sync && dir->header_have == RECORD_HEADER && missing < dir->record_left) {
         dir->record_left -= (uint16_t)missing;
-        if (dir->header[0] == CONTENT_HANDSHAKE || dir->header[0] == CONTENT_ALERT) {
-            handshake_reset(dir);
-            dir->handshake_lost = dir->header[0] == CONTENT_HANDSHAKE;
-        }
+        dir->record_damaged = true;
         return;
     }
     lose_sync(run, dir);
@@ -685,7 +717,7 @@ mtls_tls_stream_result_t mtls_tls_stream_segment(mtls_tls_stream_t *stream,
          * first saw the connection; the scanner checks that it is a record start. */
         dir->next_seq = seq;
         dir->seq_known = true;
-        dir->in_sync = false;
+        dir->in_sync = true; /* tentatively: an implausible first header is a gap */
     }
 
     bool fin = (segment->flags & MTLS_TCP_FIN) != 0;
