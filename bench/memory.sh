@@ -29,7 +29,10 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-command -v heaptrack >/dev/null || { echo "FAIL heaptrack missing: apt-get install heaptrack" >&2; exit 1; }
+# shellcheck source=bench/common.sh
+. "$repo/bench/common.sh"
+bench_need heaptrack heaptrack
+bench_need heaptrack_print heaptrack
 ls "$build"/plugins/*/epan/mtls.so >/dev/null 2>&1 || { echo "FAIL no mtls.so in $build/plugins" >&2; exit 1; }
 
 mkdir -p "$work"
@@ -38,8 +41,6 @@ trap 'rm -rf "$run"' EXIT
 chmod 777 "$run"
 mkdir -m 777 "$run/home"
 cp -r "$build/plugins" "$run/plugins" && chmod -R a+rX "$run/plugins"
-# shellcheck source=bench/common.sh
-. "$repo/bench/common.sh"
 bench_capture
 
 as_user=()
@@ -54,7 +55,7 @@ heaptrack_print -f "$run"/heap.*zst --flamegraph-cost-type peak -F "$run/stacks"
 python3 - "$run/stacks" "$connections" <<'EOF'
 import re, sys
 stacks, connections = sys.argv[1], int(sys.argv[2])
-ours = re.compile(r"\((?:packet-mtls[^)]*|mtls_[a-z]+)\.c\)")
+ours = re.compile(r"\((?:packet-mtls[^)]*|mtls_[a-z_]+)\.c\)")
 sites, total = {}, 0
 with open(stacks) as lines:
     for line in lines:
