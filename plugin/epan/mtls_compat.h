@@ -7,6 +7,7 @@
 #define MTLS_COMPAT_H
 
 #include <epan/proto.h>
+#include <epan/tvbuff.h>
 #include <ws_version.h>
 
 #define MTLS_WIRESHARK_AT_LEAST(major, minor)                                                      \
@@ -59,5 +60,15 @@ typedef gboolean mtls_pref_bool_t;
 #define MTLS_STAT_TAP_INIT_OK     return
 #define MTLS_STAT_TAP_INIT_FAILED exit(1)
 #endif
+
+/* TCP's "tcp_follow" tap data, a struct private to packet-tcp.c (the same in
+ * 4.0 to 4.6: the payload tvb, the tcp tap's header, the conversation data).
+ * The glue checks it at run time (its tcph is the tcp tap's entry, the tvb
+ * holds th_seglen bytes) and reads segments from the frame's bytes if not. */
+typedef struct {
+    tvbuff_t *tvb;
+    struct tcpheader *tcph;
+    struct tcp_analysis *tcpd;
+} mtls_tcp_follow_tap_data_t;
 
 #endif /* MTLS_COMPAT_H */

@@ -2,105 +2,53 @@
  *
  * packet-mtls.c: the epan glue of the TLS client-authentication post-dissector.
  *
- * It reads what the TLS dissector put in the tree, turns it into engine events
- * (first pass only), and renders the engine's exchanges: on the first pass the
- * state known at that frame, on visited frames (GUI, tshark -2) the final one.
- * The logic itself lives in mtls_engine.c, which knows nothing of Wireshark.
+ * It never asks Wireshark for a protocol tree. On the first pass it takes each
+ * TCP segment from the taps of the same frame (or, where taps do not run, from
+ * the frame's bytes), hands it to the TLS stream scanner (wire/mtls_tls_stream.c)
+ * with the TLS dissector's decrypted records of the frame, and feeds the events
+ * to the engine (core/mtls_engine.c). It renders the engine's exchanges: on the
+ * first pass the state known at that frame, on visited frames (GUI, tshark -2)
+ * the final one.
  */
 #define WS_BUILD_DLL
 #include <wireshark.h>
 
+#include <epan/charsets.h>
+#include <epan/conversation.h>
+#include <epan/dissectors/packet-tcp.h>
+#include <epan/dissectors/packet-tls-utils.h>
 #include <epan/expert.h>
 #include <epan/packet.h>
 #include <epan/prefs.h>
 #include <epan/proto.h>
+#include <epan/proto_data.h>
 #include <epan/tap.h>
+#include <wsutil/pint.h>
 
 #include "mtls_compat.h"
 #include "mtls_engine.h"
 #include "mtls_hello.h"
+#include "mtls_http.h"
 #include "mtls_index.h"
+#include "mtls_messages.h"
 #include "mtls_reports.h"
+#include "mtls_tls_stream.h"
 #include "packet-mtls.h"
 #include "packet-mtls-diagnosis.h"
 
-/* TLS content types and handshake message types (RFC 8446, RFC 5246, RFC 8879). */
-enum {
-    CONTENT_CHANGE_CIPHER_SPEC = 20,
-    CONTENT_ALERT = 21,
-    CONTENT_HANDSHAKE = 22,
-    CONTENT_APPLICATION_DATA = 23,
-};
-enum {
-    HS_HELLO_REQUEST = 0,
-    HS_CLIENT_HELLO = 1,
-    HS_SERVER_HELLO = 2,
-    HS_NEW_SESSION_TICKET = 4,
-    HS_CERTIFICATE = 11,
-    HS_SERVER_KEY_EXCHANGE = 12,
-    HS_CERTIFICATE_REQUEST = 13,
-    HS_SERVER_HELLO_DONE = 14,
-    HS_CERTIFICATE_VERIFY = 15,
-    HS_CLIENT_KEY_EXCHANGE = 16,
-    HS_FINISHED = 20,
-    HS_COMPRESSED_CERTIFICATE = 25,
-};
-#define TLS13_VERSION 0x0304
-#define TCP_FLAG_FIN  0x01
-#define TCP_FLAG_RST  0x04
-/* A frame rarely holds more than a dozen TLS messages; a hostile one is cut here. */
-#define MAX_EVENTS_PER_FRAME 64
-/* Certificate and CertificateRequest messages of one frame kept for the diagnosis. */
-#define MAX_DIAGNOSED_PER_FRAME 8
+/* Certificates of a client chain and CA names of a CertificateRequest read for
+ * the diagnosis; longer lists are read this far. */
+#define MAX_CHAIN_CERTIFICATES 16
+#define MAX_CA_NAMES           512
 
-/* The fields the post-dissector reads, resolved by name in handoff. Each one
- * is created for real in every packet that has it, which costs: what can be read
- * from the bytes of a record or a hello is read there instead (a ClientHello
- * alone has dozens of cipher suites and extensions). */
-enum wanted_field {
-    WANTED_TCP_STREAM,
-    WANTED_TCP_FLAGS,
-    WANTED_TLS_RECORD,
-    WANTED_RECORD_CONTENT_TYPE,
-    WANTED_HANDSHAKE,
-    WANTED_HANDSHAKE_TYPE,
-    WANTED_CERTIFICATES_LENGTH,
-    WANTED_REQUEST_CONTEXT_LENGTH,
-    WANTED_ALERT_MESSAGE,
-    WANTED_ALERT_LEVEL,
-    WANTED_ALERT_DESCRIPTION,
-    WANTED_CERTIFICATE,
-    WANTED_DNAMES_LENGTH,
-    WANTED_DNAME_LENGTH,
-    WANTED_HTTP_STATUS,
-    WANTED_HTTP2_STATUS,
-    WANTED_FIELD_COUNT
-};
-
-static const char *const wanted_field_names[WANTED_FIELD_COUNT] = {
-    [WANTED_TCP_STREAM] = "tcp.stream",
-    [WANTED_TCP_FLAGS] = "tcp.flags",
-    [WANTED_TLS_RECORD] = "tls.record",
-    [WANTED_RECORD_CONTENT_TYPE] = "tls.record.content_type",
-    [WANTED_HANDSHAKE] = "tls.handshake",
-    [WANTED_HANDSHAKE_TYPE] = "tls.handshake.type",
-    [WANTED_CERTIFICATES_LENGTH] = "tls.handshake.certificates_length",
-    [WANTED_REQUEST_CONTEXT_LENGTH] = "tls.handshake.certificate_request_context_length",
-    [WANTED_ALERT_MESSAGE] = "tls.alert_message",
-    [WANTED_ALERT_LEVEL] = "tls.alert_message.level",
-    [WANTED_ALERT_DESCRIPTION] = "tls.alert_message.desc",
-    [WANTED_CERTIFICATE] = "tls.handshake.certificate",
-    [WANTED_DNAMES_LENGTH] = "tls.handshake.dnames_len",
-    [WANTED_DNAME_LENGTH] = "tls.handshake.dname_len",
-    [WANTED_HTTP_STATUS] = "http.response.code",
-    [WANTED_HTTP2_STATUS] = "http2.headers.status",
-};
-
-/* Some names are registered more than once (tls.record also names the SSLv2
- * record): every registration of a name is wanted and matched. */
-#define MAX_REGISTRATIONS_PER_NAME 4
-static int wanted_hf[WANTED_FIELD_COUNT][MAX_REGISTRATIONS_PER_NAME];
 static int proto_tls = -1;
+static int proto_tcp = -1;
+static int tcp_tap_id = -1;
+static int tcp_follow_tap_id = -1;
+/* The helper listener that makes TCP queue its segments (see mtls_init). */
+static gboolean follow_listener_registered;
+/* FALSE once the tcp_follow data failed the layout check: frames are read from bytes. */
+static gboolean follow_layout_ok = TRUE;
 
 static int proto_mtls = -1;
 static dissector_handle_t mtls_handle;
@@ -148,6 +96,15 @@ static const value_string mtls_alert_names[] = {
 #undef MTLS_ALERT
     {0, NULL}};
 
+/* What a connection needs only while it is open: the scanner and the reader of
+ * the first HTTP answer. Freed when the connection closes. */
+typedef struct {
+    mtls_tls_stream_t *scanner;
+    mtls_http_reader_t http;
+    guint16 http_exchange; /* the exchange the HTTP reader answers for */
+    gboolean http_done;
+} live_connection_t;
+
 /* A TCP connection is the engine's mtls_conn_t; what the reports show of it,
  * mtls_connection_info_t, lives in the same allocation (mtls_conn_extra). */
 static mtls_connection_info_t *info_of(mtls_conn_t *connection)
@@ -156,7 +113,7 @@ static mtls_connection_info_t *info_of(mtls_conn_t *connection)
 }
 
 /* Addresses longer than this (none over TCP/IP) leave the server unknown. */
-#define MAX_ADDRESS_LENGTH 64
+#define MAX_ADDRESS_LENGTH 16
 
 /* Every exchange once, with its connection, at its tag - 1 (tag 0: not yet
  * known to the index). */
@@ -165,9 +122,8 @@ typedef struct {
     mtls_conn_t *connection;
 } exchange_slot_t;
 
-/* A frame shows at most this many exchanges (a frame holds at most
- * MAX_EVENTS_PER_FRAME events, plus the application status). */
-#define MAX_EXCHANGES_PER_FRAME (MAX_EVENTS_PER_FRAME + 1)
+/* A frame shows at most this many exchanges. */
+#define MAX_EXCHANGES_PER_FRAME 65
 
 static int mtls_tap = -1;
 
@@ -198,34 +154,43 @@ void mtls_connection_address(const mtls_connection_info_t *info, gboolean server
                 info->addresses + (server ? info->address_length : 0));
 }
 
+/* Connections whose scanner runs: while there is none, frames the TLS dissector
+ * did not read are skipped at once. */
+static guint32 live_connections;
+
+static void free_live(mtls_connection_info_t *info)
+{
+    live_connection_t *live = (live_connection_t *)info->live;
+    if (!live)
+        return;
+    mtls_tls_stream_free(live->scanner);
+    g_free(live);
+    info->live = NULL;
+    live_connections--;
+}
+
 static void mtls_init(void)
 {
-    GArray *wanted = g_array_sized_new(FALSE, FALSE, (guint)sizeof(int), WANTED_FIELD_COUNT);
-    for (int i = 0; i < WANTED_FIELD_COUNT; i++)
-        for (int j = 0; j < MAX_REGISTRATIONS_PER_NAME; j++)
-            if (wanted_hf[i][j] > 0)
-                g_array_append_val(wanted, wanted_hf[i][j]);
-    if (proto_tls > 0)
-        g_array_append_val(wanted, proto_tls); /* keeps records under their PDU */
-    set_postdissector_wanted_hfids(mtls_handle, wanted);
-
     connections = mtls_table_new(sizeof(mtls_conn_t *));
     exchange_slots = mtls_table_new(sizeof(exchange_slot_t));
     exchange_count = 0;
     frame_index = mtls_frame_index_new();
     server_names = g_ptr_array_new_with_free_func(g_free);
     server_name_ids = g_hash_table_new(g_str_hash, g_str_equal);
+    follow_layout_ok = TRUE;
+    live_connections = 0;
     mtls_diagnosis_init();
 }
 
 static void mtls_cleanup(void)
 {
-    set_postdissector_wanted_hfids(mtls_handle, NULL);
     if (connections)
         for (guint32 i = 0; i < mtls_table_length(connections); i++) {
             mtls_conn_t **connection = mtls_table_get(connections, i);
-            if (connection)
-                mtls_conn_free(*connection); /* NULL is fine */
+            if (connection && *connection) {
+                free_live(info_of(*connection));
+                mtls_conn_free(*connection);
+            }
         }
     mtls_table_free(connections);
     connections = NULL;
@@ -241,250 +206,201 @@ static void mtls_cleanup(void)
     mtls_diagnosis_cleanup();
 }
 
-/* ---- Reading the TLS dissector's tree ------------------------------------ */
-
-static gboolean node_is(const proto_node *node, enum wanted_field field)
-{
-    const field_info *finfo = PNODE_FINFO(node);
-    if (!finfo || !finfo->hfinfo)
-        return FALSE;
-    for (int j = 0; j < MAX_REGISTRATIONS_PER_NAME && wanted_hf[field][j] > 0; j++)
-        if (finfo->hfinfo->id == wanted_hf[field][j])
-            return TRUE;
-    return FALSE;
-}
-
-static guint32 node_uint(proto_node *node)
-{
-    return mtls_field_uint(PNODE_FINFO(node));
-}
-
-/* The first descendant of `node` (depth first) that is `field`, or NULL. */
-static proto_node *find_descendant(proto_node *node, enum wanted_field field)
-{
-    for (proto_node *child = node->first_child; child; child = child->next) {
-        if (node_is(child, field))
-            return child;
-        proto_node *found = find_descendant(child, field);
-        if (found)
-            return found;
-    }
-    return NULL;
-}
+/* ---- The TCP segment of this frame -------------------------------------- */
 
 typedef struct {
-    mtls_event_t events[MAX_EVENTS_PER_FRAME];
-    unsigned count;
-    char *server_name; /* from a ClientHello, in pinfo->pool */
-    /* Certificate and CertificateRequest messages, read again for the diagnosis */
-    struct {
-        const mtls_event_t *event;
-        proto_node *message;
-    } diagnosed[MAX_DIAGNOSED_PER_FRAME];
-    unsigned diagnosed_count;
-} frame_events_t;
+    guint32 stream;
+    address src, dst; /* pointing into pinfo or the tap data */
+    guint32 srcport, dstport;
+    mtls_tcp_segment_t segment;
+    tvbuff_t *payload_tvb;   /* NULL when read from the frame's bytes */
+    gint payload_raw_offset; /* where the payload starts in the frame, for record ids */
+} frame_segment_t;
 
-static void note_diagnosed(frame_events_t *frame, const mtls_event_t *event, proto_node *message)
+static guint8 tcp_flags(guint16 th_flags)
 {
-    if (event && frame->diagnosed_count < MAX_DIAGNOSED_PER_FRAME) {
-        frame->diagnosed[frame->diagnosed_count].event = event;
-        frame->diagnosed[frame->diagnosed_count].message = message;
-        frame->diagnosed_count++;
-    }
+    return (guint8)(((th_flags & 0x01) ? MTLS_TCP_FIN : 0) |
+                    ((th_flags & 0x02) ? MTLS_TCP_SYN : 0) |
+                    ((th_flags & 0x04) ? MTLS_TCP_RST : 0));
 }
 
-static mtls_event_t *add_event(frame_events_t *frame, mtls_event_type_t type)
+/* A frame's first entry on a tap: its (outermost) TCP layer, on tcp and
+ * tcp_follow alike; the layout check below pairs them. */
+static const void *first_tapped(int tap_id)
 {
-    if (frame->count >= MAX_EVENTS_PER_FRAME)
-        return NULL;
-    mtls_event_t *event = &frame->events[frame->count++];
-    memset(event, 0, sizeof(*event));
-    event->type = type;
-    event->alert_level = MTLS_ALERT_UNKNOWN;
-    event->alert_description = MTLS_ALERT_UNKNOWN;
-    return event;
+    return fetch_tapped_data(tap_id, 0);
 }
 
-/* The bytes `node` covers, as far as they were captured, or NULL. */
-static const guint8 *node_bytes(proto_node *node, guint *length)
+/* From the tcp and tcp_follow taps of this frame: FALSE when taps did not run
+ * (tshark -2's first pass) or their data did not pass the layout check. */
+static gboolean segment_from_taps(packet_info *pinfo, frame_segment_t *out)
 {
-    const field_info *finfo = PNODE_FINFO(node);
-    if (!finfo || !finfo->ds_tvb || finfo->start < 0 || finfo->length <= 0)
-        return NULL;
-    gint available = tvb_captured_length_remaining(finfo->ds_tvb, finfo->start);
-    if (available <= 0)
-        return NULL;
-    *length = (guint)MIN(finfo->length, available);
-    return tvb_get_ptr(finfo->ds_tvb, finfo->start, (gint)*length);
-}
-
-/* A ClientHello or ServerHello: the tls.handshake item covers the message from
- * its type byte. Unreadable hellos leave `hello` zeroed. */
-static void read_hello(proto_node *handshake, mtls_hello_t *hello)
-{
-    guint length = 0;
-    const guint8 *bytes = node_bytes(handshake, &length);
-    mtls_hello_parse(bytes, length, hello);
-}
-
-static void read_handshake(packet_info *pinfo, frame_events_t *frame, proto_node *handshake)
-{
-    proto_node *type_node = find_descendant(handshake, WANTED_HANDSHAKE_TYPE);
-    if (!type_node) {
-        mtls_event_t *encrypted = add_event(frame, MTLS_EV_OTHER_HANDSHAKE);
-        if (encrypted)
-            encrypted->encrypted = TRUE; /* no type visible: not decrypted */
-        return;
-    }
-    mtls_event_t *event;
-    proto_node *node;
-    mtls_hello_t hello;
-    switch (node_uint(type_node)) {
-    case HS_HELLO_REQUEST: add_event(frame, MTLS_EV_HELLO_REQUEST); break;
-    case HS_CLIENT_HELLO:
-        event = add_event(frame, MTLS_EV_CLIENT_HELLO);
-        read_hello(handshake, &hello);
-        if (event)
-            event->pha_offered = hello.pha_offered;
-        if (hello.server_name_length > 0)
-            frame->server_name = (char *)tvb_get_string_enc(
-                pinfo->pool, PNODE_FINFO(handshake)->ds_tvb,
-                PNODE_FINFO(handshake)->start + (gint)hello.server_name_offset,
-                hello.server_name_length, ENC_ASCII);
-        break;
-    case HS_SERVER_HELLO:
-        event = add_event(frame, MTLS_EV_SERVER_HELLO);
-        if (!event)
-            break;
-        read_hello(handshake, &hello);
-        event->tls13 = hello.selected_version == TLS13_VERSION;
-        event->version = event->tls13 ? TLS13_VERSION : hello.legacy_version;
-        event->cipher_suite = hello.cipher_suite;
-        event->psk_accepted = hello.psk_accepted;
-        event->hello_retry = hello.hello_retry;
-        break;
-    case HS_NEW_SESSION_TICKET: add_event(frame, MTLS_EV_NEW_SESSION_TICKET); break;
-    case HS_CERTIFICATE:
-    case HS_COMPRESSED_CERTIFICATE:
-        event = add_event(frame, MTLS_EV_CERTIFICATE);
-        node = find_descendant(handshake, WANTED_CERTIFICATES_LENGTH);
-        if (event)
-            event->empty = node && node_uint(node) == 0;
-        note_diagnosed(frame, event, handshake);
-        break;
-    case HS_CERTIFICATE_REQUEST:
-        event = add_event(frame, MTLS_EV_CERTIFICATE_REQUEST);
-        node = find_descendant(handshake, WANTED_REQUEST_CONTEXT_LENGTH);
-        if (event && node)
-            event->context_length = (guint8)node_uint(node);
-        note_diagnosed(frame, event, handshake);
-        break;
-    case HS_SERVER_HELLO_DONE: add_event(frame, MTLS_EV_SERVER_HELLO_DONE); break;
-    case HS_CERTIFICATE_VERIFY: add_event(frame, MTLS_EV_CERTIFICATE_VERIFY); break;
-    case HS_CLIENT_KEY_EXCHANGE: add_event(frame, MTLS_EV_CLIENT_KEY_EXCHANGE); break;
-    case HS_FINISHED: add_event(frame, MTLS_EV_FINISHED); break;
-    default: add_event(frame, MTLS_EV_OTHER_HANDSHAKE); break;
-    }
-}
-
-static void read_alert(frame_events_t *frame, proto_node *alert)
-{
-    mtls_event_t *event = add_event(frame, MTLS_EV_ALERT);
-    proto_node *level = find_descendant(alert, WANTED_ALERT_LEVEL);
-    proto_node *description = find_descendant(alert, WANTED_ALERT_DESCRIPTION);
-    if (event && level && description) {
-        event->alert_level = (int)node_uint(level);
-        event->alert_description = (int)node_uint(description);
-    }
-}
-
-static void read_record(packet_info *pinfo, frame_events_t *frame, proto_node *record)
-{
-    int content_type = -1;
-    gboolean opaque = FALSE, messages = FALSE;
-    guint16 record_length = 0;
-    unsigned first_event = frame->count;
-    /* The record's header: type, version, length. A TLS 1.3 record that was not
-     * decrypted shows no content type, only its outer (opaque) type 23. */
-    guint header_length = 0;
-    const guint8 *header = node_bytes(record, &header_length);
-    if (header && header_length >= 5) {
-        record_length = (guint16)(header[3] << 8 | header[4]);
-        opaque = header[0] == CONTENT_APPLICATION_DATA && header[1] == 3;
-    }
-    for (proto_node *child = record->first_child; child; child = child->next) {
-        if (node_is(child, WANTED_RECORD_CONTENT_TYPE)) {
-            content_type = (int)node_uint(child);
-        } else if (node_is(child, WANTED_HANDSHAKE)) {
-            read_handshake(pinfo, frame, child);
-            messages = TRUE;
-        } else if (node_is(child, WANTED_ALERT_MESSAGE)) {
-            read_alert(frame, child);
-            messages = TRUE;
+    const struct tcpheader *tcph = (const struct tcpheader *)first_tapped(tcp_tap_id);
+    if (!tcph)
+        return FALSE;
+    const mtls_tcp_follow_tap_data_t *follow =
+        follow_layout_ok ? (const mtls_tcp_follow_tap_data_t *)first_tapped(tcp_follow_tap_id)
+                         : NULL;
+    tvbuff_t *payload = NULL;
+    if (follow) {
+        if (follow->tcph != tcph ||
+            (tcph->th_have_seglen && tvb_reported_length(follow->tvb) != tcph->th_seglen)) {
+            follow_layout_ok = FALSE;
+            ws_warning("mtls: TCP's follow data has an unexpected layout in Wireshark %s; "
+                       "reading segments from the frame's bytes instead",
+                       epan_get_version());
+            return FALSE;
         }
+        payload = follow->tvb;
+    } else if (tcph->th_have_seglen && tcph->th_seglen > 0) {
+        return FALSE; /* no follow data for a segment with payload */
     }
-    switch (content_type) {
-    case CONTENT_CHANGE_CIPHER_SPEC: add_event(frame, MTLS_EV_CHANGE_CIPHER_SPEC); break;
-    case CONTENT_APPLICATION_DATA: add_event(frame, MTLS_EV_APPLICATION_DATA); break;
-    case CONTENT_HANDSHAKE:
-        if (!messages) {
-            mtls_event_t *encrypted = add_event(frame, MTLS_EV_OTHER_HANDSHAKE);
-            if (encrypted)
-                encrypted->encrypted = TRUE;
-        }
-        break;
-    case CONTENT_ALERT:
-        if (!messages)
-            add_event(frame, MTLS_EV_ALERT); /* encrypted alert */
-        break;
-    case -1:
-        /* A TLS 1.3 record that was not decrypted has only its opaque type. */
-        if (opaque)
-            add_event(frame, MTLS_EV_ENCRYPTED_RECORD);
-        break;
-    default: break;
+    (void)pinfo;
+    out->stream = tcph->th_stream;
+    copy_address_shallow(&out->src, &tcph->ip_src);
+    copy_address_shallow(&out->dst, &tcph->ip_dst);
+    out->srcport = tcph->th_sport;
+    out->dstport = tcph->th_dport;
+    out->segment.seq = tcph->th_rawseq;
+    out->segment.ack = tcph->th_rawack;
+    out->segment.has_ack = (tcph->th_flags & 0x10) != 0;
+    out->segment.flags = tcp_flags(tcph->th_flags);
+    out->payload_tvb = payload;
+    if (payload) {
+        guint captured = tvb_captured_length(payload);
+        out->segment.length = captured;
+        out->segment.reported_length = MAX(tvb_reported_length(payload), captured);
+        out->segment.payload = captured ? tvb_get_ptr(payload, 0, (gint)captured) : NULL;
+        out->payload_raw_offset = tvb_raw_offset(payload);
     }
-    for (unsigned i = first_event; i < frame->count; i++)
-        frame->events[i].record_length = record_length;
+    return TRUE;
 }
 
-/* TLS records of this frame, in order. The TLS dissector adds its protocol
- * items at the top of the tree, one per reassembled PDU. */
-static void read_tls_records(packet_info *pinfo, frame_events_t *frame, proto_tree *tree)
+static guint16 get16(const guint8 *bytes)
 {
-    for (proto_node *top = tree->first_child; top; top = top->next) {
-        const field_info *finfo = PNODE_FINFO(top);
-        if (!finfo || !finfo->hfinfo)
+    return (guint16)(bytes[0] << 8 | bytes[1]);
+}
+
+/* The TCP header after an IP header at `ip` whose addresses are pinfo's. */
+static gboolean segment_after_ip(const guint8 *frame, gint frame_length, gint ip,
+                                 packet_info *pinfo, frame_segment_t *out)
+{
+    gint tcp, end;
+    if (pinfo->src.type == AT_IPv4) {
+        gint header = (frame[ip] & 0x0f) * 4;
+        if ((frame[ip] >> 4) != 4 || header < 20 || frame[ip + 9] != 6 ||
+            (get16(frame + ip + 6) & 0x3fff) != 0) /* fragments are not read from bytes */
+            return FALSE;
+        tcp = ip + header;
+        end = ip + get16(frame + ip + 2);
+    } else {
+        if ((frame[ip] >> 4) != 6 || frame[ip + 6] != 6)
+            return FALSE;
+        tcp = ip + 40;
+        end = tcp + get16(frame + ip + 4);
+    }
+    if (tcp + 20 > frame_length || get16(frame + tcp) != pinfo->srcport ||
+        get16(frame + tcp + 2) != pinfo->destport)
+        return FALSE;
+    gint payload = tcp + (frame[tcp + 12] >> 4) * 4;
+    if (payload < tcp + 20 || end < payload)
+        return FALSE;
+    out->segment.seq = pntoh32(frame + tcp + 4);
+    out->segment.ack = pntoh32(frame + tcp + 8);
+    out->segment.has_ack = (frame[tcp + 13] & 0x10) != 0;
+    out->segment.flags = tcp_flags(frame[tcp + 13]);
+    out->segment.reported_length = (size_t)(end - payload);
+    out->segment.length = (size_t)MAX(0, MIN(end, frame_length) - payload);
+    out->segment.payload = out->segment.length ? frame + payload : NULL;
+    out->payload_raw_offset = payload;
+    return TRUE;
+}
+
+/* Where taps do not run (tshark -2's first pass): the stream index from TCP's
+ * conversation data. */
+static gboolean stream_from_conversation(packet_info *pinfo, guint32 *stream)
+{
+    if (pinfo->ptype != PT_TCP)
+        return FALSE;
+    conversation_t *conversation = find_conversation_pinfo(pinfo, 0);
+    struct tcp_analysis *tcpd =
+        conversation ? (struct tcp_analysis *)conversation_get_proto_data(conversation, proto_tcp)
+                     : NULL;
+    if (!tcpd)
+        return FALSE;
+    *stream = tcpd->stream;
+    return TRUE;
+}
+
+/* ... and the segment: the innermost IP header with pinfo's addresses and the
+ * TCP header with its ports, found in the frame's bytes. */
+static gboolean segment_from_frame(tvbuff_t *tvb, packet_info *pinfo, frame_segment_t *out)
+{
+    if ((pinfo->src.type != AT_IPv4 && pinfo->src.type != AT_IPv6) ||
+        pinfo->dst.type != pinfo->src.type)
+        return FALSE;
+    gint frame_length = (gint)tvb_captured_length(tvb);
+    const guint8 *frame = tvb_get_ptr(tvb, 0, frame_length);
+    gint address_length = pinfo->src.len;
+    /* IPv4: source at 12, destination at 16; IPv6: at 8 and 24. */
+    gint source_at = pinfo->src.type == AT_IPv4 ? 12 : 8;
+    gint minimum = pinfo->src.type == AT_IPv4 ? 20 : 40;
+    guint8 version = pinfo->src.type == AT_IPv4 ? 4 : 6;
+    const guint8 *source = (const guint8 *)pinfo->src.data;
+    const guint8 *destination = (const guint8 *)pinfo->dst.data;
+    /* Where link layers put the IP header: Ethernet (14, with one or two VLAN
+     * tags 18, 22), raw IP (0), BSD loopback (4), Linux cooked (16, 20). */
+    static const gint usual[] = {14, 0, 4, 16, 18, 20, 22};
+    gboolean found = FALSE;
+    for (size_t i = 0; i < G_N_ELEMENTS(usual) && !found; i++) {
+        gint ip = usual[i];
+        if (ip + minimum + 20 <= frame_length && (frame[ip] >> 4) == version &&
+            memcmp(frame + ip + source_at, source, address_length) == 0 &&
+            memcmp(frame + ip + source_at + address_length, destination, address_length) == 0)
+            found = segment_after_ip(frame, frame_length, ip, pinfo, out);
+    }
+    /* Tunnels and other link layers: the last match in the frame is the innermost. */
+    for (gint ip = 0; !found && ip + minimum + 20 <= frame_length; ip++) {
+        if ((frame[ip] >> 4) != version || frame[ip + source_at] != source[0] ||
+            memcmp(frame + ip + source_at, source, address_length) != 0 ||
+            memcmp(frame + ip + source_at + address_length, destination, address_length) != 0)
             continue;
-        if (finfo->hfinfo->id == proto_tls) {
-            for (proto_node *child = top->first_child; child; child = child->next)
-                if (node_is(child, WANTED_TLS_RECORD))
-                    read_record(pinfo, frame, child);
-        } else if (node_is(top, WANTED_TLS_RECORD)) {
-            read_record(pinfo, frame, top);
+        frame_segment_t candidate = *out;
+        if (segment_after_ip(frame, frame_length, ip, pinfo, &candidate)) {
+            *out = candidate;
+            for (gint inner = ip + 1; inner + minimum + 20 <= frame_length; inner++) {
+                if ((frame[inner] >> 4) == version && frame[inner + source_at] == source[0] &&
+                    memcmp(frame + inner + source_at, source, address_length) == 0 &&
+                    memcmp(frame + inner + source_at + address_length, destination,
+                           address_length) == 0 &&
+                    segment_after_ip(frame, frame_length, inner, pinfo, &candidate))
+                    *out = candidate;
+            }
+            found = TRUE;
         }
     }
+    if (!found)
+        return FALSE;
+    copy_address_shallow(&out->src, &pinfo->src);
+    copy_address_shallow(&out->dst, &pinfo->dst);
+    out->srcport = pinfo->srcport;
+    out->dstport = pinfo->destport;
+    out->payload_tvb = NULL;
+    return TRUE;
 }
 
-/* tcp.* fields are registered once: their first registration is the one. */
-static field_info *last_field(proto_tree *tree, enum wanted_field field)
-{
-    GPtrArray *fields = proto_get_finfo_ptr_array(tree, wanted_hf[field][0]);
-    if (!fields || fields->len == 0)
-        return NULL;
-    return (field_info *)g_ptr_array_index(fields, fields->len - 1);
-}
+/* ---- From segments to engine events -------------------------------------- */
 
 static gboolean server_known(const mtls_connection_info_t *info)
 {
     return info->address_type != AT_NONE;
 }
 
-static gboolean sent_by_server(const mtls_connection_info_t *info, const packet_info *pinfo)
+static gboolean is_server(const mtls_connection_info_t *info, const address *addr, guint32 port)
 {
     address server;
     mtls_connection_address(info, TRUE, &server);
-    return pinfo->srcport == info->server_port && addresses_equal(&pinfo->src, &server);
+    return port == info->server_port && addresses_equal(addr, &server);
 }
 
 /* Stores both endpoints once; addresses the connection has no room for (another
@@ -503,27 +419,6 @@ static void set_endpoints(mtls_connection_info_t *info, const address *server, g
     info->client_port = (guint16)client_port;
     info->server_port = (guint16)server_port;
     info->address_type = (guint8)server->type;
-}
-
-/* The endpoint that sent the first server-only message, or received a ClientHello. */
-static void learn_server(mtls_connection_info_t *info, packet_info *pinfo,
-                         const frame_events_t *frame)
-{
-    for (unsigned i = 0; i < frame->count && !server_known(info); i++) {
-        switch (frame->events[i].type) {
-        case MTLS_EV_CLIENT_HELLO:
-            set_endpoints(info, &pinfo->dst, pinfo->destport, &pinfo->src, pinfo->srcport);
-            break;
-        case MTLS_EV_SERVER_HELLO:
-        case MTLS_EV_HELLO_REQUEST:
-        case MTLS_EV_CERTIFICATE_REQUEST:
-        case MTLS_EV_SERVER_HELLO_DONE:
-        case MTLS_EV_NEW_SESSION_TICKET:
-            set_endpoints(info, &pinfo->src, pinfo->srcport, &pinfo->dst, pinfo->destport);
-            break;
-        default: break;
-        }
-    }
 }
 
 /* Gives `exchange` its slot, once: the diagnosis keys on the tag too. */
@@ -547,149 +442,306 @@ static void index_exchange(packet_info *pinfo, mtls_conn_t *connection, mtls_exc
         mtls_frame_index_add(frame_index, pinfo->num, exchange->tag);
 }
 
-/* ---- Reading what the diagnosis needs ------------------------------------- */
+/* What the scanner's callbacks need of this frame. */
+typedef struct {
+    packet_info *pinfo;
+    mtls_conn_t *connection;
+    live_connection_t *live;
+    const frame_segment_t *segment;
+    unsigned packet_direction;  /* the scanner's name for this packet's sender */
+    SslRecordInfo *next_record; /* the TLS dissector's decrypted records not yet matched */
+    gboolean records_fetched;   /* next_record was looked up (on the first protected record) */
+} frame_context_t;
 
-/* DER blobs under `node`: each certificate, or each distinguished name (the
- * bytes after its dname_len), valid while this frame is dissected. */
-static void collect_der(proto_node *node, enum wanted_field field, wmem_array_t *ders)
+static void remember_server_name(mtls_connection_info_t *info, packet_info *pinfo,
+                                 const guint8 *message, size_t length)
 {
-    for (proto_node *child = node->first_child; child; child = child->next) {
-        if (!node_is(child, field)) {
-            collect_der(child, field, ders);
-            continue;
-        }
-        field_info *finfo = PNODE_FINFO(child);
-        gint offset = finfo->start, length = finfo->length;
-        if (field == WANTED_DNAME_LENGTH) {
-            offset += finfo->length;
-            length = (gint)node_uint(child);
-        }
-        if (length <= 0 || !finfo->ds_tvb || !tvb_bytes_exist(finfo->ds_tvb, offset, length))
-            continue;
-        mtls_der_t der = {tvb_get_ptr(finfo->ds_tvb, offset, length), (size_t)length};
-        wmem_array_append_one(ders, der);
+    mtls_hello_t hello;
+    mtls_hello_parse(message, length, &hello);
+    if (hello.server_name_length == 0 ||
+        (size_t)hello.server_name_offset + hello.server_name_length > length)
+        return;
+    char *name = (char *)get_ascii_string(pinfo->pool, message + hello.server_name_offset,
+                                          hello.server_name_length);
+    guint id = GPOINTER_TO_UINT(g_hash_table_lookup(server_name_ids, name));
+    if (!id) {
+        char *copy = g_strdup(name);
+        g_ptr_array_add(server_names, copy);
+        id = server_names->len;
+        g_hash_table_insert(server_name_ids, copy, GUINT_TO_POINTER(id));
     }
+    info->server_name_id = id;
 }
 
-static void diagnose_event(packet_info *pinfo, const frame_events_t *frame,
-                           const mtls_event_t *event, const mtls_exchange_t *exchange)
+static void diagnose_message(packet_info *pinfo, const mtls_event_t *event,
+                             const mtls_exchange_t *exchange, gboolean tls13, const guint8 *message,
+                             size_t length)
 {
-    proto_node *message = NULL;
-    for (unsigned i = 0; i < frame->diagnosed_count && !message; i++)
-        if (frame->diagnosed[i].event == event)
-            message = frame->diagnosed[i].message;
-    if (message && event->type == MTLS_EV_CERTIFICATE && !event->from_server && !event->empty) {
-        wmem_array_t *chain = wmem_array_new(pinfo->pool, sizeof(mtls_der_t));
-        collect_der(message, WANTED_CERTIFICATE, chain);
-        mtls_diagnosis_read_chain(pinfo, exchange, (const mtls_der_t *)wmem_array_get_raw(chain),
-                                  wmem_array_get_count(chain));
-    } else if (message && event->type == MTLS_EV_CERTIFICATE_REQUEST && event->from_server) {
+    if (event->type == MTLS_EV_CERTIFICATE && !event->from_server && !event->empty && message) {
+        mtls_der_t chain[MAX_CHAIN_CERTIFICATES];
+        mtls_certificate_msg_t certificate;
+        mtls_certificate_parse(message, length, tls13, chain, G_N_ELEMENTS(chain), &certificate);
+        if (certificate.count > 0)
+            mtls_diagnosis_read_chain(pinfo, exchange, chain, certificate.count);
+    } else if (event->type == MTLS_EV_CERTIFICATE_REQUEST && event->from_server && message) {
+        mtls_der_t *names = wmem_alloc_array(pinfo->pool, mtls_der_t, MAX_CA_NAMES);
+        mtls_certificate_request_msg_t request;
+        mtls_certificate_request_parse(message, length, tls13, names, MAX_CA_NAMES, &request);
         /* A TLS 1.3 request without certificate_authorities lists no names. */
-        proto_node *list_length = find_descendant(message, WANTED_DNAMES_LENGTH);
-        wmem_array_t *names = wmem_array_new(pinfo->pool, sizeof(mtls_der_t));
-        if (list_length)
-            collect_der(message, WANTED_DNAME_LENGTH, names);
-        mtls_diagnosis_read_ca_names(exchange, (const mtls_der_t *)wmem_array_get_raw(names),
-                                     wmem_array_get_count(names),
-                                     list_length ? node_uint(list_length) : 0);
+        mtls_diagnosis_read_ca_names(exchange, names, request.has_ca_list ? request.count : 0,
+                                     request.has_ca_list ? request.ca_list_length : 0);
     }
     mtls_diagnosis_exchange_updated(exchange);
 }
 
-/* The first HTTP/1.x or HTTP/2 response status of a server frame goes to the
- * connection's latest exchange, once; that frame then shows the exchange. */
-static void read_app_status(packet_info *pinfo, proto_tree *tree, mtls_conn_t *connection)
+/* The sender of an event the scanner reports for `direction`. */
+static void sender_of(const frame_context_t *frame, unsigned direction, const address **addr,
+                      guint32 *port, const address **peer, guint32 *peer_port)
 {
-    static const enum wanted_field status_fields[] = {WANTED_HTTP_STATUS, WANTED_HTTP2_STATUS};
-    mtls_exchange_t *latest = mtls_conn_latest(connection);
-    if (!latest)
-        return;
-    tag_exchange(connection, latest);
-    for (size_t f = 0; f < G_N_ELEMENTS(status_fields); f++) {
-        for (int j = 0; j < MAX_REGISTRATIONS_PER_NAME && wanted_hf[status_fields[f]][j] > 0; j++) {
-            GPtrArray *found = proto_get_finfo_ptr_array(tree, wanted_hf[status_fields[f]][j]);
-            if (!found || found->len == 0)
-                continue;
-            guint32 status = mtls_field_uint((field_info *)g_ptr_array_index(found, 0));
-            if (mtls_diagnosis_read_app_status(pinfo, latest, (guint16)status))
-                index_exchange(pinfo, connection, latest);
-            return;
-        }
-    }
+    gboolean same = direction == frame->packet_direction;
+    *addr = same ? &frame->segment->src : &frame->segment->dst;
+    *port = same ? frame->segment->srcport : frame->segment->dstport;
+    *peer = same ? &frame->segment->dst : &frame->segment->src;
+    *peer_port = same ? frame->segment->dstport : frame->segment->srcport;
 }
 
-/* First pass: turn this frame's TLS messages into events for its connection. */
-static void analyse_frame(packet_info *pinfo, proto_tree *tree)
+static void on_event(void *context, unsigned direction, const mtls_event_t *scanned,
+                     const uint8_t *message, size_t message_length)
 {
-    field_info *stream_field = last_field(tree, WANTED_TCP_STREAM);
-    if (!stream_field)
-        return;
-    guint32 stream = mtls_field_uint(stream_field);
-    mtls_conn_t **known = mtls_table_get(connections, stream);
-    mtls_conn_t *connection = known ? *known : NULL;
-
-    frame_events_t frame;
-    frame.count = 0;
-    frame.server_name = NULL;
-    frame.diagnosed_count = 0;
-    read_tls_records(pinfo, &frame, tree);
-
-    field_info *flags_field = last_field(tree, WANTED_TCP_FLAGS);
-    guint32 flags = flags_field ? mtls_field_uint(flags_field) : 0;
-    if (connection && (flags & (TCP_FLAG_FIN | TCP_FLAG_RST))) {
-        mtls_event_t *close = add_event(&frame, MTLS_EV_CLOSE);
-        if (close)
-            close->reset = (flags & TCP_FLAG_RST) != 0;
+    frame_context_t *frame = (frame_context_t *)context;
+    mtls_connection_info_t *info = info_of(frame->connection);
+    const address *sender, *receiver;
+    guint32 sender_port, receiver_port;
+    sender_of(frame, direction, &sender, &sender_port, &receiver, &receiver_port);
+    if (!server_known(info)) {
+        /* The endpoint that sent the first server-only message, or received a ClientHello. */
+        switch (scanned->type) {
+        case MTLS_EV_CLIENT_HELLO:
+            set_endpoints(info, receiver, receiver_port, sender, sender_port);
+            break;
+        case MTLS_EV_SERVER_HELLO:
+        case MTLS_EV_HELLO_REQUEST:
+        case MTLS_EV_CERTIFICATE_REQUEST:
+        case MTLS_EV_SERVER_HELLO_DONE:
+        case MTLS_EV_NEW_SESSION_TICKET:
+            set_endpoints(info, sender, sender_port, receiver, receiver_port);
+            break;
+        default: break;
+        }
+        if (!server_known(info))
+            return; /* mid-stream capture: no direction, no invented verdicts */
     }
-    if (frame.count == 0)
+    if (scanned->type == MTLS_EV_CLIENT_HELLO && !info->server_name_id && message)
+        remember_server_name(info, frame->pinfo, message, message_length);
+    mtls_event_t event = *scanned;
+    event.from_server = is_server(info, sender, sender_port);
+    mtls_exchange_t *exchange = mtls_conn_feed(frame->connection, &event);
+    if (!exchange)
         return;
+    index_exchange(frame->pinfo, frame->connection, exchange);
+    diagnose_message(frame->pinfo, &event, exchange, exchange->tls13, message, message_length);
+}
 
-    if (!connection) {
-        /* Room for both addresses, as long as this packet's. */
-        guint8 address_length =
-            pinfo->src.len > 0 && pinfo->src.len <= MAX_ADDRESS_LENGTH ? (guint8)pinfo->src.len : 0;
-        mtls_conn_t **cell = mtls_table_slot(connections, stream);
-        if (!cell)
+/* The first HTTP answer after an exchange goes to the connection's latest
+ * exchange, once; that frame then shows the exchange. */
+static void on_application_data(void *context, unsigned direction, uint32_t frame_number _U_,
+                                const uint8_t *data, size_t length)
+{
+    frame_context_t *frame = (frame_context_t *)context;
+    mtls_connection_info_t *info = info_of(frame->connection);
+    live_connection_t *live = frame->live;
+    const address *sender, *receiver;
+    guint32 sender_port, receiver_port;
+    sender_of(frame, direction, &sender, &sender_port, &receiver, &receiver_port);
+    if (!server_known(info) || !is_server(info, sender, sender_port))
+        return;
+    mtls_exchange_t *latest = mtls_conn_latest(frame->connection);
+    if (!latest)
+        return;
+    if (live->http_done) {
+        /* HTTP/1.x answers start records of their own: read the next one for a new exchange. */
+        if (latest->number == live->http_exchange)
             return;
-        connection = mtls_conn_new_with_extra(offsetof(mtls_connection_info_t, addresses) +
-                                              2u * address_length);
-        if (!connection)
-            return;
-        mtls_conn_set_inference(connection, pref_infer_without_keys);
-        info_of(connection)->stream = stream;
-        info_of(connection)->address_length = address_length;
-        *cell = connection;
+        mtls_http_reader_init(&live->http);
+        live->http_done = FALSE;
     }
+    live->http_exchange = latest->number;
+    guint16 status = 0;
+    mtls_http_protocol_t protocol;
+    if (!mtls_http_reader_feed(&live->http, data, length, &status, &protocol))
+        return;
+    live->http_done = protocol == MTLS_HTTP_1;
+    tag_exchange(frame->connection, latest);
+    if (mtls_diagnosis_read_app_status(frame->pinfo, latest, status))
+        index_exchange(frame->pinfo, frame->connection, latest);
+}
+
+/* The 1-based position of the TLS dissector in this frame's layers, or 0. */
+static guint32 tls_layer(packet_info *pinfo)
+{
+    guint32 position = 0;
+    for (wmem_list_frame_t *layer = wmem_list_head(pinfo->layers); layer;
+         layer = wmem_list_frame_next(layer)) {
+        position++;
+        if (GPOINTER_TO_INT(wmem_list_frame_data(layer)) == proto_tls)
+            return position;
+    }
+    return 0;
+}
+
+static gboolean tls_in_frame(packet_info *pinfo)
+{
+    return tls_layer(pinfo) != 0;
+}
+
+/* The TLS dissector's decrypted records of this frame (SslPacketInfo). 4.0
+ * stores them under key 0; later versions may key them by the TLS layer's
+ * number: both are looked up. */
+static SslRecordInfo *decrypted_records(packet_info *pinfo)
+{
+    SslPacketInfo *info = (SslPacketInfo *)p_get_proto_data(wmem_file_scope(), pinfo, proto_tls, 0);
+    if (!info) {
+        guint32 layer = tls_layer(pinfo);
+        if (layer)
+            info = (SslPacketInfo *)p_get_proto_data(wmem_file_scope(), pinfo, proto_tls, layer);
+    }
+    return info ? info->records : NULL;
+}
+
+/* The TLS dissector's plaintext of a protected record: its decrypted records of
+ * this frame carry the record's position (the payload's offset in the frame,
+ * plus the record's, plus its header). A record that began in an earlier
+ * segment was read from reassembled data: it takes the next record not matched
+ * by position, when its plaintext fits the protected length. */
+static bool on_plaintext(void *context, unsigned direction,
+                         const mtls_tls_protected_record_t *record, mtls_tls_plaintext_t *plaintext)
+{
+    frame_context_t *frame = (frame_context_t *)context;
+    if (!frame->records_fetched) {
+        frame->next_record = decrypted_records(frame->pinfo);
+        frame->records_fetched = TRUE;
+    }
+    if (direction != frame->packet_direction || !frame->next_record)
+        return false;
+    const frame_segment_t *segment = frame->segment;
+    SslRecordInfo *match = NULL;
+    if (record->header_offset >= 0 && (size_t)record->header_offset < segment->segment.length) {
+        gint id = segment->payload_raw_offset + (gint)record->header_offset + 5;
+        for (SslRecordInfo *candidate = frame->next_record; candidate; candidate = candidate->next)
+            if (candidate->id == id) {
+                match = candidate;
+                break;
+            }
+    }
+    if (!match && frame->next_record->data_len <= record->length)
+        match = frame->next_record;
+    if (!match)
+        return false;
+    frame->next_record = match->next;
+    plaintext->content_type = (uint8_t)match->type;
+    plaintext->data = match->plain_data;
+    plaintext->length = match->data_len;
+    return true;
+}
+
+/* A listener without callbacks makes TCP queue each segment's payload on
+ * "tcp_follow", where the post-dissector fetches it in the same frame. It is
+ * registered with the first TLS connection, so captures without TLS do not pay
+ * for it; frames before it are read from their bytes. As a dissector helper it
+ * does not make `tshark -r in -w out` dissect. */
+static void want_tcp_segments(void)
+{
+    static int follow_listener;
+    if (follow_listener_registered || tcp_follow_tap_id < 0)
+        return;
+    GString *error = register_tap_listener("tcp_follow", &follow_listener, NULL,
+                                           TL_IS_DISSECTOR_HELPER, NULL, NULL, NULL, NULL);
+    if (error)
+        g_string_free(error, TRUE);
+    follow_listener_registered = TRUE; /* tried once; on error frames are read from bytes */
+}
+
+static mtls_conn_t *new_connection(guint32 stream, const address *src)
+{
+    /* Room for both addresses, as long as this packet's. */
+    guint8 address_length = src->len > 0 && src->len <= MAX_ADDRESS_LENGTH ? (guint8)src->len : 0;
+    mtls_conn_t **cell = mtls_table_slot(connections, stream);
+    if (!cell)
+        return NULL;
+    mtls_conn_t *connection =
+        mtls_conn_new_with_extra(offsetof(mtls_connection_info_t, addresses) + 2u * address_length);
+    if (!connection)
+        return NULL;
+    mtls_conn_set_inference(connection, pref_infer_without_keys);
     mtls_connection_info_t *info = info_of(connection);
-    if (frame.server_name && !info->server_name_id) {
-        guint id = GPOINTER_TO_UINT(g_hash_table_lookup(server_name_ids, frame.server_name));
-        if (!id) {
-            char *copy = g_strdup(frame.server_name);
-            g_ptr_array_add(server_names, copy);
-            id = server_names->len;
-            g_hash_table_insert(server_name_ids, copy, GUINT_TO_POINTER(id));
-        }
-        info->server_name_id = id;
-    }
-    learn_server(info, pinfo, &frame);
-    if (!server_known(info))
-        return; /* mid-stream capture: no direction, no invented verdicts */
+    info->stream = stream;
+    info->address_length = address_length;
+    live_connection_t *live = g_new0(live_connection_t, 1);
+    live->scanner = mtls_tls_stream_new();
+    mtls_http_reader_init(&live->http);
+    info->live = live;
+    live_connections++;
+    want_tcp_segments();
+    *cell = connection;
+    return connection;
+}
 
-    gboolean from_server = sent_by_server(info, pinfo);
-    gint64 time_ns = (gint64)pinfo->abs_ts.secs * 1000000000 + pinfo->abs_ts.nsecs;
-    for (unsigned i = 0; i < frame.count; i++) {
-        mtls_event_t *event = &frame.events[i];
-        event->from_server = from_server;
-        event->frame = pinfo->num;
-        event->time_ns = time_ns;
-        mtls_exchange_t *exchange = mtls_conn_feed(connection, event);
-        if (exchange) {
-            index_exchange(pinfo, connection, exchange);
-            diagnose_event(pinfo, &frame, event, exchange);
-        }
-    }
-    if (from_server)
-        read_app_status(pinfo, tree, connection);
+/* The scanner's name for a packet's sender: 0 for the lower endpoint. */
+static unsigned direction_of(const frame_segment_t *segment)
+{
+    if (segment->srcport != segment->dstport)
+        return segment->srcport < segment->dstport ? 0 : 1;
+    return cmp_address(&segment->src, &segment->dst) < 0 ? 0 : 1;
+}
+
+static const mtls_tls_stream_callbacks_t scanner_callbacks = {
+    .event = on_event,
+    .application_data = on_application_data,
+    .plaintext = on_plaintext,
+};
+
+/* First pass: this frame's TCP segment through its connection's scanner. A
+ * connection is tracked from the first frame the TLS dissector reads; frames of
+ * other connections cost a stream lookup. */
+static void analyse_frame(tvbuff_t *tvb, packet_info *pinfo)
+{
+    gboolean tls = tls_in_frame(pinfo);
+    if (!tls && live_connections == 0)
+        return;
+    frame_segment_t segment;
+    memset(&segment, 0, sizeof(segment));
+    gboolean tapped = segment_from_taps(pinfo, &segment);
+    if (!tapped && !stream_from_conversation(pinfo, &segment.stream))
+        return;
+    mtls_conn_t **known = mtls_table_get(connections, segment.stream);
+    mtls_conn_t *connection = known ? *known : NULL;
+    if (!connection && !tls)
+        return;
+    if (!tapped && !segment_from_frame(tvb, pinfo, &segment))
+        return;
+    if (!connection && !(connection = new_connection(segment.stream, &segment.src)))
+        return;
+    mtls_connection_info_t *info = info_of(connection);
+    live_connection_t *live = (live_connection_t *)info->live;
+    if (!live || !live->scanner)
+        return; /* closed, or no memory */
+
+    segment.segment.direction = direction_of(&segment);
+    segment.segment.frame = pinfo->num;
+    segment.segment.time_ns = (gint64)pinfo->abs_ts.secs * 1000000000 + pinfo->abs_ts.nsecs;
+    frame_context_t frame = {
+        .pinfo = pinfo,
+        .connection = connection,
+        .live = live,
+        .segment = &segment,
+        .packet_direction = segment.segment.direction,
+    };
+    mtls_tls_stream_result_t result =
+        mtls_tls_stream_segment(live->scanner, &segment.segment, &scanner_callbacks, &frame);
+    if (result.gap && !info->gap_frame)
+        info->gap_frame = pinfo->num;
+    if (mtls_tls_stream_closed(live->scanner))
+        free_live(info);
 }
 
 /* ---- Rendering ------------------------------------------------------------ */
@@ -767,11 +819,30 @@ static void add_experts(packet_info *pinfo, proto_item *item, const mtls_exchang
                                exchange->number, mtls_confidence_name(exchange->confidence));
 }
 
+static void queue_tap(packet_info *pinfo, const exchange_slot_t *slot,
+                      const mtls_exchange_t *exchange, gboolean final)
+{
+    if (have_tap_listener(mtls_tap)) {
+        mtls_tap_info_t *tap_info = wmem_new(pinfo->pool, mtls_tap_info_t);
+        tap_info->exchange = exchange;
+        tap_info->connection = info_of(slot->connection);
+        tap_info->final = final;
+        tap_queue_packet(mtls_tap, pinfo, tap_info);
+    }
+}
+
 static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
                             const exchange_slot_t *slot, gboolean final)
 {
     const mtls_exchange_t *exchange = slot->exchange;
     mtls_verdict_t verdict = mtls_exchange_verdict(exchange, final);
+    if (!tree) {
+        /* Nothing is shown or filtered: only the Info column and the reports. */
+        if (pref_info_column && pinfo->num == exchange->decision_frame)
+            col_append_fstr(pinfo->cinfo, COL_INFO, " [mTLS: %s]", mtls_verdict_name(verdict));
+        queue_tap(pinfo, slot, exchange, final);
+        return;
+    }
     /* The evidence sentences are written only where they are read: the field in
      * a tree that is shown or filtered on, the sentence in the expert info of the
      * frame that decided (or ended) the exchange. Most frames need neither. */
@@ -829,6 +900,14 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
         char evidence_line[1024];
         g_strlcpy(evidence_line, evidence, sizeof(evidence_line));
         mtls_diagnosis_append_evidence(exchange, verdict, evidence_line, sizeof(evidence_line));
+        const mtls_connection_info_t *info = info_of(slot->connection);
+        if (info->gap_frame && exchange->last_frame >= info->gap_frame) {
+            size_t used = strlen(evidence_line);
+            g_snprintf(evidence_line + used, (gulong)(sizeof(evidence_line) - used),
+                       "; part of the TCP stream was not captured (bytes missing before frame "
+                       "%u), so messages of this exchange may be missing",
+                       info->gap_frame);
+        }
         add_string(mtls_tree, tvb, hf_mtls_evidence, evidence_line);
     }
 
@@ -836,20 +915,14 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
     if (pref_info_column && pinfo->num == exchange->decision_frame)
         col_append_fstr(pinfo->cinfo, COL_INFO, " [mTLS: %s]", mtls_verdict_name(verdict));
 
-    if (have_tap_listener(mtls_tap)) {
-        mtls_tap_info_t *tap_info = wmem_new(pinfo->pool, mtls_tap_info_t);
-        tap_info->exchange = exchange;
-        tap_info->connection = info_of(slot->connection);
-        tap_info->final = final;
-        tap_queue_packet(mtls_tap, pinfo, tap_info);
-    }
+    queue_tap(pinfo, slot, exchange, final);
 }
 
 static int dissect_mtls(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
     gboolean final = PINFO_FD_VISITED(pinfo);
-    if (!final && tree)
-        analyse_frame(pinfo, tree);
+    if (!final)
+        analyse_frame(tvb, pinfo);
 
     guint32 tags[MAX_EXCHANGES_PER_FRAME];
     size_t shown = mtls_frame_index_lookup(frame_index, pinfo->num, tags, G_N_ELEMENTS(tags));
@@ -997,12 +1070,7 @@ void proto_reg_handoff_mtls(void)
     register_postdissector(mtls_handle);
 
     proto_tls = proto_get_id_by_filter_name("tls");
-    for (int i = 0; i < WANTED_FIELD_COUNT; i++) {
-        int id = proto_registrar_get_id_byname(wanted_field_names[i]);
-        for (int j = 0; j < MAX_REGISTRATIONS_PER_NAME; j++) {
-            wanted_hf[i][j] = id;
-            header_field_info *hfinfo = id > 0 ? proto_registrar_get_nth(id) : NULL;
-            id = hfinfo ? hfinfo->same_name_prev_id : -1;
-        }
-    }
+    proto_tcp = proto_get_id_by_filter_name("tcp");
+    tcp_tap_id = find_tap_id("tcp");
+    tcp_follow_tap_id = find_tap_id("tcp_follow");
 }

@@ -7,9 +7,11 @@
 #include "mtls_engine.h"
 
 /* What the reports know of a connection. It lives in the engine's connection
- * allocation (mtls_conn_extra), with both addresses in place: 22 bytes for IPv4. */
+ * allocation (mtls_conn_extra), with both addresses in place: 34 bytes for IPv4. */
 typedef struct {
+    void *live;             /* the glue's state while the connection is open, else NULL */
     guint32 stream;         /* tcp.stream */
+    guint32 gap_frame;      /* first frame after which part of the stream was missing, or 0 */
     guint32 server_name_id; /* SNI of the first ClientHello: mtls_connection_server_name() */
     guint16 client_port;
     guint16 server_port;
