@@ -71,10 +71,10 @@ mkdir -p "$PKI" "$NEW"
 TRUTH=$NEW/truth.tsv
 printf 'capture\tstream\texchange\tphase\trequested\tresponse\tverdict\talert\tresumed\tpha_offered\tserver\tclient\thow\n' > "$TRUTH"
 
-TCPDUMP_PID= SRV_PID= FEED_PID=
+TCPDUMP_PID= SRV_PID= FEED_PID= EXTRA_PIDS=
 cleanup() {
   local p
-  for p in $SRV_PID $FEED_PID $TCPDUMP_PID; do kill "$p" 2>/dev/null || true; done
+  for p in $SRV_PID $FEED_PID $TCPDUMP_PID $EXTRA_PIDS; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   if [ -n "${KEEP_WORK:-}" ]; then echo "work dir kept: $WORK" >&2; else rm -rf "$WORK"; fi
 }
@@ -245,10 +245,12 @@ end_capture() {
 # Clients.  All connect to 127.0.0.1:443 with SNI localhost, send one line of
 # application data 1 s after connecting and close 1 s later, so the server's
 # reaction to the client certificate is on the wire before the client closes.
-C_PRE=1 C_POST=1
+# C_CONNECT: where s_client connects (default $ADDR:$PORT); C_WRAP: a command
+# prefix for s_client (e.g. nsenter into another network namespace).
+C_PRE=1 C_POST=1 C_CONNECT= C_WRAP=()
 ossl_client() { # s_client args...
   (sleep "$C_PRE"; printf 'GET / HTTP/1.0\r\n\r\n'; sleep "$C_POST") |
-    timeout 20 openssl s_client -connect $ADDR:$PORT -servername localhost \
+    "${C_WRAP[@]}" timeout 20 openssl s_client -connect "${C_CONNECT:-$ADDR:$PORT}" -servername localhost \
       -CAfile "$PKI/ca.pem" -keylogfile "$D/keylog" "$@"
 }
 gnutls_client() { # gnutls-cli args...
@@ -274,7 +276,9 @@ srv_log_lacks()   { if grep -qF -- "$1" "$D/server.log"; then die "server log un
 cli_log_has()     { grep -qF -- "$2" "$D/client$1.log" || die "client$1 log lacks: $2"; }
 cli_log_lacks()   { if grep -qF -- "$2" "$D/client$1.log"; then die "client$1 log unexpectedly has: $2"; fi; }
 
-ts() { tshark -r "$NEW/$NAME.pcapng" "$@" 2>/dev/null; }
+# TS_OPTS: extra tshark options for the checks (empty except where a scenario says)
+TS_OPTS=()
+ts() { tshark -r "$NEW/$NAME.pcapng" "${TS_OPTS[@]}" "$@" 2>/dev/null; }
 # wire STREAM -> one line of facts (plain tshark dissection of the capture):
 #   scr=<n CertificateRequests from server> ccert=<client Certificate messages: c(ert)/e(mpty), in order>
 #   salert=<server fatal alerts> calert=<client fatal alerts> pha=<yes|no> fin=<n decrypted server Finished>
@@ -1217,6 +1221,425 @@ for V in 12 13; do
   row 0 1 handshake yes certificate accepted - no no "$SV_OSSL -Verify 1 -verify_return_error -CAfile (bundle of $BIG_COUNT CAs)" "$CL_OSSL" \
     "s_server -Verify 1 -verify_return_error (required, $TV) with -CAfile a bundle of $((BIG_COUNT - 1)) generated CA certs with long subject DNs plus the trusted CA (last): the CertificateRequest lists $BIG_COUNT names, $BIG_LEN bytes (2 + DER subject length each, computed from the PEM bundle; the same on the wire; s_client printed $BIG_COUNT acceptable CA names); good EC cert; log: 'Client certificate'."
 done
+
+# ==========================================================================
+# TCP-level scenarios: TLS records one byte per TCP segment, a lossy and
+# reordering link, captures that start in the middle of the handshake
+# ==========================================================================
+
+# tls_records.py CAPTURE-TSV SERVER-PORT: the TLS records of each direction of
+# one TCP connection, read from the TCP payload bytes (not from Wireshark's TLS
+# dissector).  Input: tshark -T fields -e frame.number -e tcp.srcport -e tcp.seq
+# -e tcp.len -e tcp.payload (relative sequence numbers, one stream).  A
+# connection whose start is not in the capture is read from the first payload
+# byte on, as far as it lines up with a record header.
+# Output, one line per record:
+#   <server|client> <index> type=<t> bytes=<5+length> frames=<first>-<last> segments=<n> start=<byte offset> [hs=<handshake type, plaintext records>]
+cat > "$WORK/tls_records.py" <<'PYEOF'
+import sys
+port = sys.argv[2]
+data = {"server": {}, "client": {}}
+for line in open(sys.argv[1]):
+    f = line.rstrip("\n").split("\t")
+    if len(f) < 5 or not f[3] or int(f[3]) == 0:
+        continue
+    side = "server" if f[1] == port else "client"
+    seq, payload = int(f[2]), bytes.fromhex(f[4].replace(":", ""))
+    for i, b in enumerate(payload):           # first copy of each byte wins
+        data[side].setdefault(seq + i, (b, int(f[0])))
+for side in ("server", "client"):
+    got = data[side]
+    if not got:
+        continue
+    first = min(got)
+    buf, frames, pos = bytearray(), [], first
+    while pos in got:
+        buf.append(got[pos][0]); frames.append(got[pos][1]); pos += 1
+    off, n = 0, 0
+    while off + 5 <= len(buf):
+        rtype, length = buf[off], int.from_bytes(buf[off + 3:off + 5], "big")
+        if rtype not in (20, 21, 22, 23) or buf[off + 1] != 3:
+            print(f"{side} unaligned at={off}")
+            break
+        end = min(off + 5 + length, len(buf))
+        fr = frames[off:end]
+        n += 1
+        hs = f" hs={buf[off + 5]}" if rtype == 22 and off + 5 < len(buf) else ""
+        print(f"{side} {n} type={rtype} bytes={5 + length} frames={fr[0]}-{fr[-1]} "
+              f"segments={len(set(fr))} start={off}{hs}")
+        off += 5 + length
+PYEOF
+# records [STREAM]: tls_records.py on the capture being made
+records() {
+  ts -Y "tcp.stream==${1:-0} && tcp.len > 0" -T fields -e frame.number -e tcp.srcport -e tcp.seq \
+    -e tcp.len -e tcp.payload > "$D/payload.tsv"
+  "$PY" "$WORK/tls_records.py" "$D/payload.tsv" $PORT
+}
+
+# ---- 21. TLS records one byte per TCP segment -------------------------------
+# client -> byte-relay.py (127.0.0.2:443) -> byte-relay.py (127.0.0.3:443) ->
+# s_server (127.0.0.1:443).  Each relay writes every byte it reads as a TCP
+# segment of its own, so on the leg between the two relays (the only one
+# captured) both directions are one byte per segment: the client's bytes
+# as written by the first relay, the server's by the second.  To keep the
+# captures small (two packets per byte: the segment and, mostly, its ACK) the
+# server has a small EC certificate and neither side sends its CA certificate
+# (-chainCAfile naming the leaf itself: the chain built has no issuer);
+# TLS 1.3 servers send one ticket, a stateful one (-num_tickets 1 -no_ticket:
+# 74 bytes on the wire instead of OpenSSL's 700-byte stateless ticket).
+make_small_server_cert() {
+  [ -f "$PKI/serverec.pem" ] && return 0
+  ( cd "$PKI" && days=3650 && leaf serverec ec ca localhost $'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost' )
+  openssl verify -CAfile "$PKI/ca.pem" "$PKI/serverec.pem" >/dev/null || die "PKI: serverec does not verify"
+}
+# begin_capture_on NAME IFACE FILTER [PREFIX...]: begin_capture on another
+# interface and filter, with a 32 MB capture buffer (a first run of the
+# byte-per-segment scenarios lost 30 of ~3000 packets with the default);
+# tcpdump runs through PREFIX (nsenter ...) if given.  The caller makes a
+# fresh $WORK/NAME (D) first.  expect_no_drops checks tcpdump's count.
+begin_capture_on() {
+  NAME=$1; local iface=$2 filter=$3; shift 3
+  D=$WORK/$NAME; mkdir -p "$D"; : > "$D/keylog"; CLIENT_N=0
+  log "scenario $NAME"
+  wait_port_free
+  "$@" tcpdump -i "$iface" -n -U --immediate-mode -B 32768 -w "$D/raw.pcap" "$filter" 2> "$D/tcpdump.log" & TCPDUMP_PID=$!
+  local i; for i in $(seq 100); do grep -q "listening on" "$D/tcpdump.log" 2>/dev/null && break; sleep 0.1; done
+  grep -q "listening on" "$D/tcpdump.log" || die "tcpdump did not start"
+}
+expect_no_drops() {
+  grep -q "^0 packets dropped by kernel" "$D/tcpdump.log" || die "tcpdump: $(grep dropped "$D/tcpdump.log" | paste -sd';' -)"
+}
+RELAY_PIDS=
+start_relay() { # name listen-addr upstream-addr (port $PORT both; upstream from listen-addr)
+  "$PY" "$HERE/byte-relay.py" "$2" $PORT "$3" $PORT "$2" > "$D/$1.log" 2>&1 & RELAY_PIDS="$RELAY_PIDS $!"
+  EXTRA_PIDS="$EXTRA_PIDS $!"
+  local i; for i in $(seq 100); do grep -q "^listening" "$D/$1.log" && return 0; sleep 0.1; done
+  die "relay $1 did not start: $(cat "$D/$1.log")"
+}
+wait_relays() {
+  local p i
+  for p in $RELAY_PIDS; do
+    for i in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$p" 2>/dev/null && die "relay $p still running after the connection"
+    wait "$p" 2>/dev/null || true
+    EXTRA_PIDS=${EXTRA_PIDS/ $p/}
+  done
+  RELAY_PIDS=
+}
+for CASE in tls13-required-good-cert tls12-required-no-cert; do
+  want ossl-$CASE-byte-segments || continue
+  case $CASE in tls13-*) V=13;; *) V=12;; esac
+  PROTO=-tls1_$((V - 10)); TV="TLS 1.$((V - 10))"
+  make_small_server_cert
+  rm -rf "$WORK/ossl-$CASE-byte-segments"
+  begin_capture_on ossl-$CASE-byte-segments lo "tcp port $PORT and host 127.0.0.2 and host 127.0.0.3"
+  SRV=(openssl s_server -accept $ADDR:$PORT -naccept 1 -cert "$PKI/serverec.pem" -key "$PKI/serverec.key"
+       -CAfile "$PKI/ca.pem" -chainCAfile "$PKI/serverec.pem" $PROTO -Verify 1)
+  [ $V = 13 ] && SRV+=(-num_tickets 1 -no_ticket)
+  start_server feed_idle "${SRV[@]}"
+  start_relay relay-server 127.0.0.3 $ADDR
+  start_relay relay-client 127.0.0.2 127.0.0.3
+  C_PRE=3 C_POST=2 C_CONNECT=127.0.0.2:$PORT
+  if [ $V = 13 ]; then run_client ossl_client $PROTO "${GOOD[@]}" -chainCAfile "$PKI/client.pem"
+  else run_client ossl_client $PROTO; fi
+  C_PRE=1 C_POST=1 C_CONNECT=
+  wait_relays
+  end_capture
+  expect_no_drops
+  expect_streams 1
+  # both relays forwarded the same bytes, one send() each
+  read -r _ DOWN _ _ DOWN_SENDS _ < <(grep '^down ' "$D/relay-client.log")
+  read -r _ UP _ _ UP_SENDS _ < <(grep '^up ' "$D/relay-server.log")
+  [ "$DOWN" = "$DOWN_SENDS" ] && [ "$UP" = "$UP_SENDS" ] && [ "$DOWN" -gt 0 ] && [ "$UP" -gt 0 ] ||
+    die "relays: client->server $DOWN bytes in $DOWN_SENDS sends, server->client $UP bytes in $UP_SENDS sends"
+  grep -q "^down $DOWN bytes" "$D/relay-server.log" && grep -q "^up $UP bytes" "$D/relay-client.log" ||
+    die "the two relays forwarded different byte counts"
+  # on the wire: every segment carries one byte, none is retransmitted
+  N=$(ts -Y "tcp.len > 1" -T fields -e frame.number | grep -c . || true)
+  [ "$N" = 0 ] || die "$N segments carry more than one byte"
+  N=$(ts -Y "tcp.analysis.retransmission || tcp.analysis.out_of_order || tcp.analysis.lost_segment" -T fields -e frame.number | grep -c . || true)
+  [ "$N" = 0 ] || die "$N retransmitted/out-of-order/lost segments on lo"
+  CS1=$(ts -Y "tcp.len == 1 && tcp.dstport==$PORT" -T fields -e frame.number | grep -c . || true)
+  SC1=$(ts -Y "tcp.len == 1 && tcp.srcport==$PORT" -T fields -e frame.number | grep -c . || true)
+  [ "$CS1" = "$DOWN" ] && [ "$SC1" = "$UP" ] ||
+    die "one-byte segments: client->server $CS1 (relay: $DOWN), server->client $SC1 (relay: $UP)"
+  NPKT=$(ts -T fields -e frame.number | grep -c . || true)
+  # every record: as many segments as bytes
+  records > "$D/records"
+  awk '{ split($4, b, "="); split($6, s, "="); if (b[2] != s[2]) bad = bad " " $0 } END { if (bad) { print bad; exit 1 } }' "$D/records" ||
+    die "a TLS record did not arrive one byte per segment: $(cat "$D/records")"
+  NREC=$(grep -c . "$D/records")
+  # the CertificateRequest's record: its size and segments (TLS 1.2 in clear; TLS 1.3 decrypted)
+  CRF=$(frames_of "tcp.srcport==$PORT && tls.handshake.type==13" | head -1)
+  [ -n "$CRF" ] || die "no CertificateRequest dissected"
+  CRSEG=$(ts -Y "frame.number==$CRF" -T fields -e tcp.segment.count)
+  SV="$SV_OSSL -Verify 1 (EC server cert, -chainCAfile leaf)"
+  CL="$CL_OSSL via 2x byte-relay.py"
+  case $CASE in
+    tls13-required-good-cert)
+      srv_log_has "Client certificate"; srv_log_lacks "verify error"
+      expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1"
+      CCERT=$(frames_of "tcp.dstport==$PORT && tls.handshake.type==11" | head -1)
+      NST=$(frames_of "tcp.srcport==$PORT && tls.handshake.type==4" | head -1)
+      [ -n "$NST" ] && [ "$NST" -gt "$CCERT" ] || die "no NewSessionTicket after the client's Certificate ($CCERT)"
+      N=$(ts -Y "frame.number==$CCERT" -T fields -e tls.handshake.certificate_length -E occurrence=a | tr ',' '\n' | grep -c . || true)
+      [ "$N" = 1 ] || die "client sent $N certificates, expected the leaf only"
+      row 0 1 handshake yes certificate accepted - no no "$SV -num_tickets 1 -no_ticket" "$CL" \
+        "s_server -Verify 1 (required, $TV); good EC cert (leaf only); every byte of both directions in a TCP segment of its own (two byte-relay.py in a row, the leg between them captured): $NREC TLS records, $DOWN client and $UP server bytes in as many 1-byte segments, $NPKT packets with the ACKs; the CertificateRequest record alone is $CRSEG segments; NewSessionTicket after the client's Certificate; log: 'Client certificate'."
+      ;;
+    tls12-required-no-cert)
+      srv_log_has "peer did not return a certificate"
+      cli_log_has 1 "SSL alert number 40"
+      expect_wire 0 "scr=1 ccert=e salert=40 calert=- pha=no fin=0"
+      row 0 1 handshake yes empty rejected handshake_failure no no "$SV" "$CL" \
+        "s_server -Verify 1 (required, $TV); client has no cert and sent an empty Certificate; every byte of both directions in a TCP segment of its own (two byte-relay.py in a row, the leg between them captured): $NREC TLS records, $DOWN client and $UP server bytes in as many 1-byte segments, $NPKT packets with the ACKs; the CertificateRequest record alone is $CRSEG segments; log: 'peer did not return a certificate'; server sent handshake_failure, also one byte per segment."
+      ;;
+  esac
+done
+
+# ---- 22. a lossy, reordering, duplicating link (user-space netem) ----------
+# This kernel has no sch_netem ("tc qdisc add dev X root netem ...": "Specified
+# qdisc kind is unknown"; no modprobe, no /lib/modules), so impair-tun.py does
+# netem's job in user space between two TUN devices: mtls-s (192.0.2.1, the
+# server, in this script's network namespace) and mtls-c (192.0.2.2, the
+# client, in a namespace of its own), both directions "delay 10ms reorder 25%
+# 50% duplicate 10% loss 5%", seeded.  Both TCP stacks are the kernel's.  The
+# capture is taken on the client's TUN device: the server's segments arrive
+# there lost, duplicated and out of order, the client's leave as sent (its
+# retransmissions included).  A run is kept only when the TLS handshake (up to
+# the server's decision) shows at least one retransmitted and one out-of-order
+# data segment; otherwise the next seed is tried.  Each scenario starts at the
+# seed that gave its sample capture (IMP_SEED below); the decisions depend only
+# on the seed and the order of the packets, so a rerun mostly succeeds at once.
+# Wireshark 4.0 does not reassemble out-of-order segments by default
+# (tcp.reassemble_out_of_order is off): the wire checks use
+# -o tcp.reassemble_out_of_order:TRUE; what plain defaults show is recorded.
+IMP_SRV=192.0.2.1 IMP_CLI=192.0.2.2
+IMP_PARAMS=(delay=0.010 reorder=0.25 corr=0.5 duplicate=0.10 loss=0.05)
+IMP_TRIES=40
+impaired_up() { # seed
+  command -v nsenter >/dev/null || die "missing nsenter (util-linux)"
+  [ -e /dev/net/tun ] || die "no /dev/net/tun"
+  unshare --net sleep 600 & CNS_PID=$!; EXTRA_PIDS="$EXTRA_PIDS $CNS_PID"
+  local i
+  for i in $(seq 50); do
+    [ "$(readlink /proc/$CNS_PID/ns/net 2>/dev/null)" != "$(readlink /proc/$$/ns/net)" ] && break; sleep 0.05
+  done
+  CNS=/proc/$CNS_PID/ns/net
+  "$PY" "$HERE/impair-tun.py" "$D/impair.log" mtls-s "$CNS" mtls-c seed="$1" "${IMP_PARAMS[@]}" > "$D/impair.out" 2>&1 &
+  IMP_PID=$!; EXTRA_PIDS="$EXTRA_PIDS $IMP_PID"
+  for i in $(seq 50); do grep -q ready "$D/impair.out" 2>/dev/null && break; sleep 0.1; done
+  grep -q ready "$D/impair.out" || die "impair-tun.py did not start: $(cat "$D/impair.out")"
+  sysctl -qw net.ipv6.conf.mtls-s.disable_ipv6=1 2>/dev/null || true
+  ip addr add $IMP_SRV/24 dev mtls-s && ip link set mtls-s up || die "cannot configure mtls-s"
+  nsenter --net="$CNS" sh -c "sysctl -qw net.ipv6.conf.mtls-c.disable_ipv6=1 2>/dev/null; ip link set lo up &&
+    ip addr add $IMP_CLI/24 dev mtls-c && ip link set mtls-c up" || die "cannot configure mtls-c"
+}
+impaired_down() {
+  kill "$IMP_PID" 2>/dev/null || true; wait "$IMP_PID" 2>/dev/null || true
+  kill "$CNS_PID" 2>/dev/null || true; wait "$CNS_PID" 2>/dev/null || true
+  EXTRA_PIDS=${EXTRA_PIDS/ $IMP_PID/}; EXTRA_PIDS=${EXTRA_PIDS/ $CNS_PID/}
+  IMP_PID= CNS_PID=
+}
+# imp_count FILTER: data segments up to frame $DEC (the decision) matching FILTER
+imp_count() { ts -Y "tcp.len > 0 && frame.number <= $DEC && ($1)" -T fields -e frame.number | grep -c . || true; }
+imp_all() { ts -Y "$1" -T fields -e frame.number | grep -c . || true; }
+RETX="tcp.analysis.retransmission || tcp.analysis.fast_retransmission || tcp.analysis.spurious_retransmission"
+for CASE in tls13-required-good-cert tls13-required-no-cert tls12-required-no-cert; do
+  want ossl-$CASE-impaired-net || continue
+  case $CASE in tls13-*) V=13;; *) V=12;; esac
+  PROTO=-tls1_$((V - 10)); TV="TLS 1.$((V - 10))"
+  if [ $V = 12 ]; then NOCERT_ALERT=40 NOCERT_NAME=handshake_failure FR=0; else NOCERT_ALERT=116 NOCERT_NAME=certificate_required FR=1; fi
+  case $CASE in tls13-required-good-cert) IMP_SEED=1;; *) IMP_SEED=28;; esac
+  SEED=$((IMP_SEED - 1)) WHY=
+  while :; do
+    SEED=$((SEED + 1))
+    [ $SEED -lt $((IMP_SEED + IMP_TRIES)) ] || die "no run out of $IMP_TRIES showed retransmission + out-of-order in the handshake (last: $WHY)"
+    NAME=ossl-$CASE-impaired-net; D=$WORK/$NAME; rm -rf "$D"; mkdir -p "$D"
+    impaired_up $SEED
+    begin_capture_on ossl-$CASE-impaired-net mtls-c "tcp port $PORT" nsenter --net="$CNS"
+    start_server feed_idle openssl s_server -accept $IMP_SRV:$PORT -naccept 1 -cert "$PKI/server.pem" -key "$PKI/server.key" \
+      -CAfile "$PKI/ca.pem" $PROTO -Verify 1
+    C_CONNECT=$IMP_SRV:$PORT C_WRAP=(nsenter --net="$CNS") C_POST=2
+    case $CASE in *good-cert) run_client ossl_client $PROTO "${GOOD[@]}";; *) run_client ossl_client $PROTO;; esac
+    C_CONNECT= C_WRAP=() C_POST=1
+    end_capture
+    impaired_down
+    expect_no_drops
+    TS_OPTS=(-o tcp.reassemble_out_of_order:TRUE)
+    WIRE=$(wire 0)
+    case $CASE in
+      *good-cert) WANT="scr=1 ccert=c salert=- calert=- pha=no fin=1"; OK=$(grep -c "Client certificate" "$D/server.log" || true)
+                  DEC=$(frames_of "tcp.srcport==$PORT && tls.handshake.type==4" | head -1) ;;
+      *) WANT="scr=1 ccert=e salert=$NOCERT_ALERT calert=- pha=no fin=$FR"; OK=$(grep -c "peer did not return a certificate" "$D/server.log" || true)
+         DEC=$(frames_of "tcp.srcport==$PORT && tls.alert_message.level==2" | head -1) ;;
+    esac
+    NSTREAMS=$(ts -T fields -e tcp.stream | sort -u | grep -c . || true)
+    if [ "$OK" = 0 ]; then WHY="server log does not show the expected outcome"
+    elif [ "$NSTREAMS" != 1 ]; then WHY="$NSTREAMS TCP connections"
+    elif [ "$WIRE" != "$WANT" ]; then WHY="wire '$WIRE', expected '$WANT'"
+    elif [ -z "$DEC" ]; then WHY="no decision frame"
+    else
+      HS_RETX=$(imp_count "$RETX"); HS_OOO=$(imp_count "tcp.analysis.out_of_order")
+      if [ "$HS_RETX" -ge 1 ] && [ "$HS_OOO" -ge 1 ]; then TS_OPTS=(); break; fi
+      WHY="seed $SEED: handshake (frames 1-$DEC) has $HS_RETX retransmitted and $HS_OOO out-of-order data segments"
+    fi
+    TS_OPTS=()
+    log "  retry: $WHY"
+    wait_port_free
+  done
+  # the accepted run passed the checks above with tcp.reassemble_out_of_order; now the fatal ones
+  TS_OPTS=(-o tcp.reassemble_out_of_order:TRUE)
+  expect_streams 1
+  expect_wire 0 "$WANT"
+  case $CASE in
+    *good-cert)
+      srv_log_has "Client certificate"; srv_log_lacks "verify error"
+      CCERT=$(frames_of "tcp.dstport==$PORT && tls.handshake.type==11" | head -1)
+      [ "$DEC" -gt "$CCERT" ] || die "NewSessionTicket ($DEC) before the client's Certificate ($CCERT)" ;;
+    *) srv_log_has "peer did not return a certificate"; cli_log_has 1 "SSL alert number $NOCERT_ALERT" ;;
+  esac
+  # counts over the whole capture, default preferences (the TCP analysis does not depend on reassembly)
+  TS_OPTS=()
+  ALL_RETX=$(imp_all "$RETX"); ALL_OOO=$(imp_all "tcp.analysis.out_of_order")
+  ALL_DUPACK=$(imp_all "tcp.analysis.duplicate_ack"); ALL_LOST=$(imp_all "tcp.analysis.lost_segment")
+  NPKT=$(imp_all "frame")
+  # frame -> kind, most specific kind last
+  declare -A KIND=()
+  for K in retransmission fast_retransmission spurious_retransmission out_of_order; do
+    for F in $(ts -Y "tcp.len > 0 && frame.number <= $DEC && tcp.analysis.$K" -T fields -e frame.number); do KIND[$F]=${K//_/-}; done
+  done
+  HS_DETAIL=$(for F in "${!KIND[@]}"; do
+      ts -Y "frame.number==$F" -T fields -e frame.number -e tcp.srcport -e tcp.len | tr '\n' '\t'; echo "${KIND[$F]}"
+    done | sort -n | awk -F'\t' -v p=$PORT '{ printf "%sframe %s %s (%s, %d bytes)", (NR > 1 ? ", " : ""), $1, $4, ($2 == p ? "server" : "client"), $3 }')
+  unset KIND
+  DEFAULT_WIRE=$(wire 0)
+  if [ "$DEFAULT_WIRE" = "$WANT" ]; then DEF="plain tshark with default preferences dissects the same"
+  else DEF="plain tshark with default preferences (no out-of-order reassembly) shows only '$DEFAULT_WIRE'"; fi
+  IMP_SUM=$(grep -v '^ready' "$D/impair.out" | paste -sd';' - | sed 's/;/; /g')
+  echo "$NAME seed=$SEED hs_retx=$HS_RETX hs_ooo=$HS_OOO all_retx=$ALL_RETX all_ooo=$ALL_OOO dupack=$ALL_DUPACK lost=$ALL_LOST packets=$NPKT default='$DEFAULT_WIRE' [$HS_DETAIL] [$IMP_SUM]" >> "$WORK/impaired-summary"
+  log "  seed $SEED: $HS_DETAIL"
+  LINK="impair-tun.py (user-space netem: delay 10ms reorder 25% 50% duplicate 10% loss 5%, both directions) seed $SEED, capture on the client's TUN device"
+  SV="$SV_OSSL -Verify 1 on $IMP_SRV"
+  CL="$CL_OSSL on $IMP_CLI over $LINK"
+  FACTS="in the handshake (frames 1-$DEC, the server's decision): $HS_DETAIL; whole capture ($NPKT packets): $ALL_RETX retransmissions, $ALL_OOO out-of-order, $ALL_DUPACK duplicate ACKs, $ALL_LOST 'previous segment not captured'; $DEF (checks use -o tcp.reassemble_out_of_order:TRUE)"
+  case $CASE in
+    *good-cert)
+      row 0 1 handshake yes certificate accepted - no no "$SV" "$CL" \
+        "s_server -Verify 1 (required, $TV), good EC cert, over a lossy reordering link; $FACTS; NewSessionTicket after the client's Certificate; log: 'Client certificate'." ;;
+    *)
+      row 0 1 handshake yes empty rejected $NOCERT_NAME no no "$SV" "$CL" \
+        "s_server -Verify 1 (required, $TV), client without cert sent an empty Certificate, over a lossy reordering link; $FACTS; log: 'peer did not return a certificate'; server sent $NOCERT_NAME." ;;
+  esac
+done
+
+# ---- 23. captures that start in the middle of the handshake ---------------
+# A normal run on lo, with lo's MTU at 1500 and GSO off (gso_max_size 1500:
+# otherwise lo hands tcpdump the server's whole flight as one 64 KB packet), so
+# the server's flight is split like on Ethernet.  The first packets of the raw
+# capture are then deleted (editcap) and the secrets of the whole connection
+# embedded.  The truth rows say what happened; the verdict is what the rest
+# of the capture still shows (see each `how`).
+#   cut-after-clienthello: everything up to and including the ClientHello is cut
+#   cut-mid-server-flight: everything before the server's second data segment
+#     is cut; that segment begins inside a TLS record that started in the first
+hs_name() {
+  case $1 in
+    1) echo ClientHello;; 2) echo ServerHello;; 4) echo NewSessionTicket;; 8) echo EncryptedExtensions;;
+    11) echo Certificate;; 12) echo ServerKeyExchange;; 13) echo CertificateRequest;; 14) echo ServerHelloDone;;
+    15) echo CertificateVerify;; 16) echo ClientKeyExchange;; 20) echo Finished;; *) echo "handshake type $1";;
+  esac
+}
+LO_MTU=$(cat /sys/class/net/lo/mtu)
+LO_GSO=$(ip -d link show lo | sed -n 's/.*gso_max_size \([0-9]*\).*/\1/p' | head -1)
+for CASE in tls12-required-no-cert-cut-after-clienthello tls13-required-good-cert-cut-after-clienthello \
+            tls12-required-good-cert-cut-mid-server-flight tls13-required-good-cert-cut-mid-server-flight; do
+  want ossl-$CASE || continue
+  case $CASE in tls13-*) V=13;; *) V=12;; esac
+  PROTO=-tls1_$((V - 10)); TV="TLS 1.$((V - 10))"
+  ip link set lo mtu 1500 && ip link set lo gso_max_size 1500 || die "cannot set lo's MTU / gso_max_size"
+  begin_capture ossl-$CASE
+  start_server feed_idle "${OSSL_SRV[@]}" $PROTO -Verify 1
+  case $CASE in *good-cert*) run_client ossl_client $PROTO "${GOOD[@]}";; *) run_client ossl_client $PROTO;; esac
+  end_capture
+  ip link set lo mtu "$LO_MTU"; [ -n "$LO_GSO" ] && ip link set lo gso_max_size "$LO_GSO"
+  # the whole connection first, as for the other captures
+  expect_streams 1
+  case $CASE in
+    *good-cert*) srv_log_has "Client certificate"; srv_log_lacks "verify error"
+                 expect_wire 0 "scr=1 ccert=c salert=- calert=- pha=no fin=1" ;;
+    *) srv_log_has "peer did not return a certificate"; cli_log_has 1 "SSL alert number 40"
+       expect_wire 0 "scr=1 ccert=e salert=40 calert=- pha=no fin=0" ;;
+  esac
+  records > "$D/records.full"
+  NPKT=$(ts -T fields -e frame.number | grep -c . || true)
+  CH=$(frames_of "tls.handshake.type==1" | head -1)
+  SH=$(frames_of "tls.handshake.type==2" | head -1)
+  case $CASE in
+    *cut-after-clienthello)
+      CUT=$((CH + 1))
+      WHAT="frames 1-$CH (SYN, SYN/ACK, ACK, ClientHello) of $NPKT cut: the capture starts with the frame after the ClientHello" ;;
+    *cut-mid-server-flight)
+      # the server's data segments of its first flight: the first holds the
+      # ServerHello, the second must begin inside a record begun in the first
+      read -r S1 S2 < <(ts -Y "tcp.srcport==$PORT && tcp.len > 0" -T fields -e frame.number | head -2 | paste -sd' ' -)
+      [ "$S1" = "$SH" ] || die "the ServerHello ($SH) is not in the server's first data segment ($S1)"
+      REC=$(awk -v a="$S1" -v b="$S2" '$1 == "server" { split($5, f, "[=-]"); if (f[2] == a && f[3] >= b) print }' "$D/records.full" | head -1)
+      [ -n "$REC" ] || die "no server record spans frames $S1 and $S2: $(cat "$D/records.full")"
+      RTYPE=$(echo "$REC" | sed 's/.* type=\([0-9]*\) .*/\1/'); RBYTES=$(echo "$REC" | sed 's/.* bytes=\([0-9]*\) .*/\1/')
+      RSTART=$(echo "$REC" | sed 's/.* start=\([0-9]*\).*/\1/')
+      # which handshake message that record is (the full capture decrypts), and
+      # the records that follow its tail in the same segment
+      RNAME=$(hs_name "$(ts -Y "frame.number==$S2" -T fields -e tls.handshake.type -E occurrence=f)")
+      AFTER=$(awk -v b="$S2" -v s="$RSTART" '$1 == "server" { split($5, f, "[=-]"); split($7, o, "="); if (f[2] == b && o[2] > s) print $0 }' "$D/records.full" |
+              sed -n 's/.* hs=\([0-9]*\).*/\1/p' | while read -r h; do hs_name "$h"; done | paste -sd, - | sed 's/,/, /g')
+      S2SEQ=$(ts -Y "frame.number==$S2" -T fields -e tcp.seq)
+      TAIL=$((RSTART + RBYTES - (S2SEQ - 1)))
+      CUT=$S2
+      WHAT="frames 1-$((S2 - 1)) of $NPKT cut (the connection up to the ClientHello and the server's first data segment, which held the ServerHello and the start of a $RBYTES-byte record of content type $RTYPE, the server's $RNAME): the capture's first server bytes are the last $TAIL bytes of that record" ;;
+  esac
+  cp "$NEW/$NAME.pcapng" "$D/full.pcapng"
+  editcap "$D/raw.pcap" "$D/cut.pcap" 1-$((CUT - 1)) || die "editcap (cut) failed"
+  editcap --inject-secrets "tls,$D/keylog" "$D/cut.pcap" "$NEW/$NAME.pcapng" || die "editcap (secrets) failed"
+  # the cut capture, with plain tshark
+  tshark -r "$NEW/$NAME.pcapng" > /dev/null 2> "$D/tshark.err" || die "tshark cannot read the cut capture: $(cat "$D/tshark.err")"
+  if grep -v "Running as user" "$D/tshark.err" | grep -q .; then die "tshark: $(cat "$D/tshark.err")"; fi
+  [ -z "$(frames_of "tcp.flags.syn==1")" ] || die "SYN left in the cut capture"
+  [ -z "$(frames_of "tls.handshake.type==1")" ] || die "ClientHello left in the cut capture"
+  expect_streams 1
+  WIRE=$(wire 0)
+  case $CASE in
+    tls12-required-no-cert-cut-after-clienthello)
+      [ -n "$(frames_of "tls.handshake.type==2")" ] || die "no ServerHello after the cut"
+      expect_wire 0 "scr=1 ccert=e salert=40 calert=- pha=no fin=0"
+      row 0 1 handshake yes empty rejected handshake_failure no no "$SV_OSSL -Verify 1" "$CL_OSSL" \
+        "s_server -Verify 1 (required, $TV), client without cert; $WHAT. Still in clear after the cut: ServerHello, CertificateRequest, the client's empty Certificate and the server's plaintext handshake_failure alert, so the exchange and its verdict are fully visible (the client's encrypted Finished cannot be decrypted: the embedded secrets are looked up by the ClientHello's random); log: 'peer did not return a certificate'." ;;
+    tls13-required-good-cert-cut-after-clienthello)
+      [ -n "$(frames_of "tls.handshake.type==2")" ] || die "no ServerHello after the cut"
+      [ "$WIRE" = "scr=0 ccert=- salert=- calert=- pha=no fin=0" ] || die "cut TLS 1.3 capture still decrypts: $WIRE"
+      NSTREC=$(ts -Y "tcp.srcport==$PORT && tls.record.content_type==23" -T fields -e tls.record.length -E occurrence=a | tr ',' '\n' | grep -c . || true)
+      row 0 1 handshake yes certificate accepted - no no "$SV_OSSL -Verify 1" "$CL_OSSL" \
+        "s_server -Verify 1 (required, $TV), good EC cert; $WHAT. The ServerHello is left (TLS 1.3, cipher suite in clear) but nothing can be decrypted: the embedded secrets are keyed by the ClientHello's random, which is cut. From record sizes only: the client's flight after its ChangeCipherSpec (Certificate, CertificateVerify, Finished, separate records) is larger than Finished alone, so a certificate was requested and sent; then the server sent records that are not alert-sized (its NewSessionTickets): accepted, known from sizes only (no keys usable); log: 'Client certificate'." ;;
+    tls12-required-good-cert-cut-mid-server-flight)
+      [ -z "$(frames_of "tls.handshake.type==2")" ] || die "ServerHello left in the cut capture"
+      CCW=$(ts -Y "tcp.dstport==$PORT && tls.handshake.type==11" -T fields -e tls.handshake.certificates_length | head -1)
+      [ -n "$CCW" ] && [ "$CCW" -gt 0 ] || die "the client's Certificate is not dissected after the cut ($WIRE)"
+      SCCS=$(frames_of "tcp.srcport==$PORT && tls.record.content_type==20" | head -1)
+      CCF=$(frames_of "tcp.dstport==$PORT && tls.handshake.type==11" | head -1)
+      [ -n "$SCCS" ] && [ "$SCCS" -gt "$CCF" ] || die "no server ChangeCipherSpec after the client's Certificate"
+      CRCUT=$(frames_of "tcp.srcport==$PORT && tls.handshake.type==13" | head -1)
+      if [ -n "$CRCUT" ]; then CRW="Wireshark still dissects the CertificateRequest (frame $CRCUT)"
+      else CRW="Wireshark shows that segment as 'Continuation Data' and does not dissect the records after the tail in it (${AFTER:-none}), although their bytes are there"; fi
+      row 0 1 handshake yes certificate accepted - no no "$SV_OSSL -Verify 1" "$CL_OSSL" \
+        "s_server -Verify 1 (required, $TV), good EC cert; $WHAT. $CRW. In clear after the cut: the client's non-empty Certificate (a TLS 1.2 client sends one only when asked), then the server's NewSessionTicket, ChangeCipherSpec and encrypted Finished (not decryptable: the ClientHello's random is cut): the server went on, accepted; log: 'Client certificate'." ;;
+    tls13-required-good-cert-cut-mid-server-flight)
+      [ -z "$(frames_of "tls.handshake.type==2")" ] || die "ServerHello left in the cut capture"
+      [ "$WIRE" = "scr=0 ccert=- salert=- calert=- pha=no fin=0" ] || die "cut TLS 1.3 capture still decrypts: $WIRE"
+      row 0 1 handshake yes certificate undetermined - no no "$SV_OSSL -Verify 1" "$CL_OSSL" \
+        "s_server -Verify 1 (required, $TV), good EC cert; $WHAT. Left: encrypted records only (content type 23) and the client's ChangeCipherSpec; the ServerHello (version, cipher suite) and the CertificateRequest (in the cut segment) are gone and nothing can be decrypted (no ClientHello random to match the secrets), so neither the request nor the client's answer nor the server's reaction is visible: undetermined from the wire, although the server log shows 'Client certificate' (accepted)." ;;
+  esac
+done
+if [ -s "$WORK/impaired-summary" ]; then log "impaired-net runs:"; cat "$WORK/impaired-summary" >&2; fi
 
 # ==========================================================================
 [ -n "$LIST" ] && exit 0
