@@ -191,6 +191,16 @@ uint32_t mtls_diagnosis_problem_frame(const mtls_diagnosis_t *diagnosis,
     }
 }
 
+/* later - earlier, saturated: certificate dates may be anywhere in time_t. */
+static int64_t seconds_between(int64_t later, int64_t earlier)
+{
+    if (earlier < 0 && later > INT64_MAX + earlier)
+        return INT64_MAX;
+    if (earlier > 0 && later < INT64_MIN + earlier)
+        return INT64_MIN;
+    return later - earlier;
+}
+
 char *mtls_format_interval(int64_t seconds, char *buffer, size_t size)
 {
     static const struct {
@@ -198,7 +208,7 @@ char *mtls_format_interval(int64_t seconds, char *buffer, size_t size)
         const char *unit;
     } units[] = {{86400, "day"}, {3600, "hour"}, {60, "minute"}, {1, "second"}};
     if (seconds < 0)
-        seconds = -seconds;
+        seconds = seconds == INT64_MIN ? INT64_MAX : -seconds;
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
         if (seconds >= units[i].seconds || units[i].seconds == 1) {
             int64_t count = seconds / units[i].seconds;
@@ -237,16 +247,17 @@ char *mtls_diagnosis_message(const mtls_diagnosis_t *diagnosis, mtls_verdict_t v
                  "The client certificate %s expired on %s, %s before this capture: renew it "
                  "(or fix the clock) and configure the client with the new one",
                  or_unknown(cert->subject), format_date(cert->not_after, date, sizeof(date)),
-                 mtls_format_interval(diagnosis->certificate_time - cert->not_after, interval,
-                                      sizeof(interval)));
+                 mtls_format_interval(seconds_between(diagnosis->certificate_time, cert->not_after),
+                                      interval, sizeof(interval)));
         break;
     case MTLS_PROBLEM_CERT_NOT_YET_VALID:
-        snprintf(buffer, size,
-                 "The client certificate %s is not valid until %s, %s after this capture: check "
-                 "the clocks of the CA and of this host, or wait until it becomes valid",
-                 or_unknown(cert->subject), format_date(cert->not_before, date, sizeof(date)),
-                 mtls_format_interval(cert->not_before - diagnosis->certificate_time, interval,
-                                      sizeof(interval)));
+        snprintf(
+            buffer, size,
+            "The client certificate %s is not valid until %s, %s after this capture: check "
+            "the clocks of the CA and of this host, or wait until it becomes valid",
+            or_unknown(cert->subject), format_date(cert->not_before, date, sizeof(date)),
+            mtls_format_interval(seconds_between(cert->not_before, diagnosis->certificate_time),
+                                 interval, sizeof(interval)));
         break;
     case MTLS_PROBLEM_CERT_NO_CLIENT_AUTH_EKU:
         snprintf(buffer, size,
@@ -306,16 +317,16 @@ static void evidence_clause(const mtls_diagnosis_t *diagnosis, mtls_verdict_t ve
     char interval[40];
     switch (problem) {
     case MTLS_PROBLEM_CERT_EXPIRED:
-        snprintf(
-            buffer, size, "the client certificate expired %s before this capture",
-            mtls_format_interval(diagnosis->certificate_time - diagnosis->certificate->not_after,
-                                 interval, sizeof(interval)));
+        snprintf(buffer, size, "the client certificate expired %s before this capture",
+                 mtls_format_interval(seconds_between(diagnosis->certificate_time,
+                                                      diagnosis->certificate->not_after),
+                                      interval, sizeof(interval)));
         break;
     case MTLS_PROBLEM_CERT_NOT_YET_VALID:
-        snprintf(
-            buffer, size, "the client certificate only becomes valid %s after this capture",
-            mtls_format_interval(diagnosis->certificate->not_before - diagnosis->certificate_time,
-                                 interval, sizeof(interval)));
+        snprintf(buffer, size, "the client certificate only becomes valid %s after this capture",
+                 mtls_format_interval(seconds_between(diagnosis->certificate->not_before,
+                                                      diagnosis->certificate_time),
+                                      interval, sizeof(interval)));
         break;
     case MTLS_PROBLEM_CERT_NO_CLIENT_AUTH_EKU:
         snprintf(buffer, size, "the client certificate's Extended Key Usage lacks clientAuth");
