@@ -315,6 +315,13 @@ static mtls_exchange_t *on_server_hello(mtls_conn_t *conn, const mtls_event_t *e
         conn->tls13 = true; /* only TLS 1.3 retries a hello */
         return handshake;
     }
+    if (!handshake && !conn->handshake_done && !mtls_conn_exchanges(conn)) {
+        /* The capture starts after the ClientHello: the handshake is still here. */
+        handshake = exchange_open(conn, MTLS_PHASE_HANDSHAKE, event->frame);
+        if (handshake)
+            handshake->start_missing = true;
+        conn->handshake = number_of(handshake);
+    }
     conn->server_hello_seen = true;
     conn->tls13 = event->tls13;
     conn->version = event->version;
