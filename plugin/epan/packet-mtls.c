@@ -903,9 +903,11 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
         const mtls_connection_info_t *info = info_of(slot->connection);
         if (info->gap_frame && exchange->last_frame >= info->gap_frame) {
             size_t used = strlen(evidence_line);
+            if (used > 0 && evidence_line[used - 1] == '.')
+                evidence_line[--used] = '\0';
             g_snprintf(evidence_line + used, (gulong)(sizeof(evidence_line) - used),
-                       "; part of the TCP stream was not captured (bytes missing before frame "
-                       "%u), so messages of this exchange may be missing",
+                       "; the capture misses part of the TCP stream (bytes before frame %u), "
+                       "so messages of this exchange may be missing.",
                        info->gap_frame);
         }
         add_string(mtls_tree, tvb, hf_mtls_evidence, evidence_line);
