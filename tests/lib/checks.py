@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""What the tshark-level test scripts share: counting checks, loading a script."""
+"""What the tshark-level test scripts share: counting checks, loading a script, the
+tshark options a sample capture is read with."""
+import csv
 import importlib.util
+import os
 
 
 class Results:
@@ -31,3 +34,21 @@ def load_script(name, path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+_OPTIONS = None
+
+
+def capture_options(capture):
+    """Extra tshark arguments for a sample capture (sample-captures/tshark-options.tsv:
+    the preferences its truth rows assume, e.g. out-of-order TCP reassembly)."""
+    global _OPTIONS
+    if _OPTIONS is None:
+        path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__)))), "sample-captures", "tshark-options.tsv")
+        _OPTIONS = {}
+        if os.path.exists(path):
+            with open(path, newline="") as handle:
+                for row in csv.DictReader(handle, delimiter="\t"):
+                    _OPTIONS[row["capture"]] = row["options"].split()
+    return list(_OPTIONS.get(os.path.basename(capture), []))

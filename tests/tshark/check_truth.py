@@ -22,7 +22,7 @@ import os
 import subprocess
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
-from checks import Results, load_script  # noqa: E402
+from checks import Results, capture_options, load_script  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CAPTURES = os.path.join(ROOT, "sample-captures")
@@ -42,7 +42,7 @@ def load_summary():
 
 def tshark_fields(capture, *args):
     """Rows of tab-separated fields from a tshark run (plugin loaded)."""
-    out = subprocess.run([TSHARK, "-r", capture, *args], check=True,
+    out = subprocess.run([TSHARK, "-r", capture, *capture_options(capture), *args], check=True,
                          capture_output=True, text=True).stdout
     return [line.split("\t") for line in out.splitlines() if line]
 
@@ -77,8 +77,10 @@ def as_int(value):
 def check_capture(results, summary, capture_name, truth):
     alerts_by_name = {name: int(number) for number, name in summary.ALERT_NAMES.items()}
     capture = os.path.join(CAPTURES, capture_name)
-    final = {(r["stream"], r["exchange"]): r for r in summary.exchanges(capture, single_pass=False)}
-    single = {(r["stream"], r["exchange"]): r for r in summary.exchanges(capture, single_pass=True)}
+    final = {(r["stream"], r["exchange"]): r for r in summary.exchanges(capture, single_pass=False,
+                                                                    tshark_args=capture_options(capture))}
+    single = {(r["stream"], r["exchange"]): r for r in summary.exchanges(capture, single_pass=True,
+                                                                     tshark_args=capture_options(capture))}
     facts = frame_tls_facts(capture)
     rejected_frames = {int(r[0]) for r in tshark_fields(capture, "-Y", "mtls.rejected", "-T",
                                                         "fields", "-e", "frame.number")}

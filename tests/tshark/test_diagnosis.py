@@ -29,7 +29,7 @@ import re
 import subprocess
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
-from checks import Results  # noqa: E402
+from checks import Results, capture_options  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # MTLS_CAPTURES: another folder made by make-captures.sh (with its truth.tsv).
@@ -119,7 +119,7 @@ EXPERTS = [
 
 
 def tshark(capture, *args):
-    command = [TSHARK, "-r", os.path.join(CAPTURES, capture), *args]
+    command = [TSHARK, "-r", os.path.join(CAPTURES, capture), *capture_options(capture), *args]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)}: {result.stderr.strip()}")

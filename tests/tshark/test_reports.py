@@ -53,7 +53,7 @@ import subprocess
 import sys
 import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
-from checks import Results  # noqa: E402
+from checks import Results, capture_options  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CAPTURES = os.path.join(ROOT, "sample-captures")
@@ -96,7 +96,8 @@ def load_truth():
 
 
 def run_tshark(capture, *args):
-    result = subprocess.run([TSHARK, *args, "-r", capture], capture_output=True, text=True)
+    result = subprocess.run([TSHARK, *capture_options(capture), *args, "-r", capture],
+                            capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"tshark failed on {capture}: {result.stderr.strip()}")
     return result.stdout
