@@ -361,6 +361,11 @@ static mtls_exchange_t *on_certificate_request(mtls_conn_t *conn, const mtls_eve
         return NULL;
     exchange->requested = true;
     exchange->request_frame = event->frame;
+    /* No ServerHello in the capture: a request in clear is TLS 1.2 or older, and
+     * its record's version is the negotiated one. */
+    if (!exchange->version && !conn->server_hello_seen && event->version >= 0x0300 &&
+        event->version <= 0x0303)
+        exchange->version = event->version;
     return exchange;
 }
 

@@ -70,8 +70,9 @@ typedef struct {
     int64_t time_ns; /* capture timestamp */
     /* MTLS_EV_CLIENT_HELLO */
     bool pha_offered;
-    /* MTLS_EV_SERVER_HELLO */
-    uint16_t version; /* negotiated: 0x0303 for TLS 1.2, 0x0304 for TLS 1.3 */
+    /* MTLS_EV_SERVER_HELLO: negotiated, 0x0303 for TLS 1.2, 0x0304 for TLS 1.3;
+     * other events from a record: that record's version field (0 when unknown) */
+    uint16_t version;
     bool tls13;
     bool hello_retry;
     bool psk_accepted;

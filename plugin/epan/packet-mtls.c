@@ -809,8 +809,18 @@ static void add_experts(packet_info *pinfo, proto_item *item, const mtls_exchang
     /* An exchange the capture leaves open is flagged where its connection ends. */
     gboolean ended_here = final && verdict == MTLS_VERDICT_UNDETERMINED &&
                           !exchange->decision_frame && frame == exchange->last_frame;
-    if (decision && (decided_here || ended_here))
-        expert_add_info_format(pinfo, item, decision, "%s", evidence);
+    if (decision && (decided_here || ended_here)) {
+        if (strlen(evidence) < ITEM_LABEL_LENGTH)
+            expert_add_info_format(pinfo, item, decision, "%s", evidence);
+        else /* an expert text is cut at ITEM_LABEL_LENGTH: say it short, whole */
+            expert_add_info_format(
+                pinfo, item, decision,
+                "Client authentication %s in frame %u (exchange %u%s%s); the full account is "
+                "in mtls.evidence.",
+                mtls_verdict_name(verdict), frame, exchange->number,
+                exchange->inferred ? ", inferred from record sizes, " : "",
+                exchange->inferred ? mtls_confidence_name(exchange->confidence) : "");
+    }
     guint32 inferred_frame =
         exchange->decision_frame ? exchange->decision_frame : exchange->response_frame;
     if (exchange->inferred && frame == inferred_frame)

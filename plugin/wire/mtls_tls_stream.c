@@ -189,9 +189,18 @@ static void emit(run_t *run, unsigned direction, const mtls_event_t *event, cons
                  size_t message_length)
 {
     run->result.events++;
-    if (run->callbacks && run->callbacks->event)
-        run->callbacks->event(run->context, direction, event, message_length ? message : NULL,
-                              message_length);
+    if (!run->callbacks || !run->callbacks->event)
+        return;
+    const direction_t *dir = &run->stream->directions[direction & 1u];
+    if (event->version == 0 && event->type != MTLS_EV_CLOSE && dir->header_have == RECORD_HEADER) {
+        mtls_event_t with_version = *event; /* the record it came in */
+        with_version.version = (uint16_t)(dir->header[1] << 8 | dir->header[2]);
+        run->callbacks->event(run->context, direction, &with_version,
+                              message_length ? message : NULL, message_length);
+        return;
+    }
+    run->callbacks->event(run->context, direction, event, message_length ? message : NULL,
+                          message_length);
 }
 
 static void emit_simple(run_t *run, unsigned direction, mtls_event_type_t type,

@@ -52,12 +52,14 @@ def frame_tls_facts(capture):
     facts = {}
     for row in tshark_fields(capture, "-Y", "tls", "-T", "fields", "-E", "occurrence=a",
                              "-e", "frame.number", "-e", "tcp.srcport",
-                             "-e", "tls.handshake.type", "-e", "tls.alert_message.desc"):
-        row += [""] * (4 - len(row))
+                             "-e", "tls.handshake.type", "-e", "tls.alert_message.desc",
+                             "-e", "tls.record.opaque_type"):
+        row += [""] * (5 - len(row))
         facts[int(row[0])] = {
             "srcport": row[1],
             "handshake_types": {int(t) for t in row[2].split(",") if t},
             "alerts": {int(a) for a in row[3].split(",") if a},
+            "protected": bool(row[4]),
         }
     return facts
 
@@ -121,15 +123,23 @@ def check_capture(results, summary, capture_name, truth):
             results.check(decision in rejected_frames,
                           f"{name}: -Y mtls.rejected lists decision frame {decision}")
 
-        # The frames the plugin names, judged by the TLS dissector's own fields.
+        # The frames the plugin names, judged by the TLS dissector's own fields. An
+        # exchange inferred from sizes (keys unusable: the capture misses the
+        # ClientHello they are keyed by) names protected records.
         request = as_int(got.get("request_frame"))
         if row["requested"] == "yes":
             results.check(request > 0, f"{name}: names its request_frame")
-        if request:
+        if got.get("inferred") == "yes":
+            for column in ("request_frame", "response_frame", "decision_frame"):
+                frame = as_int(got.get(column))
+                if frame:
+                    results.check(facts.get(frame, {}).get("protected", False),
+                                  f"{name}: inferred {column} {frame} holds a protected record")
+        elif request:
             results.check(13 in facts.get(request, {}).get("handshake_types", set()),
                           f"{name}: request_frame {request} holds a CertificateRequest")
         response = as_int(got.get("response_frame"))
-        if row["response"] in ("certificate", "empty"):
+        if row["response"] in ("certificate", "empty") and got.get("inferred") != "yes":
             types = facts.get(response, {}).get("handshake_types", set())
             results.check(bool(types & {11, 25}),
                           f"{name}: response_frame {response} holds the client's Certificate")
