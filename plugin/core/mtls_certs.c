@@ -115,15 +115,28 @@ static void read_key_purposes(gnutls_x509_crt_t crt, mtls_cert_info_t *info)
     }
 }
 
-/* Parsed certificates by SHA-256: captures repeat the same few client
- * certificates, and a GnuTLS import costs far more than a hash. A slot holds one
- * reference to its entry; each mtls_cert_get() caller holds another. */
+/* Parsed certificates by their bytes: captures repeat the same few client
+ * certificates, and a GnuTLS import (or even its SHA-256) costs far more than a
+ * look at a few bytes and one memcmp. A slot holds one reference to its entry;
+ * each mtls_cert_get() caller holds another. */
 #define CERT_CACHE_SLOTS 256
 
 typedef struct {
     mtls_cert_info_t info; /* first: a pointer to the info is a pointer to the entry */
     unsigned references;
+    size_t der_length;
+    uint8_t der[]; /* the certificate, to tell a hit from a collision */
 } cert_entry_t;
+
+/* A slot from the length and the last bytes (the signature: as good as random). */
+static size_t cert_slot(const uint8_t *der, size_t length)
+{
+    uint32_t hash = 2166136261u ^ (uint32_t)length;
+    size_t tail = length < 16 ? length : 16;
+    for (size_t i = length - tail; i < length; i++)
+        hash = (hash ^ der[i]) * 16777619u;
+    return hash % CERT_CACHE_SLOTS;
+}
 
 static cert_entry_t *cert_cache[CERT_CACHE_SLOTS];
 
@@ -165,18 +178,18 @@ static bool cert_parse_uncached(const uint8_t *der, size_t length, mtls_cert_inf
 
 const mtls_cert_info_t *mtls_cert_get(const uint8_t *der, size_t length)
 {
-    uint8_t digest[MTLS_SHA256_LENGTH];
-    if (!der || length == 0 || length > UINT32_MAX ||
-        gnutls_hash_fast(GNUTLS_DIG_SHA256, der, length, digest) < 0)
+    if (!der || length == 0 || length > UINT32_MAX)
         return NULL;
-    cert_entry_t **slot = &cert_cache[digest[0]];
-    if (*slot && memcmp((*slot)->info.sha256, digest, sizeof(digest)) == 0) {
+    cert_entry_t **slot = &cert_cache[cert_slot(der, length)];
+    if (*slot && (*slot)->der_length == length && memcmp((*slot)->der, der, length) == 0) {
         (*slot)->references++;
         return &(*slot)->info;
     }
-    cert_entry_t *entry = calloc(1, sizeof(*entry));
+    cert_entry_t *entry = calloc(1, sizeof(*entry) + length);
     if (!entry)
         return NULL;
+    entry->der_length = length;
+    memcpy(entry->der, der, length);
     if (!cert_parse_uncached(der, length, &entry->info)) {
         free(entry);
         return NULL;
