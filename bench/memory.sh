@@ -7,6 +7,7 @@
 #
 # Runs tshark with the plugin from the build tree under heaptrack on CAPTURE
 # (default: N connections cloned from the sample captures by bench/make_capture.py,
+# not the *-byte-segments ones, see bench/common.sh,
 # N = 1000 by default), and prints the heap the plugin holds at tshark's peak,
 # by allocation site (the last frames of the plugin's own stack), in bytes per
 # connection. heaptrack counts the bytes asked for, not malloc's own overhead:

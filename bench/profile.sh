@@ -10,7 +10,8 @@
 # executed (Ir), less tshark's own start-up (plain tshark on the capture's first
 # packet only), on three captures:
 #   keys     CAPTURE (default: N connections cloned from the sample captures by
-#            bench/make_capture.py, N = 300 by default), TLS secrets embedded
+#            bench/make_capture.py, N = 300 by default, not the *-byte-segments
+#            ones: see bench_sources in bench/common.sh), TLS secrets embedded
 #   nokeys   the same without its secrets (tests/lib/strip_secrets.py)
 #   notls    N connections from make_capture.py --no-tls: the same packets with
 #            the TCP payload replaced by pseudo-random bytes on port 5999
@@ -44,6 +45,7 @@
 # Env: MTLS_BUILD_DIR      build directory (default <repo>/build)
 #      MTLS_BENCH_DIR      work directory (default /tmp/mtls-bench)
 #      MTLS_BENCH_TIMEOUT  seconds per callgrind run (default 3600)
+#      MTLS_BENCH_SOURCES  glob of the captures to clone (default: see bench/common.sh)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -6,8 +6,9 @@
 #   bench/run.sh [--sizes 10000,100000] [--pairs 5] [--rows LIST] [--big-rows LIST] [--lua]
 #
 # For each size (number of TCP connections) it builds three captures, kept in the
-# work directory and reused:
-#   keys     the sample captures cloned into N connections (bench/make_capture.py),
+# work directory and reused while the sources and make_capture.py stay the same:
+#   keys     the sample captures cloned into N connections (bench/make_capture.py;
+#            not the *-byte-segments ones: see bench_sources in bench/common.sh),
 #            TLS secrets embedded
 #   nokeys   the same without its secrets (tests/lib/strip_secrets.py)
 #   notls    the same connections with the TCP payload replaced by pseudo-random
@@ -41,6 +42,7 @@
 # Env: MTLS_BUILD_DIR   build directory (default <repo>/build)
 #      MTLS_BENCH_DIR   work directory (default /tmp/mtls-bench; captures are reused)
 #      MTLS_BENCH_TIMEOUT seconds per tshark run (default 1800)
+#      MTLS_BENCH_SOURCES glob of the captures to clone (default: see bench/common.sh)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -143,7 +145,12 @@ first=${size_list[0]}
 wanted() {  # ROW N: whether ROW runs at size N
   [[ " ${rows[*]} " == *" $1 "* ]] && { [ "$2" = "$first" ] || [[ ",$big_rows," == *",$1,"* ]]; }
 }
+signature=$(bench_signature)
 for n in "${size_list[@]}"; do
+  if [ "$(cat "$work/captures-$n.sig" 2>/dev/null)" != "$signature" ]; then
+    rm -f "$work/keys-$n.pcapng" "$work/nokeys-$n.pcapng" "$work/notls-$n.pcapng"
+    echo "$signature" > "$work/captures-$n.sig"
+  fi
   declare -A need=()
   for row in "${rows[@]}"; do
     if wanted "$row" "$n"; then need[$(capture_of "$row" "$n")]=1; fi
@@ -155,7 +162,7 @@ for n in "${size_list[@]}"; do
     [ -s "$file" ] && continue
     echo "== building $file" >&2
     case $variant in
-      keys) python3 "$repo/bench/make_capture.py" --connections "$n" "$file" "$repo"/sample-captures/*.pcapng >&2
+      keys) bench_make_capture --connections "$n" "$file"
             chmod 644 "$file" ;;
       nokeys) bench_no_keys "$work/keys-$n.pcapng" "$file" ;;
       notls) bench_no_tls "$n" "$file" ;;
