@@ -705,8 +705,8 @@ static const mtls_tls_stream_callbacks_t scanner_callbacks = {
  * other connections cost a stream lookup. */
 static void analyse_frame(tvbuff_t *tvb, packet_info *pinfo)
 {
-    gboolean tls = tls_in_frame(pinfo);
-    if (!tls && live_connections == 0)
+    /* While no connection is open, only a frame the TLS dissector read matters. */
+    if (live_connections == 0 && !tls_in_frame(pinfo))
         return;
     frame_segment_t segment;
     memset(&segment, 0, sizeof(segment));
@@ -715,7 +715,7 @@ static void analyse_frame(tvbuff_t *tvb, packet_info *pinfo)
         return;
     mtls_conn_t **known = mtls_table_get(connections, segment.stream);
     mtls_conn_t *connection = known ? *known : NULL;
-    if (!connection && !tls)
+    if (!connection && !tls_in_frame(pinfo))
         return;
     if (!tapped && !segment_from_frame(tvb, pinfo, &segment))
         return;
