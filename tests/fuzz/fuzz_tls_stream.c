@@ -51,7 +51,10 @@ typedef struct {
     const uint8_t *plaintexts;
     size_t plaintexts_size;
     size_t cursor[2];
-    uint8_t *plaintext_copy; /* the last plaintext handed over, freed after the call */
+    /* The plaintexts handed over during this call, freed when it returns: a pointer
+     * the scanner keeps past the call is a use after free. */
+    uint8_t **copies;
+    size_t copy_count, copy_capacity;
 } harness_t;
 
 static uint32_t get24(const uint8_t *bytes)
@@ -137,16 +140,24 @@ static bool on_plaintext(void *context, unsigned direction,
         h->cursor[direction] = in.offset;
         if (flags & 2u)
             return false;
-        free(h->plaintext_copy);
-        h->plaintext_copy = NULL;
+        uint8_t *copy = NULL;
         if (length > 0) {
-            h->plaintext_copy = malloc(length);
-            if (!h->plaintext_copy)
+            if (h->copy_count == h->copy_capacity) {
+                size_t capacity = h->copy_capacity ? 2 * h->copy_capacity : 8;
+                uint8_t **bigger = realloc(h->copies, capacity * sizeof(*bigger));
+                if (!bigger)
+                    return false;
+                h->copies = bigger;
+                h->copy_capacity = capacity;
+            }
+            copy = malloc(length);
+            if (!copy)
                 return false;
-            memcpy(h->plaintext_copy, bytes, length);
+            memcpy(copy, bytes, length);
+            h->copies[h->copy_count++] = copy;
         }
         plaintext->content_type = content_type;
-        plaintext->data = h->plaintext_copy;
+        plaintext->data = copy;
         plaintext->length = length;
         return true;
     }
@@ -252,12 +263,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(result.events == h.events);
         FUZZ_CHECK(!result.gap || mtls_tls_stream_had_gap(stream));
         FUZZ_CHECK(mtls_tls_stream_memory(stream) <= memory_cap);
-        /* The plaintext was valid during the call only: a pointer kept is a use after free. */
-        free(h.plaintext_copy);
-        h.plaintext_copy = NULL;
+        for (size_t i = 0; i < h.copy_count; i++)
+            free(h.copies[i]);
+        h.copy_count = 0;
     }
     (void)mtls_tls_stream_closed(stream);
     read_exchanges(h.conn);
+    free(h.copies);
     mtls_tls_stream_free(stream);
     mtls_conn_free(h.conn);
     return 0;

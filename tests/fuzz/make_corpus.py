@@ -3,7 +3,8 @@
 """Seed corpus of the libFuzzer harnesses, from the sample captures.
 
 Run by tests/fuzz/make-corpus.sh. Each capture is read twice by tshark (its TLS
-secrets are embedded, so TLS 1.3 and renegotiations are decrypted):
+secrets are embedded, so TLS 1.3 and renegotiations are decrypted; options a
+capture needs come from tshark-options.tsv beside it):
 `-T json -x` for the TCP segments, TLS records and handshake messages (the
 `*_raw` hex of every field, decrypted ones included), and `-x` for the
 "Decrypted TLS" data sources, one per decrypted record, in record order.
@@ -74,8 +75,23 @@ def walk(pairs):
             yield from walk(value)
 
 
+def capture_options(capture):
+    """The capture's own tshark options, from tshark-options.tsv beside it (e.g.
+    -o tcp.reassemble_out_of_order:TRUE for the impaired-network captures)."""
+    table = os.path.join(os.path.dirname(capture), "tshark-options.tsv")
+    if not os.path.exists(table):
+        return []
+    with open(table) as rows:
+        for row in rows:
+            fields = row.rstrip("\n").split("\t")
+            if len(fields) >= 2 and fields[0] == os.path.basename(capture):
+                return fields[1].split()
+    return []
+
+
 def run_tshark(capture, *args):
-    result = subprocess.run(["tshark", *TSHARK_OPTIONS, "-r", capture, *args],
+    options = TSHARK_OPTIONS + capture_options(capture)
+    result = subprocess.run(["tshark", *options, "-r", capture, *args],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)
     return result.stdout.decode("utf-8", "replace")
 
@@ -128,6 +144,7 @@ class Packet:
             return
         self.stream = int(first(tcp, "tcp.stream"))
         self.src = int(first(tcp, "tcp.srcport"))
+        self.dst = int(first(tcp, "tcp.dstport"))
         self.seq = int(first(tcp, "tcp.seq_raw"))
         self.ack = int(first(tcp, "tcp.ack_raw", "0"))
         self.flags = int(first(tcp, "tcp.flags"), 16)
@@ -157,8 +174,13 @@ class Connection:
 
     def __init__(self, packets):
         self.packets = packets
-        opener = next((p for p in packets if p.flags & TCP_SYN and not p.flags & TCP_ACK), packets[0])
-        self.client_port = opener.src
+        # The SYN's sender, the SYN-ACK's receiver, or (a capture that starts later)
+        # the side with the higher port: the servers here listen on 443.
+        syn = next((p for p in packets if p.flags & TCP_SYN), None)
+        if syn is not None:
+            self.client_port = syn.dst if syn.flags & TCP_ACK else syn.src
+        else:
+            self.client_port = max(packets[0].src, packets[0].dst)
         self.tls13 = any(r.opaque for p in packets for r in p.records)
 
     def direction(self, packet):
@@ -264,7 +286,8 @@ class Corpus:
                   f"(from {len(inputs)} distinct)")
 
 
-FEATURES = ("reneg", "pha", "hrr", "resumption", "large-ca-list", "empty-ca-list", "no-ca-names",
+FEATURES = ("byte-segments", "impaired-net", "cut-mid-server-flight", "cut-after-clienthello",
+            "reneg", "pha", "hrr", "resumption", "large-ca-list", "empty-ca-list", "no-ca-names",
             "client-aborts", "client-closes", "banner", "h2", "chacha20", "aes128", "expired",
             "not-yet-valid", "no-clientauth-eku", "untrusted")
 
