@@ -28,7 +28,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build=${MTLS_FUZZ_BUILD_DIR:-$repo/build-fuzz}
 parallel=${MTLS_FUZZ_PARALLEL:-$(nproc 2>/dev/null || echo 2)}
-packages="clang libclang-rt-14-dev"
+packages=(clang libclang-rt-14-dev)
 
 ctest_mode=false
 keep_going=false
@@ -64,17 +64,17 @@ have_libfuzzer() {
 if ! have_libfuzzer; then
     if $ctest_mode; then
         echo "=================================================================="
-        echo "SKIPPED: fuzz.slice needs clang and libFuzzer (apt-get install $packages)"
+        echo "SKIPPED: fuzz.slice needs clang and libFuzzer (apt-get install ${packages[*]})"
         echo "=================================================================="
         exit 77
     fi
     if [ "$(id -u)" -ne 0 ]; then
         echo "run.sh: clang and libFuzzer are missing; as root run:" >&2
-        echo "  apt-get update && apt-get install -y $packages" >&2
+        echo "  apt-get update && apt-get install -y ${packages[*]}" >&2
         exit 1
     fi
-    echo "run.sh: installing $packages"
-    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $packages || exit 1
+    echo "run.sh: installing ${packages[*]}"
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}" || exit 1
     have_libfuzzer || { echo "run.sh: clang still cannot link a libFuzzer binary" >&2; exit 1; }
 fi
 
