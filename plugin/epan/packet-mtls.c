@@ -686,6 +686,17 @@ static mtls_conn_t *new_connection(guint32 stream, const address *src)
     return connection;
 }
 
+/* A capture timestamp in nanoseconds, saturated: hostile files carry any time_t. */
+static gint64 time_ns(const nstime_t *when)
+{
+    const gint64 limit = G_MAXINT64 / 1000000000 - 1;
+    if ((gint64)when->secs > limit)
+        return G_MAXINT64;
+    if ((gint64)when->secs < -limit)
+        return G_MININT64;
+    return (gint64)when->secs * 1000000000 + when->nsecs;
+}
+
 /* The scanner's name for a packet's sender: 0 for the lower endpoint. */
 static unsigned direction_of(const frame_segment_t *segment)
 {
@@ -728,7 +739,7 @@ static void analyse_frame(tvbuff_t *tvb, packet_info *pinfo)
 
     segment.segment.direction = direction_of(&segment);
     segment.segment.frame = pinfo->num;
-    segment.segment.time_ns = (gint64)pinfo->abs_ts.secs * 1000000000 + pinfo->abs_ts.nsecs;
+    segment.segment.time_ns = time_ns(&pinfo->abs_ts);
     frame_context_t frame = {
         .pinfo = pinfo,
         .connection = connection,
@@ -892,7 +903,10 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
             proto_tree_add_uint(mtls_tree, hf_mtls_alert, tvb, 0, 0, (guint32)exchange->alert));
     if (exchange->decision_frame && exchange->response_frame &&
         exchange->decision_time_ns >= exchange->response_time_ns) {
-        gint64 delta = exchange->decision_time_ns - exchange->response_time_ns;
+        gint64 delta = exchange->response_time_ns < 0 &&
+                               exchange->decision_time_ns > G_MAXINT64 + exchange->response_time_ns
+                           ? G_MAXINT64
+                           : exchange->decision_time_ns - exchange->response_time_ns;
         nstime_t time_to_decision = {(time_t)(delta / 1000000000), (int)(delta % 1000000000)};
         proto_item_set_generated(
             proto_tree_add_time(mtls_tree, hf_mtls_time_to_decision, tvb, 0, 0, &time_to_decision));
