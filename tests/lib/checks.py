@@ -52,3 +52,11 @@ def capture_options(capture):
                 for row in csv.DictReader(handle, delimiter="\t"):
                     _OPTIONS[row["capture"]] = row["options"].split()
     return list(_OPTIONS.get(os.path.basename(capture), []))
+
+
+def keys_unusable(capture):
+    """How a sample capture was made: a TLS 1.3 capture cut after its ClientHello
+    holds secrets nothing can be matched with (they are keyed by the client
+    random), so its exchange can only be inferred and nothing of it decrypts."""
+    name = os.path.basename(capture)
+    return "tls13" in name and "cut-after-clienthello" in name
