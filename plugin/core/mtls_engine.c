@@ -388,8 +388,10 @@ static mtls_exchange_t *on_server_flight_end(mtls_conn_t *conn, const mtls_event
     conn->server_flight_done = true;
     if (!is_open(exchange) || exchange->requested)
         return exchange;
-    if (!conn->server_hello_seen) {
-        exchange->start_missing = true; /* a CertificateRequest may have gone uncaptured */
+    /* Without the ServerHello, a CertificateRequest may have gone uncaptured; without
+     * the ClientHello, the capture cannot vouch for the whole handshake either. */
+    if (!conn->server_hello_seen || exchange->start_missing) {
+        exchange->start_missing = true;
         return exchange;
     }
     decide(exchange, MTLS_VERDICT_NOT_REQUESTED, cause, event);
@@ -540,8 +542,11 @@ static void infer_flight(mtls_conn_t *conn, mtls_exchange_t *exchange, mtls_flig
         conn->handshake_done = true;
     switch (shape) {
     case MTLS_FLIGHT_FINISHED_ONLY:
-        decide(exchange, MTLS_VERDICT_NOT_REQUESTED, MTLS_CAUSE_INFERRED_FLIGHT, event);
-        exchange->decision_record = MTLS_RECORD_ENCRYPTED;
+        /* Not requested, unless the capture misses the start of the handshake. */
+        if (!exchange->start_missing) {
+            decide(exchange, MTLS_VERDICT_NOT_REQUESTED, MTLS_CAUSE_INFERRED_FLIGHT, event);
+            exchange->decision_record = MTLS_RECORD_ENCRYPTED;
+        }
         conn->infer_state = INFER_AFTER;
         break;
     case MTLS_FLIGHT_EMPTY_CERTIFICATE:
