@@ -191,16 +191,6 @@ uint32_t mtls_diagnosis_problem_frame(const mtls_diagnosis_t *diagnosis,
     }
 }
 
-/* later - earlier, saturated: certificate dates may be anywhere in time_t. */
-static int64_t seconds_between(int64_t later, int64_t earlier)
-{
-    if (earlier < 0 && later > INT64_MAX + earlier)
-        return INT64_MAX;
-    if (earlier > 0 && later < INT64_MIN + earlier)
-        return INT64_MIN;
-    return later - earlier;
-}
-
 char *mtls_format_interval(int64_t seconds, char *buffer, size_t size)
 {
     static const struct {
@@ -247,7 +237,7 @@ char *mtls_diagnosis_message(const mtls_diagnosis_t *diagnosis, mtls_verdict_t v
                  "The client certificate %s expired on %s, %s before this capture: renew it "
                  "(or fix the clock) and configure the client with the new one",
                  or_unknown(cert->subject), format_date(cert->not_after, date, sizeof(date)),
-                 mtls_format_interval(seconds_between(diagnosis->certificate_time, cert->not_after),
+                 mtls_format_interval(mtls_difference(diagnosis->certificate_time, cert->not_after),
                                       interval, sizeof(interval)));
         break;
     case MTLS_PROBLEM_CERT_NOT_YET_VALID:
@@ -256,7 +246,7 @@ char *mtls_diagnosis_message(const mtls_diagnosis_t *diagnosis, mtls_verdict_t v
             "The client certificate %s is not valid until %s, %s after this capture: check "
             "the clocks of the CA and of this host, or wait until it becomes valid",
             or_unknown(cert->subject), format_date(cert->not_before, date, sizeof(date)),
-            mtls_format_interval(seconds_between(cert->not_before, diagnosis->certificate_time),
+            mtls_format_interval(mtls_difference(cert->not_before, diagnosis->certificate_time),
                                  interval, sizeof(interval)));
         break;
     case MTLS_PROBLEM_CERT_NO_CLIENT_AUTH_EKU:
@@ -318,13 +308,13 @@ static void evidence_clause(const mtls_diagnosis_t *diagnosis, mtls_verdict_t ve
     switch (problem) {
     case MTLS_PROBLEM_CERT_EXPIRED:
         snprintf(buffer, size, "the client certificate expired %s before this capture",
-                 mtls_format_interval(seconds_between(diagnosis->certificate_time,
+                 mtls_format_interval(mtls_difference(diagnosis->certificate_time,
                                                       diagnosis->certificate->not_after),
                                       interval, sizeof(interval)));
         break;
     case MTLS_PROBLEM_CERT_NOT_YET_VALID:
         snprintf(buffer, size, "the client certificate only becomes valid %s after this capture",
-                 mtls_format_interval(seconds_between(diagnosis->certificate->not_before,
+                 mtls_format_interval(mtls_difference(diagnosis->certificate->not_before,
                                                       diagnosis->certificate_time),
                                       interval, sizeof(interval)));
         break;

@@ -9,16 +9,6 @@
  */
 #include "mtls_engine.h"
 
-/* later - earlier, saturated: capture timestamps of hostile files can be anything. */
-static int64_t elapsed_ns(int64_t later, int64_t earlier)
-{
-    if (earlier < 0 && later > INT64_MAX + earlier)
-        return INT64_MAX;
-    if (earlier > 0 && later < INT64_MIN + earlier)
-        return INT64_MIN;
-    return later - earlier;
-}
-
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1006,6 +996,15 @@ const char *mtls_alert_name(int description)
     return NULL;
 }
 
+int64_t mtls_difference(int64_t later, int64_t earlier)
+{
+    if (earlier < 0 && later > INT64_MAX + earlier)
+        return INT64_MAX;
+    if (earlier > 0 && later < INT64_MIN + earlier)
+        return INT64_MIN;
+    return later - earlier;
+}
+
 char *mtls_format_duration(int64_t duration_ns, char *buffer, size_t size)
 {
     double ms = (double)duration_ns / 1e6;
@@ -1099,8 +1098,9 @@ static void say_since_answer(line_t *line, const mtls_exchange_t *exchange)
         return;
     }
     say(line, ", %s after the client's %s in frame %u",
-        mtls_format_duration(elapsed_ns(exchange->decision_time_ns, exchange->response_time_ns),
-                             duration, sizeof(duration)),
+        mtls_format_duration(
+            mtls_difference(exchange->decision_time_ns, exchange->response_time_ns), duration,
+            sizeof(duration)),
         answer_phrase(exchange->response), exchange->response_frame);
 }
 
@@ -1248,8 +1248,9 @@ char *mtls_exchange_evidence(const mtls_exchange_t *exchange, bool final, char *
             say(&line, "Client sent a certificate chain in frame %u", exchange->response_frame);
         say(&line, "; the server went on with %s in frame %u, %s later",
             record_phrase(exchange->decision_record), exchange->decision_frame,
-            mtls_format_duration(elapsed_ns(exchange->decision_time_ns, exchange->response_time_ns),
-                                 duration, sizeof(duration)));
+            mtls_format_duration(
+                mtls_difference(exchange->decision_time_ns, exchange->response_time_ns), duration,
+                sizeof(duration)));
         if (exchange->verdict == MTLS_VERDICT_SERVER_IGNORED)
             say(&line, ": optional client authentication, any refusal happens above TLS.");
         else

@@ -208,4 +208,8 @@ char *mtls_exchange_evidence(const mtls_exchange_t *exchange, bool final, char *
 /* "1.2 ms", "3.456 s": a duration as a person reads it. Returns `buffer`. */
 char *mtls_format_duration(int64_t duration_ns, char *buffer, size_t size);
 
+/* later - earlier, saturated at the ends of int64_t: capture timestamps and
+ * certificate dates of hostile files can be anything. */
+int64_t mtls_difference(int64_t later, int64_t earlier);
+
 #endif /* MTLS_ENGINE_H */

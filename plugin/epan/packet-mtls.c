@@ -213,7 +213,6 @@ typedef struct {
     address src, dst; /* pointing into pinfo or the tap data */
     guint32 srcport, dstport;
     mtls_tcp_segment_t segment;
-    tvbuff_t *payload_tvb;   /* NULL when read from the frame's bytes */
     gint payload_raw_offset; /* where the payload starts in the frame, for record ids */
 } frame_segment_t;
 
@@ -233,7 +232,7 @@ static const void *first_tapped(int tap_id)
 
 /* From the tcp and tcp_follow taps of this frame: FALSE when taps did not run
  * (tshark -2's first pass) or their data did not pass the layout check. */
-static gboolean segment_from_taps(packet_info *pinfo, frame_segment_t *out)
+static gboolean segment_from_taps(frame_segment_t *out)
 {
     const struct tcpheader *tcph = (const struct tcpheader *)first_tapped(tcp_tap_id);
     if (!tcph)
@@ -255,7 +254,6 @@ static gboolean segment_from_taps(packet_info *pinfo, frame_segment_t *out)
     } else if (tcph->th_have_seglen && tcph->th_seglen > 0) {
         return FALSE; /* no follow data for a segment with payload */
     }
-    (void)pinfo;
     out->stream = tcph->th_stream;
     copy_address_shallow(&out->src, &tcph->ip_src);
     copy_address_shallow(&out->dst, &tcph->ip_dst);
@@ -265,7 +263,6 @@ static gboolean segment_from_taps(packet_info *pinfo, frame_segment_t *out)
     out->segment.ack = tcph->th_rawack;
     out->segment.has_ack = (tcph->th_flags & 0x10) != 0;
     out->segment.flags = tcp_flags(tcph->th_flags);
-    out->payload_tvb = payload;
     if (payload) {
         guint captured = tvb_captured_length(payload);
         out->segment.length = captured;
@@ -332,6 +329,18 @@ static gboolean stream_from_conversation(packet_info *pinfo, guint32 *stream)
     return TRUE;
 }
 
+/* An IPv4 or IPv6 header at `ip` in the frame, with pinfo's addresses. */
+static gboolean ip_header_at(const guint8 *frame, gint frame_length, gint ip,
+                             const packet_info *pinfo)
+{
+    gboolean v4 = pinfo->src.type == AT_IPv4;
+    gint source_at = v4 ? 12 : 8; /* IPv4: source at 12, destination at 16; IPv6: 8, 24 */
+    gint length = pinfo->src.len;
+    return ip + (v4 ? 20 : 40) + 20 <= frame_length && (frame[ip] >> 4) == (v4 ? 4 : 6) &&
+           memcmp(frame + ip + source_at, pinfo->src.data, length) == 0 &&
+           memcmp(frame + ip + source_at + length, pinfo->dst.data, length) == 0;
+}
+
 /* ... and the segment: the innermost IP header with pinfo's addresses and the
  * TCP header with its ports, found in the frame's bytes. */
 static gboolean segment_from_frame(tvbuff_t *tvb, packet_info *pinfo, frame_segment_t *out)
@@ -341,51 +350,25 @@ static gboolean segment_from_frame(tvbuff_t *tvb, packet_info *pinfo, frame_segm
         return FALSE;
     gint frame_length = (gint)tvb_captured_length(tvb);
     const guint8 *frame = tvb_get_ptr(tvb, 0, frame_length);
-    gint address_length = pinfo->src.len;
-    /* IPv4: source at 12, destination at 16; IPv6: at 8 and 24. */
-    gint source_at = pinfo->src.type == AT_IPv4 ? 12 : 8;
-    gint minimum = pinfo->src.type == AT_IPv4 ? 20 : 40;
-    guint8 version = pinfo->src.type == AT_IPv4 ? 4 : 6;
-    const guint8 *source = (const guint8 *)pinfo->src.data;
-    const guint8 *destination = (const guint8 *)pinfo->dst.data;
     /* Where link layers put the IP header: Ethernet (14, with one or two VLAN
      * tags 18, 22), raw IP (0), BSD loopback (4), Linux cooked (16, 20). */
     static const gint usual[] = {14, 0, 4, 16, 18, 20, 22};
     gboolean found = FALSE;
-    for (size_t i = 0; i < G_N_ELEMENTS(usual) && !found; i++) {
-        gint ip = usual[i];
-        if (ip + minimum + 20 <= frame_length && (frame[ip] >> 4) == version &&
-            memcmp(frame + ip + source_at, source, address_length) == 0 &&
-            memcmp(frame + ip + source_at + address_length, destination, address_length) == 0)
-            found = segment_after_ip(frame, frame_length, ip, pinfo, out);
-    }
+    for (size_t i = 0; i < G_N_ELEMENTS(usual) && !found; i++)
+        found = ip_header_at(frame, frame_length, usual[i], pinfo) &&
+                segment_after_ip(frame, frame_length, usual[i], pinfo, out);
     /* Tunnels and other link layers: the last match in the frame is the innermost. */
-    for (gint ip = 0; !found && ip + minimum + 20 <= frame_length; ip++) {
-        if ((frame[ip] >> 4) != version || frame[ip + source_at] != source[0] ||
-            memcmp(frame + ip + source_at, source, address_length) != 0 ||
-            memcmp(frame + ip + source_at + address_length, destination, address_length) != 0)
-            continue;
-        frame_segment_t candidate = *out;
-        if (segment_after_ip(frame, frame_length, ip, pinfo, &candidate)) {
-            *out = candidate;
-            for (gint inner = ip + 1; inner + minimum + 20 <= frame_length; inner++) {
-                if ((frame[inner] >> 4) == version && frame[inner + source_at] == source[0] &&
-                    memcmp(frame + inner + source_at, source, address_length) == 0 &&
-                    memcmp(frame + inner + source_at + address_length, destination,
-                           address_length) == 0 &&
-                    segment_after_ip(frame, frame_length, inner, pinfo, &candidate))
-                    *out = candidate;
-            }
-            found = TRUE;
-        }
-    }
+    if (!found)
+        for (gint ip = 0; ip < frame_length; ip++)
+            if (ip_header_at(frame, frame_length, ip, pinfo) &&
+                segment_after_ip(frame, frame_length, ip, pinfo, out))
+                found = TRUE;
     if (!found)
         return FALSE;
     copy_address_shallow(&out->src, &pinfo->src);
     copy_address_shallow(&out->dst, &pinfo->dst);
     out->srcport = pinfo->srcport;
     out->dstport = pinfo->destport;
-    out->payload_tvb = NULL;
     return TRUE;
 }
 
@@ -474,9 +457,9 @@ static void remember_server_name(mtls_connection_info_t *info, packet_info *pinf
 }
 
 static void diagnose_message(packet_info *pinfo, const mtls_event_t *event,
-                             const mtls_exchange_t *exchange, gboolean tls13, const guint8 *message,
-                             size_t length)
+                             const mtls_exchange_t *exchange, const guint8 *message, size_t length)
 {
+    gboolean tls13 = exchange->tls13;
     if (event->type == MTLS_EV_CERTIFICATE && !event->from_server && !event->empty && message) {
         mtls_der_t chain[MAX_CHAIN_CERTIFICATES];
         mtls_certificate_msg_t certificate;
@@ -539,7 +522,7 @@ static void on_event(void *context, unsigned direction, const mtls_event_t *scan
     if (!exchange)
         return;
     index_exchange(frame->pinfo, frame->connection, exchange);
-    diagnose_message(frame->pinfo, &event, exchange, exchange->tls13, message, message_length);
+    diagnose_message(frame->pinfo, &event, exchange, message, message_length);
 }
 
 /* The first HTTP answer after an exchange goes to the connection's latest
@@ -721,7 +704,7 @@ static void analyse_frame(tvbuff_t *tvb, packet_info *pinfo)
         return;
     frame_segment_t segment;
     memset(&segment, 0, sizeof(segment));
-    gboolean tapped = segment_from_taps(pinfo, &segment);
+    gboolean tapped = segment_from_taps(&segment);
     if (!tapped && !stream_from_conversation(pinfo, &segment.stream))
         return;
     mtls_conn_t **known = mtls_table_get(connections, segment.stream);
@@ -903,10 +886,7 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
             proto_tree_add_uint(mtls_tree, hf_mtls_alert, tvb, 0, 0, (guint32)exchange->alert));
     if (exchange->decision_frame && exchange->response_frame &&
         exchange->decision_time_ns >= exchange->response_time_ns) {
-        gint64 delta = exchange->response_time_ns < 0 &&
-                               exchange->decision_time_ns > G_MAXINT64 + exchange->response_time_ns
-                           ? G_MAXINT64
-                           : exchange->decision_time_ns - exchange->response_time_ns;
+        gint64 delta = mtls_difference(exchange->decision_time_ns, exchange->response_time_ns);
         nstime_t time_to_decision = {(time_t)(delta / 1000000000), (int)(delta % 1000000000)};
         proto_item_set_generated(
             proto_tree_add_time(mtls_tree, hf_mtls_time_to_decision, tvb, 0, 0, &time_to_decision));

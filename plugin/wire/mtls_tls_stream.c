@@ -69,7 +69,6 @@ typedef struct {
     bool change_cipher_spec : 1; /* TLS 1.2: records from here on are protected */
     bool fin : 1;
     bool rst : 1;
-    bool data_seen : 1;
 } direction_t;
 
 struct mtls_tls_stream {
@@ -520,8 +519,6 @@ static void stream_bytes(run_t *run, direction_t *dir, uint32_t seq, const uint8
                          size_t length)
 {
     mtls_tls_stream_t *stream = run->stream;
-    if (length > 0)
-        dir->data_seen = true;
     if (!dir->in_sync && length > 0) {
         /* A header that began in the bytes kept from earlier segments. */
         for (unsigned kept = dir->scan_have; kept > 0; kept--) {
@@ -654,27 +651,27 @@ static void release_early(run_t *run, direction_t *dir, bool force)
     }
 }
 
-static bool hold_early(direction_t *dir, const mtls_tcp_segment_t *segment)
+static bool hold_early(direction_t *dir, uint32_t seq, const uint8_t *payload, size_t length,
+                       uint8_t flags)
 {
     size_t held = 0;
     for (early_segment_t *early = dir->early; early; early = early->next)
         held += early->length;
-    if (dir->early_count >= MTLS_TLS_MAX_EARLY_SEGMENTS ||
-        held + segment->length > MTLS_TLS_MAX_EARLY_BYTES)
+    if (dir->early_count >= MTLS_TLS_MAX_EARLY_SEGMENTS || held + length > MTLS_TLS_MAX_EARLY_BYTES)
         return false;
     early_segment_t **at = &dir->early;
-    while (*at && seq_diff((*at)->seq, segment->seq) < 0)
+    while (*at && seq_diff((*at)->seq, seq) < 0)
         at = &(*at)->next;
-    if (*at && (*at)->seq == segment->seq && (*at)->length >= segment->length)
+    if (*at && (*at)->seq == seq && (*at)->length >= length)
         return true; /* the same early segment again */
-    early_segment_t *early = malloc(sizeof(*early) + segment->length);
+    early_segment_t *early = malloc(sizeof(*early) + length);
     if (!early)
         return false;
-    early->seq = segment->seq;
-    early->length = (uint32_t)segment->length;
-    early->flags = segment->flags;
-    if (segment->length)
-        memcpy(early->payload, segment->payload, segment->length);
+    early->seq = seq;
+    early->length = (uint32_t)length;
+    early->flags = flags;
+    if (length)
+        memcpy(early->payload, payload, length);
     early->next = *at;
     *at = early;
     dir->early_count++;
@@ -733,7 +730,7 @@ mtls_tls_stream_result_t mtls_tls_stream_segment(mtls_tls_stream_t *stream,
     int32_t diff = seq_diff(seq, dir->next_seq);
     if (diff > 0 && (length > 0 || fin)) {
         /* Came early: hold it back until the bytes before it arrive. */
-        if (hold_early(dir, segment)) {
+        if (hold_early(dir, seq, segment->payload, length, segment->flags)) {
             if (segment->flags & MTLS_TCP_RST)
                 close_event(&run, dir, true);
             return run.result;
