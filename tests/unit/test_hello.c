@@ -9,30 +9,10 @@
 #include <string.h>
 
 #include "mtls_hello.h"
+#include "unit_bytes.h"
 #include "unit_check.h"
 
-typedef struct {
-    uint8_t bytes[1024];
-    size_t length;
-} message_t;
-
-static void put(message_t *m, const void *data, size_t length)
-{
-    memcpy(m->bytes + m->length, data, length);
-    m->length += length;
-}
-
-static void put8(message_t *m, unsigned value)
-{
-    uint8_t byte = (uint8_t)value;
-    put(m, &byte, 1);
-}
-
-static void put16(message_t *m, unsigned value)
-{
-    put8(m, value >> 8);
-    put8(m, value & 0xff);
-}
+typedef unit_bytes_t message_t;
 
 static void put_extension(message_t *m, unsigned type, const uint8_t *body, size_t length)
 {

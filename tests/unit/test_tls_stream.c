@@ -10,38 +10,12 @@
 #include <string.h>
 
 #include "mtls_tls_stream.h"
+#include "unit_bytes.h"
 #include "unit_check.h"
 
 /* ---- Building a byte stream ---------------------------------------------- */
 
-typedef struct {
-    uint8_t bytes[8192];
-    size_t length;
-} bytes_t;
-
-static void put(bytes_t *b, const void *data, size_t length)
-{
-    memcpy(b->bytes + b->length, data, length);
-    b->length += length;
-}
-
-static void put8(bytes_t *b, unsigned value)
-{
-    uint8_t byte = (uint8_t)value;
-    put(b, &byte, 1);
-}
-
-static void put16(bytes_t *b, unsigned value)
-{
-    put8(b, value >> 8);
-    put8(b, value & 0xff);
-}
-
-static void put24(bytes_t *b, unsigned value)
-{
-    put8(b, value >> 16);
-    put16(b, value & 0xffff);
-}
+typedef unit_bytes_t bytes_t;
 
 static void record(bytes_t *b, unsigned type, const bytes_t *body)
 {
@@ -331,8 +305,7 @@ static void overlapping_segments_are_trimmed(void)
     feeder_t f;
     feeder_init(&f);
     /* Segments of 40 bytes that start 25 bytes apart: each repeats 15 bytes. */
-    const conversation_t *cc = &c;
-    size_t server_length = cc->server.length - 7;
+    size_t server_length = c.server.length - 7;
     send_chunks(&f, 0, c.client.bytes, 69, 1000);
     for (size_t at = 0; at < server_length; at += 25) {
         size_t n = server_length - at < 40 ? server_length - at : 40;
