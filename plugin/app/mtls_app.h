@@ -95,6 +95,9 @@ bool mtls_app_reader_feed(mtls_app_reader_t *reader, bool from_server, const uin
  * returns false when there was none (or a decisive one was already reported). */
 bool mtls_app_reader_first_answer(const mtls_app_reader_t *reader, mtls_app_answer_t *answer);
 
+/* The protocol recognised so far (MTLS_APP_UNKNOWN until then). */
+mtls_app_protocol_t mtls_app_reader_protocol(const mtls_app_reader_t *reader);
+
 /* True while the reader still wants bytes: the caller can stop feeding it. */
 bool mtls_app_reader_wants_data(const mtls_app_reader_t *reader);
 

@@ -19,6 +19,7 @@ mtls_diagnosis_t *mtls_diagnosis_new(void)
 void mtls_diagnosis_clear(mtls_diagnosis_t *diagnosis)
 {
     mtls_cert_release(diagnosis->certificate);
+    free(diagnosis->app_reply);
     memset(diagnosis, 0, sizeof(*diagnosis));
 }
 
@@ -32,7 +33,7 @@ void mtls_diagnosis_free(mtls_diagnosis_t *diagnosis)
 
 bool mtls_diagnosis_is_empty(const mtls_diagnosis_t *diagnosis)
 {
-    return !diagnosis->has_chain && !diagnosis->has_ca_names && !diagnosis->app_status_frame;
+    return !diagnosis->has_chain && !diagnosis->has_ca_names && !diagnosis->app_frame;
 }
 
 /* The names back to back, after their lengths: one allocation. */
@@ -118,12 +119,27 @@ bool mtls_diagnosis_set_chain(mtls_diagnosis_t *diagnosis, const mtls_der_t *cha
     return diagnosis->certificate != NULL;
 }
 
-bool mtls_diagnosis_set_app_status(mtls_diagnosis_t *diagnosis, uint16_t status, uint32_t frame)
+bool mtls_diagnosis_set_app_answer(mtls_diagnosis_t *diagnosis, uint8_t protocol, bool has_status,
+                                   uint32_t status, bool refused, const char *reply,
+                                   uint32_t frame)
 {
-    if (diagnosis->app_status_frame)
+    if (diagnosis->app_frame || frame == 0)
         return false;
-    diagnosis->app_status = status;
-    diagnosis->app_status_frame = frame;
+    diagnosis->app_frame = frame;
+    diagnosis->app_protocol = protocol;
+    diagnosis->app_has_status = has_status;
+    diagnosis->app_status = has_status ? status : 0;
+    diagnosis->app_refused = refused;
+    if (reply && reply[0]) {
+        size_t length = 0;
+        while (length < MTLS_APP_REPLY_MAX && reply[length])
+            length++;
+        diagnosis->app_reply = malloc(length + 1);
+        if (diagnosis->app_reply) {
+            memcpy(diagnosis->app_reply, reply, length);
+            diagnosis->app_reply[length] = '\0';
+        }
+    }
     return true;
 }
 
@@ -137,11 +153,6 @@ bool mtls_diagnosis_not_yet_valid(const mtls_diagnosis_t *diagnosis)
 {
     return diagnosis->certificate &&
            diagnosis->certificate_time < (int64_t)diagnosis->certificate->not_before;
-}
-
-bool mtls_app_status_is_refusal(uint16_t status)
-{
-    return status == 400 || status == 401 || status == 403 || status == 495 || status == 496;
 }
 
 static bool answered_without_chain(const mtls_exchange_t *exchange)
@@ -168,7 +179,7 @@ bool mtls_diagnosis_has_problem(const mtls_diagnosis_t *diagnosis, const mtls_ex
     case MTLS_PROBLEM_CA_NAMES_LARGE:
         return diagnosis->has_ca_names && diagnosis->ca_names_length > MTLS_CA_NAMES_LARGE;
     case MTLS_PROBLEM_APP_REFUSED:
-        return mtls_app_status_is_refusal(diagnosis->app_status) &&
+        return diagnosis->app_refused &&
                (verdict == MTLS_VERDICT_SERVER_IGNORED || verdict == MTLS_VERDICT_ACCEPTED);
     default: return false;
     }
@@ -186,7 +197,7 @@ uint32_t mtls_diagnosis_problem_frame(const mtls_diagnosis_t *diagnosis,
         return exchange->response_frame ? exchange->response_frame : exchange->decision_frame;
     case MTLS_PROBLEM_CA_NAMES_EMPTY:
     case MTLS_PROBLEM_CA_NAMES_LARGE: return exchange->request_frame;
-    case MTLS_PROBLEM_APP_REFUSED: return diagnosis->app_status_frame;
+    case MTLS_PROBLEM_APP_REFUSED: return diagnosis->app_frame;
     default: return 0;
     }
 }
@@ -224,6 +235,12 @@ static char *format_date(int64_t when, char *buffer, size_t size)
 static const char *or_unknown(const char *text)
 {
     return text && *text ? text : "(unknown)";
+}
+
+/* The application's answer for a sentence: its text, else "an answer". */
+static const char *app_reply(const mtls_diagnosis_t *diagnosis)
+{
+    return diagnosis->app_reply ? diagnosis->app_reply : "an answer";
 }
 
 char *mtls_diagnosis_message(const mtls_diagnosis_t *diagnosis, mtls_verdict_t verdict,
@@ -286,14 +303,14 @@ char *mtls_diagnosis_message(const mtls_diagnosis_t *diagnosis, mtls_verdict_t v
     case MTLS_PROBLEM_APP_REFUSED:
         if (verdict == MTLS_VERDICT_ACCEPTED)
             snprintf(buffer, size,
-                     "TLS accepted the client certificate; the server then refused with HTTP %u "
-                     "in frame %u: the application does not authorise this certificate",
-                     diagnosis->app_status, diagnosis->app_status_frame);
+                     "TLS accepted the client certificate; the server then refused with %s in "
+                     "frame %u: the application does not authorise this certificate",
+                     app_reply(diagnosis), diagnosis->app_frame);
         else
             snprintf(buffer, size,
-                     "TLS went on without a client certificate; the server then refused with "
-                     "HTTP %u in frame %u: configure the client to send its certificate",
-                     diagnosis->app_status, diagnosis->app_status_frame);
+                     "TLS went on without a client certificate; the server then refused with %s "
+                     "in frame %u: configure the client to send its certificate",
+                     app_reply(diagnosis), diagnosis->app_frame);
         break;
     default: snprintf(buffer, size, "%s", ""); break;
     }
@@ -332,10 +349,9 @@ static void evidence_clause(const mtls_diagnosis_t *diagnosis, mtls_verdict_t ve
     case MTLS_PROBLEM_APP_REFUSED:
         snprintf(buffer, size,
                  verdict == MTLS_VERDICT_ACCEPTED
-                     ? "TLS accepted the client certificate; the server then refused with HTTP %u"
-                     : "TLS went on without a client certificate; the server then refused with "
-                       "HTTP %u",
-                 diagnosis->app_status);
+                     ? "TLS accepted the client certificate; the server then refused with %s"
+                     : "TLS went on without a client certificate; the server then refused with %s",
+                 app_reply(diagnosis));
         break;
     default: buffer[0] = '\0'; break;
     }
@@ -362,7 +378,7 @@ char *mtls_diagnosis_append_evidence_line(const mtls_diagnosis_t *diagnosis,
         mtls_problem_t problem = shown[i];
         if (!mtls_diagnosis_has_problem(diagnosis, exchange, verdict, problem))
             continue;
-        char clause[200];
+        char clause[320];
         evidence_clause(diagnosis, verdict, problem, clause, sizeof(clause));
         size_t length = strlen(evidence);
         if (length > 0 && evidence[length - 1] == '.')

@@ -14,6 +14,9 @@
 #include "mtls_certs.h"
 #include "mtls_engine.h"
 
+/* An application's reply text is kept up to this many characters. */
+#define MTLS_APP_REPLY_MAX 255
+
 /* Windows (SChannel) fails past about this size of CA list. */
 #define MTLS_CA_NAMES_LARGE 12288
 
@@ -23,7 +26,7 @@ typedef enum {
     MTLS_CA_MATCH_YES,
 } mtls_ca_match_t;
 
-/* One exchange's diagnosis: 32 bytes, zero when empty, so that a capture of
+/* One exchange's diagnosis: 40 bytes, zero when empty, so that a capture of
  * millions of exchanges can keep them in a table (packet-mtls-diagnosis.c). The
  * frames of the client's Certificate and of the CertificateRequest are the
  * exchange's response_frame and request_frame. */
@@ -31,16 +34,20 @@ typedef struct {
     /* The client's leaf, from its Certificate message: shared, see mtls_cert_get() */
     const mtls_cert_info_t *certificate;
     int64_t certificate_time; /* seconds: the capture's clock at that frame */
-    /* The first application response after the exchange */
-    uint32_t app_status_frame;
-    uint16_t app_status;
+    /* What the application answered after the exchange (plugin/app/mtls_app.h) */
+    uint32_t app_frame; /* 0: no answer read */
+    uint32_t app_status;
     /* The CertificateRequest's CA list (TLS carries it in under 64 KiB: the
      * 16-bit counts saturate only on hostile input) */
     uint16_t ca_names_count;
     uint16_t ca_names_length; /* bytes of the list, as in the message */
+    uint8_t app_protocol;     /* the caller's protocol number, 0 = unknown */
     bool has_chain : 1;       /* the client's chain was read (its leaf may not parse) */
     bool has_ca_names : 1;
+    bool app_has_status : 1;
+    bool app_refused : 1;
     mtls_ca_match_t ca_names_match : 8;
+    char *app_reply; /* the answer as the application said it, owned; NULL when none */
 } mtls_diagnosis_t;
 
 /* The CA names of a CertificateRequest, copied: kept by the caller from the
@@ -76,14 +83,17 @@ void mtls_diagnosis_set_ca_names(mtls_diagnosis_t *diagnosis, size_t count, uint
  * the leaf cannot be parsed. */
 bool mtls_diagnosis_set_chain(mtls_diagnosis_t *diagnosis, const mtls_der_t *chain, size_t count,
                               const mtls_ca_list_t *requested, int64_t time);
-/* Records the first status only; returns true when it did. */
-bool mtls_diagnosis_set_app_status(mtls_diagnosis_t *diagnosis, uint16_t status, uint32_t frame);
+/* The application's answer after the exchange, read in `frame`: its protocol
+ * (the caller's number, 0 = unknown), its numeric status when it has one,
+ * whether it refused the client by the protocol's own rules, and its text
+ * (copied; NULL or "" for none). Records the first answer only; returns true
+ * when it did. */
+bool mtls_diagnosis_set_app_answer(mtls_diagnosis_t *diagnosis, uint8_t protocol, bool has_status,
+                                   uint32_t status, bool refused, const char *reply,
+                                   uint32_t frame);
 
 bool mtls_diagnosis_expired(const mtls_diagnosis_t *diagnosis);
 bool mtls_diagnosis_not_yet_valid(const mtls_diagnosis_t *diagnosis);
-/* 400, 401, 403, 495, 496: how servers refuse a missing or bad certificate. */
-bool mtls_app_status_is_refusal(uint16_t status);
-
 /* Whether `problem` applies to this exchange, given what the engine says of it. */
 bool mtls_diagnosis_has_problem(const mtls_diagnosis_t *diagnosis, const mtls_exchange_t *exchange,
                                 mtls_verdict_t verdict, mtls_problem_t problem);

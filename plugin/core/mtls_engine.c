@@ -82,11 +82,11 @@ struct mtls_conn {
      _Alignof(max_align_t))
 
 /* The sizes this layout reaches on LP64 (x86_64, aarch64): a connection with
- * its first exchange is 112 bytes, 40 of them its own; 112 is a multiple of 16,
+ * its first exchange is 128 bytes, 40 of them its own; 128 is a multiple of 16,
  * so the caller's bytes follow without padding. Smaller elsewhere. */
-_Static_assert(sizeof(mtls_exchange_t) <= 72, "mtls_exchange_t grew");
+_Static_assert(sizeof(mtls_exchange_t) <= 88, "mtls_exchange_t grew");
 _Static_assert(sizeof(struct mtls_conn) - sizeof(mtls_exchange_t) <= 40, "struct mtls_conn grew");
-_Static_assert(sizeof(struct mtls_conn) <= 112, "struct mtls_conn grew");
+_Static_assert(sizeof(struct mtls_conn) <= 128, "struct mtls_conn grew");
 
 size_t mtls_conn_alloc_size(size_t extra)
 {
@@ -456,6 +456,52 @@ static void infer_request_from_server_flight(mtls_conn_t *conn)
     exchange->flight_confidence = MTLS_CONFIDENCE_POSSIBLE;
 }
 
+/* The exchange a silent refusal can end: the connection's latest, requested and
+ * answered by the client, known from its messages (not inferred), and the
+ * server has not sent application data since the answer. */
+static mtls_exchange_t *silent_candidate(mtls_conn_t *conn)
+{
+    mtls_exchange_t *exchange = mtls_conn_latest(conn);
+    if (!exchange || !exchange->requested || exchange->inferred || exchange->answered ||
+        exchange->response == MTLS_RESPONSE_PENDING)
+        return NULL;
+    return exchange;
+}
+
+static bool let_through(const mtls_exchange_t *exchange)
+{
+    return exchange->verdict == MTLS_VERDICT_ACCEPTED ||
+           exchange->verdict == MTLS_VERDICT_SERVER_IGNORED;
+}
+
+/* The client's application data after its answer: remembered (the first one),
+ * so that a server that then closes without a word can be told apart from one
+ * that closes an idle connection. */
+static void on_client_data(mtls_conn_t *conn, const mtls_event_t *event)
+{
+    mtls_exchange_t *exchange = silent_candidate(conn);
+    if (!exchange || exchange->data_frame || conn->client_closed ||
+        !(is_open(exchange) || let_through(exchange)))
+        return;
+    exchange->data_frame = event->frame;
+    exchange->data_time_ns = event->time_ns;
+}
+
+/* The server closed (close_notify, FIN, RST) after it let the client through,
+ * the client had sent application data, and the server sent none: it refused
+ * in silence (slapd, Node.js with rejectUnauthorized). Not when the client
+ * closed first: then the server only answered the close. */
+static mtls_exchange_t *silent_refusal(mtls_conn_t *conn, const mtls_event_t *event,
+                                       mtls_record_t record)
+{
+    mtls_exchange_t *exchange = silent_candidate(conn);
+    if (!exchange || !exchange->data_frame || conn->client_closed || !let_through(exchange))
+        return NULL;
+    decide(exchange, MTLS_VERDICT_REJECTED, MTLS_CAUSE_SILENT_CLOSE, event);
+    exchange->decision_record = record;
+    return exchange;
+}
+
 static mtls_exchange_t *on_alert(mtls_conn_t *conn, const mtls_event_t *event)
 {
     if (event->alert_level == MTLS_ALERT_UNKNOWN)
@@ -482,8 +528,13 @@ static mtls_exchange_t *on_alert(mtls_conn_t *conn, const mtls_event_t *event)
             conn->server_closed = true;
     } else if (event->alert_description == ALERT_CLOSE_NOTIFY) {
         if (event->from_server) {
+            mtls_exchange_t *silent = conn->server_closed
+                                          ? NULL
+                                          : silent_refusal(conn, event, MTLS_RECORD_CLOSE_NOTIFY);
             decided =
                 connection_ended(conn, event, MTLS_CAUSE_SERVER_CLOSE, MTLS_RECORD_CLOSE_NOTIFY);
+            if (!decided)
+                decided = silent;
             conn->server_closed = true;
         } else {
             conn->client_closed = true;
@@ -501,8 +552,10 @@ static mtls_exchange_t *on_close(mtls_conn_t *conn, const mtls_event_t *event)
     if (conn->server_closed)
         return NULL;
     conn->server_closed = true;
-    return connection_ended(conn, event, MTLS_CAUSE_SERVER_CLOSE,
-                            event->reset ? MTLS_RECORD_RST : MTLS_RECORD_FIN);
+    mtls_record_t record = event->reset ? MTLS_RECORD_RST : MTLS_RECORD_FIN;
+    mtls_exchange_t *silent = silent_refusal(conn, event, record);
+    mtls_exchange_t *ended = connection_ended(conn, event, MTLS_CAUSE_SERVER_CLOSE, record);
+    return ended ? ended : silent;
 }
 
 static mtls_exchange_t *on_server_record(mtls_conn_t *conn, const mtls_event_t *event,
@@ -914,9 +967,16 @@ static mtls_exchange_t *apply_event(mtls_conn_t *conn, const mtls_event_t *event
                                         : MTLS_RECORD_HANDSHAKE);
         break;
     case MTLS_EV_APPLICATION_DATA:
-        if (!event->from_server)
+        if (!event->from_server) {
+            on_client_data(conn, event);
             return NULL;
+        }
         exchange = server_went_on(conn, event, MTLS_RECORD_APPLICATION_DATA);
+        {
+            mtls_exchange_t *latest = mtls_conn_latest(conn);
+            if (latest && latest->response != MTLS_RESPONSE_PENDING)
+                latest->answered = true;
+        }
         break;
     case MTLS_EV_ALERT: exchange = on_alert(conn, event); break;
     case MTLS_EV_CLOSE: exchange = on_close(conn, event); break;
@@ -1124,6 +1184,23 @@ static void say_renegotiation_flight(line_t *line, const mtls_exchange_t *exchan
         say(line, ", a shape this plugin does not know");
 }
 
+/* "Client sent a certificate chain in frame 8", "Client sent no certificate (...)" */
+static void say_client_answer(line_t *line, const mtls_exchange_t *exchange)
+{
+    if (exchange->response != MTLS_RESPONSE_CERTIFICATE)
+        say(line, "Client sent no certificate (%s in frame %u)", answer_phrase(exchange->response),
+            exchange->response_frame);
+    else if (exchange->verify_frame == exchange->response_frame)
+        say(line, "Client sent a certificate chain and its CertificateVerify in frame %u",
+            exchange->response_frame);
+    else if (exchange->verify_frame)
+        say(line,
+            "Client sent a certificate chain in frame %u and its CertificateVerify in frame %u",
+            exchange->response_frame, exchange->verify_frame);
+    else
+        say(line, "Client sent a certificate chain in frame %u", exchange->response_frame);
+}
+
 /* Why an exchange deduced from record sizes got its verdict. */
 static void say_inferred(line_t *line, const mtls_exchange_t *exchange, mtls_verdict_t verdict)
 {
@@ -1233,19 +1310,7 @@ char *mtls_exchange_evidence(const mtls_exchange_t *exchange, bool final, char *
     case MTLS_VERDICT_ACCEPTED:
     case MTLS_VERDICT_SERVER_IGNORED: {
         char duration[32];
-        if (exchange->response != MTLS_RESPONSE_CERTIFICATE)
-            say(&line, "Client sent no certificate (%s in frame %u)",
-                answer_phrase(exchange->response), exchange->response_frame);
-        else if (exchange->verify_frame == exchange->response_frame)
-            say(&line, "Client sent a certificate chain and its CertificateVerify in frame %u",
-                exchange->response_frame);
-        else if (exchange->verify_frame)
-            say(&line,
-                "Client sent a certificate chain in frame %u and its CertificateVerify in "
-                "frame %u",
-                exchange->response_frame, exchange->verify_frame);
-        else
-            say(&line, "Client sent a certificate chain in frame %u", exchange->response_frame);
+        say_client_answer(&line, exchange);
         say(&line, "; the server went on with %s in frame %u, %s later",
             record_phrase(exchange->decision_record), exchange->decision_frame,
             mtls_format_duration(
@@ -1258,6 +1323,20 @@ char *mtls_exchange_evidence(const mtls_exchange_t *exchange, bool final, char *
         break;
     }
     case MTLS_VERDICT_REJECTED:
+        if (exchange->cause == MTLS_CAUSE_SILENT_CLOSE) {
+            char duration[32];
+            say_client_answer(&line, exchange);
+            say(&line,
+                "; the handshake completed, the client sent application data in frame %u, and "
+                "the server closed the connection with %s in frame %u, %s later, without "
+                "answering: a silent refusal.",
+                exchange->data_frame, record_phrase(exchange->decision_record),
+                exchange->decision_frame,
+                mtls_format_duration(
+                    mtls_difference(exchange->decision_time_ns, exchange->data_time_ns), duration,
+                    sizeof(duration)));
+            break;
+        }
         if (exchange->cause == MTLS_CAUSE_SERVER_ALERT) {
             if (exchange->response == MTLS_RESPONSE_CERTIFICATE)
                 say(&line, "Server rejected the client certificate: ");

@@ -105,7 +105,9 @@ typedef enum {
     MTLS_CAUSE_ANSWER_MISSING,       /* server went on, the client's answer not captured */
     MTLS_CAUSE_ENDED_BEFORE_REQUEST, /* handshake ended before the server's flight */
     MTLS_CAUSE_CLIENT_CLOSED,        /* the client closed first, then the server */
-    MTLS_CAUSE_INFERRED_FLIGHT       /* inferred: the client's flight was Finished alone */
+    MTLS_CAUSE_INFERRED_FLIGHT,      /* inferred: the client's flight was Finished alone */
+    MTLS_CAUSE_SILENT_CLOSE /* the handshake completed, the client sent data, the server
+                               closed without answering */
 } mtls_cause_t;
 
 /* What the server sent when it went on, for the evidence line. */
@@ -128,12 +130,14 @@ typedef struct mtls_exchange {
     struct mtls_exchange *next;
     int64_t response_time_ns;
     int64_t decision_time_ns;
+    int64_t data_time_ns; /* the client's first application data after its answer */
     uint32_t first_frame;
     uint32_t request_frame;
     uint32_t response_frame;
     uint32_t verify_frame;
     uint32_t decision_frame;
     uint32_t last_frame;
+    uint32_t data_frame;   /* the client's first application data after its answer, or 0 */
     uint32_t tag;          /* the caller's to use; the engine sets it to 0 only */
     uint16_t number;       /* 1-based within its connection, <= MTLS_MAX_EXCHANGES_PER_CONNECTION */
     uint16_t version;      /* negotiated TLS version, 0 when the ServerHello was not seen */
@@ -158,6 +162,7 @@ typedef struct mtls_exchange {
     bool start_missing : 1; /* the capture did not hold the start of this exchange */
     bool undecrypted : 1;   /* TLS 1.3 handshake seen only up to the ServerHello: no keys */
     bool inferred : 1;      /* deduced from protected record sizes, without keys */
+    bool answered : 1;      /* the server sent application data after the client's answer */
 } mtls_exchange_t;
 
 typedef struct mtls_conn mtls_conn_t;

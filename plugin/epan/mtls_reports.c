@@ -29,6 +29,7 @@
 #include "mtls_compat.h"
 #include "mtls_engine.h"
 #include "mtls_reports.h"
+#include "packet-mtls-diagnosis.h"
 #include "packet-mtls.h"
 
 #define MTLS_TAP_NAME "mtls"
@@ -124,6 +125,7 @@ static gboolean report_selects(gboolean matched_any, gboolean matched_final,
 #define NODE_ALERT   "Rejecting alert"
 #define NODE_VERSION "TLS version"
 #define NODE_PHASE   "Phase"
+#define NODE_APP     "Refused above TLS (protocol)"
 #define NO_SNI       "(no SNI)"
 #define NO_ALERT     "none seen (close, reset or encrypted alert)"
 
@@ -145,6 +147,7 @@ typedef struct {
     mtls_verdict_t verdict;
     uint16_t version;
     int alert;
+    int app_refused; /* the refusing application's protocol number, or -1 */
 } tree_record_t;
 
 typedef struct {
@@ -158,6 +161,7 @@ typedef struct {
     int alert_node;
     int version_node;
     int phase_node;
+    int app_node;
 } tree_state_t;
 
 static GHashTable *tree_states; /* stats_tree -> tree_state_t */
@@ -219,6 +223,8 @@ static void tree_init(stats_tree *st)
     for (size_t i = 0; i < G_N_ELEMENTS(phase_order); i++)
         stats_tree_create_node(st, mtls_phase_name(phase_order[i]), state->phase_node, STAT_DT_INT,
                                FALSE);
+    /* One row per protocol that refused, made when the first one is counted. */
+    state->app_node = stats_tree_create_node(st, NODE_APP, 0, STAT_DT_INT, TRUE);
 }
 
 static void tree_cleanup(stats_tree *st)
@@ -235,6 +241,11 @@ static void tree_count_outcome(stats_tree *st, const tree_state_t *state,
     increase_stat_node(st, mtls_verdict_name(record->verdict), state->verdict_node, FALSE, sign);
     increase_stat_node(st, version_label(record->version, buffer, sizeof(buffer)),
                        state->version_node, FALSE, sign);
+    if (record->app_refused >= 0) {
+        increase_stat_node(st, NODE_APP, 0, TRUE, sign);
+        increase_stat_node(st, mtls_app_protocol_name((mtls_app_protocol_t)record->app_refused),
+                           state->app_node, FALSE, sign);
+    }
     if (record->alert == ALERT_NOT_COUNTED)
         return;
     increase_stat_node(st, NODE_ALERT, 0, TRUE, sign);
@@ -277,6 +288,10 @@ static void tree_take_outcome(tree_record_t *record)
     record->verdict = mtls_exchange_verdict(exchange, TRUE);
     record->version = exchange->version;
     record->alert = ALERT_NOT_COUNTED;
+    const mtls_diagnosis_t *diagnosis = mtls_diagnosis_find(exchange);
+    record->app_refused = diagnosis && diagnosis->app_refused && diagnosis->app_protocol
+                              ? diagnosis->app_protocol
+                              : -1;
     if (record->verdict == MTLS_VERDICT_REJECTED)
         record->alert = exchange->alert >= 0 ? exchange->alert : ALERT_NONE_SEEN;
 }
@@ -314,7 +329,7 @@ static void tree_refresh(stats_tree *st, const tree_state_t *state, tree_record_
     tree_record_t now = *record;
     tree_take_outcome(&now);
     if (now.verdict == record->verdict && now.version == record->version &&
-        now.alert == record->alert)
+        now.alert == record->alert && now.app_refused == record->app_refused)
         return;
     tree_count_outcome(st, state, record, -1);
     tree_take_outcome(record);
@@ -390,6 +405,7 @@ enum conv_column {
     COLUMN_ALERT,
     COLUMN_DECISION,
     COLUMN_INFERRED,
+    COLUMN_APP, /* last: the application's reply is the longest cell */
     COLUMN_COUNT
 };
 
@@ -400,6 +416,7 @@ static const char *const conv_titles[COLUMN_COUNT] = {
     [COLUMN_REQUESTED] = "Requested", [COLUMN_RESPONSE] = "Response",
     [COLUMN_VERDICT] = "Verdict",     [COLUMN_ALERT] = "Alert",
     [COLUMN_DECISION] = "Decision",   [COLUMN_INFERRED] = "Inferred",
+    [COLUMN_APP] = "App reply",
 };
 
 static void conv_reset(void *tapdata)
@@ -471,6 +488,8 @@ static void conv_cells(const mtls_exchange_t *exchange, const mtls_connection_in
     cells[COLUMN_DECISION] =
         exchange->decision_frame ? g_strdup_printf("%u", exchange->decision_frame) : g_strdup("-");
     cells[COLUMN_INFERRED] = inferred_label(exchange);
+    const char *app = mtls_diagnosis_app_label(exchange);
+    cells[COLUMN_APP] = g_strdup(app ? app : "-");
 }
 
 static void print_row(const char *const *cells, const size_t widths[COLUMN_COUNT])
@@ -619,6 +638,7 @@ enum table_column {
     TABLE_ALERT,
     TABLE_DECISION,
     TABLE_INFERRED,
+    TABLE_APP,
     TABLE_COLUMN_COUNT
 };
 
@@ -629,7 +649,7 @@ static const enum conv_column table_from_conv[TABLE_COLUMN_COUNT] = {
     [TABLE_PHASE] = COLUMN_PHASE,       [TABLE_REQUESTED] = COLUMN_REQUESTED,
     [TABLE_RESPONSE] = COLUMN_RESPONSE, [TABLE_VERDICT] = COLUMN_VERDICT,
     [TABLE_ALERT] = COLUMN_ALERT,       [TABLE_DECISION] = COLUMN_DECISION,
-    [TABLE_INFERRED] = COLUMN_INFERRED,
+    [TABLE_INFERRED] = COLUMN_INFERRED, [TABLE_APP] = COLUMN_APP,
 };
 
 /* tshark prints each cell with field_format followed by " |". */
@@ -647,11 +667,13 @@ static stat_tap_table_item table_fields[TABLE_COLUMN_COUNT] = {
     [TABLE_ALERT] = {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Alert", "%s"},
     [TABLE_DECISION] = {TABLE_ITEM_STRING, TAP_ALIGN_RIGHT, "Decision", "%s"},
     [TABLE_INFERRED] = {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Inferred", "%s"},
+    [TABLE_APP] = {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "App reply", "%s"},
 };
 
 /* What a row shows of its exchange, to tell when it must be rewritten. */
 typedef struct {
     const char *server_name;
+    const char *app_label;
     uint32_t decision_frame;
     uint16_t version;
     int16_t alert;
@@ -686,6 +708,7 @@ static row_key_t row_key(const table_record_t *record)
     row_key_t key;
     memset(&key, 0, sizeof(key));
     key.server_name = mtls_connection_server_name(record->connection);
+    key.app_label = mtls_diagnosis_app_label(exchange);
     key.decision_frame = exchange->decision_frame;
     key.version = exchange->version;
     key.alert = exchange->alert;

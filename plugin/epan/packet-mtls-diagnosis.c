@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  *
  * packet-mtls-diagnosis.c: fields and expert infos that say why an exchange
- * went the way it did (mtls.client_cert.*, mtls.ca_names.*, mtls.app_status).
+ * went the way it did (mtls.client_cert.*, mtls.ca_names.*, mtls.app_*).
  *
  * packet-mtls.c reads the client's chain, the CertificateRequest's CA names and
- * the first HTTP status on the first pass and hands them here; this keeps a
- * 32-byte record per exchange, by the exchange's tag, until the capture file is
+ * the application's answer on the first pass and hands them here; this keeps a
+ * 40-byte record per exchange, by the exchange's tag, until the capture file is
  * closed, and renders it. The CA names themselves are kept only until the
  * client answers.
  */
@@ -34,13 +34,16 @@ static int hf_client_cert_key = -1;
 static int hf_ca_names_count = -1;
 static int hf_ca_names_length = -1;
 static int hf_ca_names_match = -1;
+static int hf_app_protocol = -1;
 static int hf_app_status = -1;
+static int hf_app_reply = -1;
+static int hf_app_refused = -1;
 
 static expert_field ei_problem[MTLS_PROBLEM_COUNT] = {EI_INIT, EI_INIT, EI_INIT, EI_INIT,
                                                       EI_INIT, EI_INIT, EI_INIT, EI_INIT};
 
 /* mtls_diagnosis_t by exchange tag - 1 (the glue tags every exchange it shows),
- * in place: 32 bytes an exchange, all zero for those with nothing to diagnose. */
+ * in place: 40 bytes an exchange, all zero for those with nothing to diagnose. */
 static mtls_table_t *diagnoses;
 /* mtls_ca_list_t by exchange tag: a CertificateRequest's names, kept only until
  * the client answers. */
@@ -79,6 +82,22 @@ static mtls_diagnosis_t *lookup(const mtls_exchange_t *exchange)
         return NULL;
     mtls_diagnosis_t *diagnosis = mtls_table_get(diagnoses, exchange->tag - 1);
     return diagnosis && !mtls_diagnosis_is_empty(diagnosis) ? diagnosis : NULL;
+}
+
+const mtls_diagnosis_t *mtls_diagnosis_find(const mtls_exchange_t *exchange)
+{
+    return lookup(exchange);
+}
+
+const char *mtls_diagnosis_app_label(const mtls_exchange_t *exchange)
+{
+    const mtls_diagnosis_t *diagnosis = lookup(exchange);
+    if (!diagnosis || !diagnosis->app_frame)
+        return NULL;
+    if (diagnosis->app_reply)
+        return diagnosis->app_reply;
+    const char *name = mtls_app_protocol_name((mtls_app_protocol_t)diagnosis->app_protocol);
+    return name[0] ? name : NULL;
 }
 
 static mtls_diagnosis_t *lookup_or_add(const mtls_exchange_t *exchange)
@@ -128,11 +147,13 @@ void mtls_diagnosis_exchange_updated(const mtls_exchange_t *exchange)
         g_hash_table_remove(pending_ca_lists, tag_key(exchange));
 }
 
-gboolean mtls_diagnosis_read_app_status(packet_info *pinfo, const mtls_exchange_t *exchange,
-                                        guint16 status)
+gboolean mtls_diagnosis_read_app_answer(packet_info *pinfo, const mtls_exchange_t *exchange,
+                                        const mtls_app_answer_t *answer)
 {
     mtls_diagnosis_t *diagnosis = lookup_or_add(exchange);
-    return diagnosis && mtls_diagnosis_set_app_status(diagnosis, status, pinfo->num);
+    return diagnosis && mtls_diagnosis_set_app_answer(diagnosis, (guint8)answer->protocol,
+                                                      answer->has_status, answer->status,
+                                                      answer->refused, answer->reply, pinfo->num);
 }
 
 void mtls_diagnosis_append_evidence(const mtls_exchange_t *exchange, mtls_verdict_t verdict,
@@ -190,8 +211,19 @@ void mtls_diagnosis_render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
             add_generated(proto_tree_add_boolean(tree, hf_ca_names_match, tvb, 0, 0,
                                                  diagnosis->ca_names_match == MTLS_CA_MATCH_YES));
     }
-    if (diagnosis->app_status_frame)
-        add_generated(proto_tree_add_uint(tree, hf_app_status, tvb, 0, 0, diagnosis->app_status));
+    if (diagnosis->app_frame) {
+        add_generated(proto_tree_add_string(
+            tree, hf_app_protocol, tvb, 0, 0,
+            mtls_app_protocol_name((mtls_app_protocol_t)diagnosis->app_protocol)));
+        if (diagnosis->app_has_status)
+            add_generated(
+                proto_tree_add_uint(tree, hf_app_status, tvb, 0, 0, diagnosis->app_status));
+        if (diagnosis->app_reply)
+            add_generated(
+                proto_tree_add_string(tree, hf_app_reply, tvb, 0, 0, diagnosis->app_reply));
+        add_generated(
+            proto_tree_add_boolean(tree, hf_app_refused, tvb, 0, 0, diagnosis->app_refused));
+    }
 
     for (int problem = 0; problem < MTLS_PROBLEM_COUNT; problem++) {
         if (pinfo->num != mtls_diagnosis_problem_frame(diagnosis, exchange, problem) ||
@@ -248,9 +280,22 @@ void mtls_diagnosis_register(int proto)
          {"CA names match", "mtls.ca_names.match", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
           "The issuer of a certificate in the client's chain is one of the listed CA names",
           HFILL}},
+        {&hf_app_protocol,
+         {"Application protocol", "mtls.app_protocol", FT_STRING, BASE_NONE, NULL, 0x0,
+          "The application protocol spoken after the exchange: http, http2, smtp, imap, pop3, "
+          "ldap, mysql, pgsql, mqtt, or empty when unknown",
+          HFILL}},
         {&hf_app_status,
-         {"Application status", "mtls.app_status", FT_UINT16, BASE_DEC, NULL, 0x0,
-          "First HTTP response status after the exchange", HFILL}},
+         {"Application status", "mtls.app_status", FT_UINT32, BASE_DEC, NULL, 0x0,
+          "The application's numeric answer after the exchange: HTTP status, SMTP reply code, "
+          "LDAP resultCode, MySQL error code (0: OK), MQTT CONNACK code",
+          HFILL}},
+        {&hf_app_reply,
+         {"Application reply", "mtls.app_reply", FT_STRING, BASE_NONE, NULL, 0x0,
+          "The application's answer after the exchange, as it said it", HFILL}},
+        {&hf_app_refused,
+         {"Application refused", "mtls.app_refused", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
+          "The application's answer refused the client, by the protocol's own rules", HFILL}},
     };
 
     static ei_register_info ei[] = {
@@ -277,7 +322,8 @@ void mtls_diagnosis_register(int proto)
           EXPFILL}},
         {&ei_problem[MTLS_PROBLEM_APP_REFUSED],
          {"mtls.expert.app_refused", PI_SECURITY, PI_WARN,
-          "The server refused above TLS (HTTP status)", EXPFILL}},
+          "The server refused the client above TLS, in the application's own protocol",
+          EXPFILL}},
     };
 
     proto_register_field_array(proto, hf, array_length(hf));

@@ -8,7 +8,9 @@
 
 #include <epan/packet.h>
 
+#include "mtls_app.h"
 #include "mtls_certs.h"
+#include "mtls_diagnosis.h"
 #include "mtls_engine.h"
 
 void mtls_diagnosis_register(int proto);
@@ -22,9 +24,16 @@ void mtls_diagnosis_read_ca_names(const mtls_exchange_t *exchange, const mtls_de
                                   size_t count, guint32 list_length);
 /* After every event: drops what the exchange no longer needs. */
 void mtls_diagnosis_exchange_updated(const mtls_exchange_t *exchange);
-/* The first application response status after the exchange; TRUE when recorded. */
-gboolean mtls_diagnosis_read_app_status(packet_info *pinfo, const mtls_exchange_t *exchange,
-                                        guint16 status);
+/* What the application answered after the exchange, read in this frame; the
+ * first answer only: TRUE when recorded. */
+gboolean mtls_diagnosis_read_app_answer(packet_info *pinfo, const mtls_exchange_t *exchange,
+                                        const mtls_app_answer_t *answer);
+
+/* What was diagnosed of an exchange, or NULL (for the reports). */
+const mtls_diagnosis_t *mtls_diagnosis_find(const mtls_exchange_t *exchange);
+/* The application's answer for a report cell: its reply, else its protocol;
+ * NULL when none was read. */
+const char *mtls_diagnosis_app_label(const mtls_exchange_t *exchange);
 
 /* Rendering. */
 void mtls_diagnosis_append_evidence(const mtls_exchange_t *exchange, mtls_verdict_t verdict,

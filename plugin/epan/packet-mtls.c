@@ -28,7 +28,7 @@
 #include "mtls_compat.h"
 #include "mtls_engine.h"
 #include "mtls_hello.h"
-#include "mtls_http.h"
+#include "mtls_app.h"
 #include "mtls_index.h"
 #include "mtls_messages.h"
 #include "mtls_reports.h"
@@ -97,12 +97,13 @@ static const value_string mtls_alert_names[] = {
     {0, NULL}};
 
 /* What a connection needs only while it is open: the scanner and the reader of
- * the first HTTP answer. Freed when the connection closes. */
+ * the application's answer (made at the first application data). Freed when
+ * the connection closes. */
 typedef struct {
     mtls_tls_stream_t *scanner;
-    mtls_http_reader_t http;
-    guint16 http_exchange; /* the exchange the HTTP reader answers for */
-    gboolean http_done;
+    mtls_app_reader_t *app;
+    guint16 app_exchange; /* the exchange the application reader answers for */
+    gboolean app_done;    /* it gave that exchange its answer */
 } live_connection_t;
 
 /* A TCP connection is the engine's mtls_conn_t; what the reports show of it,
@@ -164,6 +165,7 @@ static void free_live(mtls_connection_info_t *info)
     if (!live)
         return;
     mtls_tls_stream_free(live->scanner);
+    mtls_app_reader_free(live->app);
     g_free(live);
     info->live = NULL;
     live_connections--;
@@ -525,8 +527,18 @@ static void on_event(void *context, unsigned direction, const mtls_event_t *scan
     diagnose_message(frame->pinfo, &event, exchange, message, message_length);
 }
 
-/* The first HTTP answer after an exchange goes to the connection's latest
- * exchange, once; that frame then shows the exchange. */
+/* The application's answer goes to the exchange it follows: the connection's
+ * latest when the answer is read, once; that frame then shows the exchange. */
+static void record_app_answer(packet_info *pinfo, mtls_conn_t *connection,
+                              mtls_exchange_t *exchange, const mtls_app_answer_t *answer)
+{
+    tag_exchange(connection, exchange);
+    if (mtls_diagnosis_read_app_answer(pinfo, exchange, answer))
+        index_exchange(pinfo, connection, exchange);
+}
+
+/* Decrypted application data of both directions feeds the application reader
+ * (the client's requests tell it the protocol and what the server answers). */
 static void on_application_data(void *context, unsigned direction, uint32_t frame_number _U_,
                                 const uint8_t *data, size_t length)
 {
@@ -536,27 +548,48 @@ static void on_application_data(void *context, unsigned direction, uint32_t fram
     const address *sender, *receiver;
     guint32 sender_port, receiver_port;
     sender_of(frame, direction, &sender, &sender_port, &receiver, &receiver_port);
-    if (!server_known(info) || !is_server(info, sender, sender_port))
+    if (!server_known(info))
         return;
     mtls_exchange_t *latest = mtls_conn_latest(frame->connection);
     if (!latest)
         return;
-    if (live->http_done) {
-        /* HTTP/1.x answers start records of their own: read the next one for a new exchange. */
-        if (latest->number == live->http_exchange)
-            return;
-        mtls_http_reader_init(&live->http);
-        live->http_done = FALSE;
-    }
-    live->http_exchange = latest->number;
-    guint16 status = 0;
-    mtls_http_protocol_t protocol;
-    if (!mtls_http_reader_feed(&live->http, data, length, &status, &protocol))
+    if (!live->app && !(live->app = mtls_app_reader_new(info->server_port)))
         return;
-    live->http_done = protocol == MTLS_HTTP_1;
-    tag_exchange(frame->connection, latest);
-    if (mtls_diagnosis_read_app_status(frame->pinfo, latest, status))
-        index_exchange(frame->pinfo, frame->connection, latest);
+    if (live->app_done) {
+        /* Answered: read the next answer only for a later exchange. */
+        if (latest->number == live->app_exchange)
+            return;
+        mtls_app_reader_restart(live->app);
+        live->app_done = FALSE;
+    }
+    live->app_exchange = latest->number;
+    mtls_app_answer_t answer;
+    if (!mtls_app_reader_feed(live->app, is_server(info, sender, sender_port), data, length,
+                              &answer))
+        return;
+    live->app_done = TRUE;
+    record_app_answer(frame->pinfo, frame->connection, latest, &answer);
+}
+
+/* The connection ends without a decisive answer: its exchange keeps what the
+ * application said first, or at least which protocol the client spoke. */
+static void app_connection_ended(packet_info *pinfo, mtls_conn_t *connection,
+                                 live_connection_t *live)
+{
+    if (!live->app || live->app_done)
+        return;
+    mtls_exchange_t *latest = mtls_conn_latest(connection);
+    if (!latest || latest->number != live->app_exchange)
+        return;
+    mtls_app_answer_t answer;
+    if (!mtls_app_reader_first_answer(live->app, &answer)) {
+        memset(&answer, 0, sizeof(answer));
+        answer.protocol = mtls_app_reader_protocol(live->app);
+        if (answer.protocol == MTLS_APP_UNKNOWN)
+            return;
+    }
+    live->app_done = TRUE;
+    record_app_answer(pinfo, connection, latest, &answer);
 }
 
 /* The 1-based position of the TLS dissector in this frame's layers, or 0. */
@@ -661,7 +694,6 @@ static mtls_conn_t *new_connection(guint32 stream, const address *src)
     info->address_length = address_length;
     live_connection_t *live = g_new0(live_connection_t, 1);
     live->scanner = mtls_tls_stream_new();
-    mtls_http_reader_init(&live->http);
     info->live = live;
     live_connections++;
     want_tcp_segments();
@@ -734,8 +766,10 @@ static void analyse_frame(tvbuff_t *tvb, packet_info *pinfo)
         mtls_tls_stream_segment(live->scanner, &segment.segment, &scanner_callbacks, &frame);
     if (result.gap && !info->gap_frame)
         info->gap_frame = pinfo->num;
-    if (mtls_tls_stream_closed(live->scanner))
+    if (mtls_tls_stream_closed(live->scanner)) {
+        app_connection_ended(pinfo, connection, live);
         free_live(info);
+    }
 }
 
 /* ---- Rendering ------------------------------------------------------------ */

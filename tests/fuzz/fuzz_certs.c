@@ -114,7 +114,8 @@ static void diagnose(const mtls_der_t *chain, size_t chain_count, const mtls_der
     exchange.request_frame = 4;
     exchange.response_frame = 8;
     exchange.decision_frame = 9;
-    mtls_diagnosis_set_app_status(diagnosis, (control & 0x08) ? 403 : 200, 10);
+    mtls_diagnosis_set_app_answer(diagnosis, 1, true, (control & 0x08) ? 403 : 200,
+                                  (control & 0x08) != 0, (control & 0x10) ? "HTTP 403" : NULL, 10);
     static const mtls_verdict_t verdicts[] = {MTLS_VERDICT_REJECTED, MTLS_VERDICT_ACCEPTED,
                                               MTLS_VERDICT_SERVER_IGNORED};
     for (size_t v = 0; v < sizeof(verdicts) / sizeof(verdicts[0]); v++) {

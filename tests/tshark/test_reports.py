@@ -65,11 +65,11 @@ CONV_TITLE = "mTLS client-authentication exchanges"
 TREE_TITLE = "mTLS Client Authentication:"
 TABLE_TITLE = "mTLS Client Authentication Exchanges:"
 TABLE_COLUMNS = ["stream", "exchange", "client", "server", "sni", "version", "phase",
-                 "requested", "response", "verdict", "alert", "decision", "inferred"]
+                 "requested", "response", "verdict", "alert", "decision", "inferred", "app"]
 TABLE_HEADER = ("Stream |Exchange |Client |Server |SNI |Version |Phase |Requested |Response "
-                "|Verdict |Alert |Decision |Inferred |")
+                "|Verdict |Alert |Decision |Inferred |App reply |")
 COLUMNS = ["stream", "client", "server", "sni", "version", "phase", "requested", "response",
-           "verdict", "alert", "decision", "inferred"]
+           "verdict", "alert", "decision", "inferred", "app"]
 VERDICTS = ["not-requested", "accepted", "rejected", "server-ignored", "client-aborted",
             "undetermined"]
 PHASES = ["handshake", "renegotiation", "post-handshake"]
@@ -88,9 +88,18 @@ PENDING_FRAMES_FILTERS = ["!mtls.rejected", "!mtls.accepted"]
 
 
 def load_truth():
+    """truth.tsv rows by capture, each with its app-truth.tsv row (what the
+    application answered, from the servers' logs) under "app", if it has one."""
+    apps = {}
+    app_path = os.path.join(CAPTURES, "app-truth.tsv")
+    if os.path.exists(app_path):
+        with open(app_path, newline="") as handle:
+            for row in csv.DictReader(handle, delimiter="\t"):
+                apps[(row["capture"], row["stream"], row["exchange"])] = row
     by_capture = collections.defaultdict(list)
     with open(os.path.join(CAPTURES, "truth.tsv"), newline="") as handle:
         for row in csv.DictReader(handle, delimiter="\t"):
+            row["app"] = apps.get((row["capture"], row["stream"], row["exchange"]))
             by_capture[row["capture"]].append(row)
     for rows in by_capture.values():
         rows.sort(key=lambda row: (int(row["stream"]), int(row["exchange"])))
@@ -120,7 +129,8 @@ def conv_sections(output):
         index += 2  # rule, header
         rows = []
         while not lines[index].startswith("-"):
-            cells = re.split(r"\s{2,}", lines[index].strip())
+            # The app reply is the last cell and may hold double spaces itself.
+            cells = re.split(r"\s{2,}", lines[index].strip(), maxsplit=len(COLUMNS) - 1)
             rows.append(dict(zip(COLUMNS, cells)) if len(cells) == len(COLUMNS) else {"bad": cells})
             index += 1
         index += 1
@@ -203,6 +213,17 @@ def check_row_against_truth(results, label, row, truth, keys, capture):
         results.check(row["inferred"].startswith("yes"), f"{label} inferred", row["inferred"])
     else:
         results.check(row["inferred"] == "no", f"{label} inferred", row["inferred"])
+    app = truth.get("app")
+    if app:
+        # The reply, else the protocol the client spoke, else nothing (app-truth.tsv).
+        if app["app_reply"] != "-":
+            want_app = app["app_reply"]
+        else:
+            want_app = app["app_protocol"] if app["app_protocol"] not in ("", "-") else "-"
+        got_app = row["app"]
+        ok = got_app == want_app or (len(want_app) > 127 and got_app.endswith("...") and
+                                     want_app.startswith(got_app[:-3]))
+        results.check(ok, f"{label} app reply", f"got {got_app!r}, want {want_app!r}")
     decision = row["decision"]
     undecided = truth["verdict"] == "undetermined"
     results.check(decision.isdigit() or (undecided and decision == "-"),
@@ -357,6 +378,15 @@ def check_tree(results, what, counts, truth_rows, capture):
         got = counts.get(("TLS version", version), 0)
         results.check(got == len(truth_rows), f"{label} version {version}",
                       f"got {got}, want {len(truth_rows)}")
+
+    # Refusals above TLS by protocol, for the exchanges app-truth.tsv knows.
+    if all(row.get("app") for row in truth_rows):
+        refusals = collections.Counter(row["app"]["app_protocol"] for row in truth_rows
+                                       if row["app"]["app_refused"] == "yes")
+        got_refusals = {name: count for (parent, name), count in counts.items()
+                        if parent == "Refused above TLS (protocol)" and count}
+        results.check(got_refusals == dict(refusals), f"{label} refused above TLS",
+                      f"got {got_refusals}, want {dict(refusals)}")
 
     # Non-zero rows: see check_filtered.
     servers = {name: count for (parent, name), count in counts.items()

@@ -286,7 +286,7 @@ static void diagnosis_counts_saturate(void)
                                      MTLS_PROBLEM_CA_NAMES_LARGE));
     mtls_diagnosis_clear(&diagnosis);
     CHECK(mtls_diagnosis_is_empty(&diagnosis));
-    CHECK(sizeof(mtls_diagnosis_t) <= 32);
+    CHECK(sizeof(mtls_diagnosis_t) <= 40); /* 32 before issue 12: + the reply text pointer */
 }
 
 static void no_certificate_despite_listed_cas_is_a_problem(void)
@@ -334,9 +334,11 @@ static void http_refusal_after_server_ignored_is_explained(void)
 {
     mtls_diagnosis_t *diagnosis = mtls_diagnosis_new();
     mtls_exchange_t exchange = exchange_answered(MTLS_RESPONSE_EMPTY);
-    CHECK(mtls_diagnosis_set_app_status(diagnosis, 400, 12));
-    CHECK(!mtls_diagnosis_set_app_status(diagnosis, 200, 20)); /* the first one only */
-    CHECK(diagnosis->app_status == 400 && diagnosis->app_status_frame == 12);
+    CHECK(mtls_diagnosis_set_app_answer(diagnosis, 1, true, 400, true, "HTTP 400 Bad Request", 12));
+    /* the first answer only */
+    CHECK(!mtls_diagnosis_set_app_answer(diagnosis, 1, true, 200, false, "HTTP 200 OK", 20));
+    CHECK(diagnosis->app_status == 400 && diagnosis->app_frame == 12 && diagnosis->app_refused);
+    CHECK_STR(diagnosis->app_reply, "HTTP 400 Bad Request");
     CHECK(mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_SERVER_IGNORED,
                                      MTLS_PROBLEM_APP_REFUSED));
     CHECK(!mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_NOT_REQUESTED,
@@ -345,18 +347,44 @@ static void http_refusal_after_server_ignored_is_explained(void)
     mtls_diagnosis_append_evidence_line(diagnosis, &exchange, MTLS_VERDICT_SERVER_IGNORED, evidence,
                                         sizeof(evidence));
     CHECK_STR(evidence, "Client sent no certificate; the server went on; TLS went on without a "
-                        "client certificate; the server then refused with HTTP 400.");
+                        "client certificate; the server then refused with HTTP 400 Bad Request.");
     char message[512];
     mtls_diagnosis_message(diagnosis, MTLS_VERDICT_SERVER_IGNORED, MTLS_PROBLEM_APP_REFUSED,
                            message, sizeof(message));
     CHECK(strncmp(message,
                   "TLS went on without a client certificate; the server then refused with HTTP "
-                  "400",
-                  77) == 0);
-    CHECK(mtls_app_status_is_refusal(401) && mtls_app_status_is_refusal(403) &&
-          mtls_app_status_is_refusal(495) && mtls_app_status_is_refusal(496));
-    CHECK(!mtls_app_status_is_refusal(200) && !mtls_app_status_is_refusal(404) &&
-          !mtls_app_status_is_refusal(497));
+                  "400 Bad Request in frame 12",
+                  103) == 0);
+    mtls_diagnosis_free(diagnosis);
+}
+
+/* An answer that did not refuse is kept, and is no problem; an answer without a
+ * text or status (only the protocol) neither; a long reply is kept whole up to
+ * its cap, and the frame 0 (no frame) is refused. */
+static void app_answers_that_did_not_refuse_are_no_problem(void)
+{
+    mtls_diagnosis_t *diagnosis = mtls_diagnosis_new();
+    mtls_exchange_t exchange = exchange_answered(MTLS_RESPONSE_CERTIFICATE);
+    CHECK(!mtls_diagnosis_set_app_answer(diagnosis, 3, true, 250, false, "SMTP 250 ok", 0));
+    CHECK(mtls_diagnosis_is_empty(diagnosis));
+    CHECK(mtls_diagnosis_set_app_answer(diagnosis, 3, true, 250, false, "SMTP 250 2.1.5 Ok", 30));
+    CHECK(!mtls_diagnosis_is_empty(diagnosis));
+    CHECK(!mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_ACCEPTED,
+                                      MTLS_PROBLEM_APP_REFUSED));
+    mtls_diagnosis_clear(diagnosis);
+    CHECK(mtls_diagnosis_set_app_answer(diagnosis, 6, false, 0, false, NULL, 31));
+    CHECK(diagnosis->app_reply == NULL && diagnosis->app_protocol == 6 &&
+          !diagnosis->app_has_status);
+    mtls_diagnosis_clear(diagnosis);
+    char long_reply[400];
+    memset(long_reply, 'x', sizeof(long_reply) - 1);
+    long_reply[sizeof(long_reply) - 1] = '\0';
+    CHECK(mtls_diagnosis_set_app_answer(diagnosis, 3, true, 421, true, long_reply, 32));
+    CHECK(diagnosis->app_reply && strlen(diagnosis->app_reply) == MTLS_APP_REPLY_MAX);
+    char evidence[1024] = "Client sent a certificate chain; the server went on.";
+    mtls_diagnosis_append_evidence_line(diagnosis, &exchange, MTLS_VERDICT_ACCEPTED, evidence,
+                                        sizeof(evidence));
+    CHECK(strstr(evidence, "the server then refused with xxx") != NULL);
     mtls_diagnosis_free(diagnosis);
 }
 
@@ -366,14 +394,14 @@ static void http_refusal_after_accepted_expired_cert_names_both(void)
     mtls_diagnosis_t *diagnosis = mtls_diagnosis_new();
     mtls_der_t chain[] = {DER(carol_der)};
     REQUIRE(mtls_diagnosis_set_chain(diagnosis, chain, 1, NULL, T_2021_01_01 + 10 * DAY));
-    CHECK(mtls_diagnosis_set_app_status(diagnosis, 400, 14));
+    CHECK(mtls_diagnosis_set_app_answer(diagnosis, 1, true, 400, true, "HTTP 400 Bad Request", 14));
     mtls_exchange_t exchange = exchange_answered(MTLS_RESPONSE_CERTIFICATE);
     char evidence[512] = "Client sent a certificate chain; the server went on.";
     mtls_diagnosis_append_evidence_line(diagnosis, &exchange, MTLS_VERDICT_ACCEPTED, evidence,
                                         sizeof(evidence));
     CHECK_STR(evidence, "Client sent a certificate chain; the server went on; TLS accepted the "
-                        "client certificate; the server then refused with HTTP 400; the client "
-                        "certificate expired 10 days before this capture.");
+                        "client certificate; the server then refused with HTTP 400 Bad Request; "
+                        "the client certificate expired 10 days before this capture.");
     mtls_diagnosis_free(diagnosis);
 }
 
@@ -408,6 +436,7 @@ static const unit_test_t tests[] = {
     UNIT_TEST(no_certificate_despite_listed_cas_is_a_problem),
     UNIT_TEST(empty_and_large_ca_lists_are_flagged),
     UNIT_TEST(http_refusal_after_server_ignored_is_explained),
+    UNIT_TEST(app_answers_that_did_not_refuse_are_no_problem),
     UNIT_TEST(http_refusal_after_accepted_expired_cert_names_both),
     UNIT_TEST(intervals_read_as_people_say_them),
 };
