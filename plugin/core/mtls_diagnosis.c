@@ -113,6 +113,7 @@ bool mtls_diagnosis_set_chain(mtls_diagnosis_t *diagnosis, const mtls_der_t *cha
     mtls_cert_release(diagnosis->certificate);
     diagnosis->certificate = mtls_cert_get(chain[0].data, chain[0].length);
     diagnosis->has_chain = true;
+    diagnosis->chain_length = count > UINT16_MAX ? UINT16_MAX : (uint16_t)count;
     diagnosis->certificate_time = time;
     match_ca_names(diagnosis, chain, count, requested);
     return diagnosis->certificate != NULL;

@@ -38,6 +38,7 @@ typedef struct {
      * 16-bit counts saturate only on hostile input) */
     uint16_t ca_names_count;
     uint16_t ca_names_length; /* bytes of the list, as in the message */
+    uint16_t chain_length;    /* certificates in the client's chain (saturated) */
     bool has_chain : 1;       /* the client's chain was read (its leaf may not parse) */
     bool has_ca_names : 1;
     mtls_ca_match_t ca_names_match : 8;

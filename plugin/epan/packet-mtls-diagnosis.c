@@ -88,6 +88,11 @@ static mtls_diagnosis_t *lookup_or_add(const mtls_exchange_t *exchange)
     return mtls_table_slot(diagnoses, exchange->tag - 1);
 }
 
+const mtls_diagnosis_t *mtls_diagnosis_of(const mtls_exchange_t *exchange)
+{
+    return lookup(exchange);
+}
+
 static gpointer tag_key(const mtls_exchange_t *exchange)
 {
     return GUINT_TO_POINTER(exchange->tag);

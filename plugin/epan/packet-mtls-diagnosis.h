@@ -9,6 +9,7 @@
 #include <epan/packet.h>
 
 #include "mtls_certs.h"
+#include "mtls_diagnosis.h"
 #include "mtls_engine.h"
 
 void mtls_diagnosis_register(int proto);
@@ -25,6 +26,9 @@ void mtls_diagnosis_exchange_updated(const mtls_exchange_t *exchange);
 /* The first application response status after the exchange; TRUE when recorded. */
 gboolean mtls_diagnosis_read_app_status(packet_info *pinfo, const mtls_exchange_t *exchange,
                                         guint16 status);
+
+/* What is known of an exchange (CA names, the client's chain), or NULL. */
+const mtls_diagnosis_t *mtls_diagnosis_of(const mtls_exchange_t *exchange);
 
 /* Rendering. */
 void mtls_diagnosis_append_evidence(const mtls_exchange_t *exchange, mtls_verdict_t verdict,

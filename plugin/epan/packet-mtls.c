@@ -31,6 +31,7 @@
 #include "mtls_http.h"
 #include "mtls_index.h"
 #include "mtls_messages.h"
+#include "mtls_flow.h"
 #include "mtls_reports.h"
 #include "mtls_tls_stream.h"
 #include "packet-mtls.h"
@@ -1068,6 +1069,7 @@ void proto_register_mtls(void)
     register_init_routine(mtls_init);
     register_cleanup_routine(mtls_cleanup);
     mtls_reports_register();
+    mtls_flow_register(proto_mtls);
 }
 
 void proto_reg_handoff_mtls(void)
