@@ -92,16 +92,16 @@ static gboolean is_close(mtls_record_t record)
            record == MTLS_RECORD_CLOSE_NOTIFY;
 }
 
-/* "bad_certificate (42)", "alert 200", "an encrypted alert" */
+/* "the fatal alert bad_certificate (42)", "the fatal alert 200", "an encrypted alert" */
 static void alert_phrase(int alert, char *buffer, size_t size)
 {
     const char *name = alert >= 0 ? mtls_alert_name(alert) : NULL;
     if (alert < 0)
         g_strlcpy(buffer, "an encrypted alert", size);
     else if (name)
-        g_snprintf(buffer, (gulong)size, "%s (%d)", name, alert);
+        g_snprintf(buffer, (gulong)size, "the fatal alert %s (%d)", name, alert);
     else
-        g_snprintf(buffer, (gulong)size, "alert %d", alert);
+        g_snprintf(buffer, (gulong)size, "the fatal alert %d", alert);
 }
 
 static void set_label(arrow_t *arrow, gboolean inferred, const char *format, ...)
@@ -157,7 +157,7 @@ static void decision_arrow(arrow_t *arrow, const mtls_exchange_t *exchange, mtls
     switch (exchange->cause) {
     case MTLS_CAUSE_SERVER_ALERT:
     case MTLS_CAUSE_CLIENT_ALERT:
-        set_comment(arrow, exchange, confidence, "%s sent the fatal alert %s; verdict %s",
+        set_comment(arrow, exchange, confidence, "%s sent %s; verdict %s",
                     exchange->cause == MTLS_CAUSE_SERVER_ALERT ? "server" : "client", alert,
                     verdict_name);
         if (exchange->alert >= 0)
