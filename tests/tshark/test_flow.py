@@ -54,6 +54,9 @@ EVIDENCE_CAPTURES = LADDER_CAPTURES + ["ossl-tls12-required-untrusted-cert",
                                        "nginx-tls13-required-expired-cert",
                                        "ossl-tls12-required-good-cert-large-ca-list"]
 
+EVIDENCE_WITHOUT_KEYS = ["ossl-tls12-reneg-good-cert", "ossl-tls13-required-untrusted-cert",
+                         "ossl-tls12-reneg-untrusted-cert"]
+
 # RFC 8446 section 6: the alert names the truth table uses.
 ALERTS = {"handshake_failure": 40, "bad_certificate": 42, "unsupported_certificate": 43,
           "certificate_expired": 45, "unknown_ca": 48, "access_denied": 49,
@@ -199,9 +202,17 @@ def check_ladders(results, workdir):
                                   comment)
 
 
-def check_evidence(results):
-    for name in EVIDENCE_CAPTURES:
-        path = os.path.join(CAPTURES, name + ".pcapng")
+def check_evidence(results, workdir):
+    cases = [(name, os.path.join(CAPTURES, name + ".pcapng")) for name in EVIDENCE_CAPTURES]
+    # Read without keys, inferred evidence has the longest clauses (over a line).
+    for name in EVIDENCE_WITHOUT_KEYS:
+        stripped = os.path.join(workdir, name + "-nokeys.pcapng")
+        subprocess.run([sys.executable, STRIP, os.path.join(CAPTURES, name + ".pcapng"),
+                        stripped], check=True)
+        os.chmod(stripped, 0o644)
+        cases.append((name + " without keys", stripped))
+    continued = 0
+    for name, path in cases:
         options = capture_options(path)
         fields = subprocess.run(
             [TSHARK, "-2", "-r", path, "-Y", "mtls.evidence", "-T", "fields", "-E",
@@ -222,7 +233,7 @@ def check_evidence(results):
             if match:
                 frame = int(match.group(1))
                 in_mtls = False
-            if line.startswith("TLS Client Authentication"):
+            if re.match(r"^\[?TLS Client Authentication", line):
                 in_mtls = True
                 shown.setdefault(frame, []).append([])
                 continue
@@ -231,12 +242,17 @@ def check_evidence(results):
             if in_mtls:
                 results.check("[truncated]" not in line, f"{name}: frame {frame}: mtls line cut",
                               line.strip())
-                clause = re.match(r"^\s+Clause: (.*)$", line)
+                clause = re.match(r"^\s+\[?Clause: (.*?)\]?$", line)
                 if clause:
                     shown[frame][-1].append(clause.group(1))
+                more = re.match(r"^\s+\[?\.\.\. (.*?)\]?$", line)
+                if more and shown[frame][-1]:  # the rest of a clause longer than a line
+                    shown[frame][-1][-1] += " " + more.group(1)
+                    continued += 1
         for frame, texts in evidence.items():
             clauses = ["; ".join(items) for items in shown.get(frame, [])]
             results.equal(clauses, texts, f"{name}: frame {frame}: clauses joined")
+    results.check(continued > 0, "some clause longer than a line was shown in parts")
 
 
 def main():
@@ -244,7 +260,7 @@ def main():
     with tempfile.TemporaryDirectory() as workdir:
         os.chmod(workdir, 0o755)
         check_ladders(results, workdir)
-    check_evidence(results)
+        check_evidence(results, workdir)
     return results.summary()
 
 
