@@ -809,7 +809,8 @@ static void add_clause_parts(proto_item *item, tvbuff_t *tvb, const char *clause
 
 /* mtls.evidence keeps the whole text (for -T fields and filters); its line says
  * it short, and one mtls.evidence.clause per "; " clause below it says it whole. */
-static void add_evidence(proto_tree *tree, tvbuff_t *tvb, const char *evidence)
+static void add_evidence(proto_tree *tree, tvbuff_t *tvb, const char *evidence,
+                         mtls_verdict_t verdict)
 {
     guint clauses = 1;
     for (const char *at = strstr(evidence, "; "); at; at = strstr(at + 2, "; "))
@@ -826,7 +827,8 @@ static void add_evidence(proto_tree *tree, tvbuff_t *tvb, const char *evidence)
                                                   (int)first_length, evidence, clauses);
     else
         item = proto_tree_add_string_format_value(tree, hf_mtls_evidence, tvb, 0, 0, evidence,
-                                                  "%u clauses below", clauses);
+                                                  "%s; the %u clauses below say why",
+                                                  mtls_verdict_name(verdict), clauses);
     proto_item_set_generated(item);
     proto_tree *clause_tree = proto_item_add_subtree(item, ett_mtls_evidence);
     const char *start = evidence;
@@ -1002,7 +1004,7 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
                        "so messages of this exchange may be missing.",
                        info->gap_frame);
         }
-        add_evidence(mtls_tree, tvb, evidence_line);
+        add_evidence(mtls_tree, tvb, evidence_line, verdict);
     }
 
     add_experts(pinfo, item, exchange, verdict, final, evidence);
