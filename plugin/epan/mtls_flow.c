@@ -52,19 +52,44 @@ typedef struct {
     char comment[256];
 } arrow_t;
 
-/* Which events of an exchange are drawn already: exchange -> bit per event_t,
- * for the sequence analysis being filled (a new one, or a retap, starts over). */
-static GHashTable *drawn;
-static const void *drawn_for;
-static guint32 drawn_last_frame;
+/* Which events of each exchange a graph holds already: per graph (tshark and the
+ * GUI may fill several at once), exchange -> one bit per event_t. A graph that is
+ * empty, or filled again from an earlier frame (a retap), starts over. */
+typedef struct {
+    GHashTable *drawn;
+    guint32 last_frame;
+} graph_state_t;
+
+static GHashTable *graphs; /* seq_analysis_info_t * -> graph_state_t * */
+
+static void graph_state_free(gpointer data)
+{
+    graph_state_t *state = (graph_state_t *)data;
+    g_hash_table_destroy(state->drawn);
+    g_free(state);
+}
 
 static void flow_cleanup(void)
 {
-    if (drawn)
-        g_hash_table_destroy(drawn);
-    drawn = NULL;
-    drawn_for = NULL;
-    drawn_last_frame = 0;
+    if (graphs)
+        g_hash_table_destroy(graphs);
+    graphs = NULL;
+}
+
+static GHashTable *drawn_in(const seq_analysis_info_t *sainfo, guint32 frame)
+{
+    if (!graphs)
+        graphs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, graph_state_free);
+    graph_state_t *state = (graph_state_t *)g_hash_table_lookup(graphs, sainfo);
+    if (!state) {
+        state = g_new0(graph_state_t, 1);
+        state->drawn = g_hash_table_new(g_direct_hash, g_direct_equal);
+        g_hash_table_insert(graphs, (gpointer)sainfo, state);
+    } else if (g_queue_is_empty(sainfo->items) || frame < state->last_frame) {
+        g_hash_table_remove_all(state->drawn);
+    }
+    state->last_frame = frame;
+    return state->drawn;
 }
 
 static const char *record_name(mtls_record_t record)
@@ -393,15 +418,9 @@ static tap_packet_status flow_packet(void *tapdata, packet_info *pinfo, epan_dis
     if (!sainfo || !tap || !tap->exchange || !tap->connection ||
         tap->connection->address_type == AT_NONE)
         return TAP_PACKET_DONT_REDRAW;
-    if (!drawn)
-        drawn = g_hash_table_new(g_direct_hash, g_direct_equal);
-    if (sainfo != drawn_for || !sainfo->items || g_queue_is_empty(sainfo->items) ||
-        pinfo->num < drawn_last_frame)
-        g_hash_table_remove_all(drawn); /* a new graph, or the same one filled again */
-    drawn_for = sainfo;
-    drawn_last_frame = pinfo->num;
     if (!sainfo->items)
         return TAP_PACKET_DONT_REDRAW;
+    GHashTable *drawn = drawn_in(sainfo, pinfo->num);
 
     const mtls_exchange_t *exchange = tap->exchange;
     arrow_t arrows[EVENT_COUNT];
