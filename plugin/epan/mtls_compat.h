@@ -77,7 +77,9 @@ typedef struct {
  * sequence_analysis_* helpers, but does not install epan/sequence_analysis.h.
  * What mtls_flow.c uses of it is declared here, per version, from that
  * version's own header, and checked against that version's Debian library
- * (x86-64 disassembly of the exported functions, see README "Flow graph"):
+ * (x86-64 disassembly of the exported functions, see README "Flow graph"); the
+ * static assertions below hold with the headers of Debian's libwireshark-dev
+ * 4.0.17, 4.4.19 and 4.6.9 (mtls_flow.c compiled against each):
  *
  *   4.0.17 (bookworm) epan/sequence_analysis.h of /work/ws-src/wireshark-v4.0.17;
  *          libwireshark.so.16.0.17: sequence_analysis_create_sai_with_addresses()
