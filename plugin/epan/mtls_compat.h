@@ -75,11 +75,16 @@ typedef struct {
  *
  * libwireshark 4.0 to 4.6 exports register_seq_analysis() and the
  * sequence_analysis_* helpers, but does not install epan/sequence_analysis.h.
- * What mtls_flow.c uses of it is declared here, per version, from that
- * version's own header, and checked against that version's Debian library
- * (x86-64 disassembly of the exported functions, see README "Flow graph"); the
- * static assertions below hold with the headers of Debian's libwireshark-dev
- * 4.0.17, 4.4.19 and 4.6.9 (mtls_flow.c compiled against each):
+ * What mtls_flow.c uses of it is declared here, per version, and checked
+ * against that version's Debian library (x86-64 disassembly of the exported
+ * functions, see README "Flow graph"); the static assertions below hold with the
+ * headers of Debian's libwireshark-dev 4.0.17, 4.4.19 and 4.6.9 (mtls_flow.c
+ * compiled against each). 4.0.17's declarations are from its own header. The
+ * 4.4.19 and 4.6.9 source packages could not be fetched (the Debian mirror here
+ * answers 404 for their .dsc and .orig.tar), so theirs were written from the
+ * upstream header's later text (read through code search, version unnamed:
+ * one with bool members and occurrence[], one with free_info_ptr as well) and
+ * each was matched to a library by the offsets and sizes below:
  *
  *   4.0.17 (bookworm) epan/sequence_analysis.h of /work/ws-src/wireshark-v4.0.17;
  *          libwireshark.so.16.0.17: sequence_analysis_create_sai_with_addresses()
