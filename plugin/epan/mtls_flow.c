@@ -171,8 +171,7 @@ static gboolean decided_by_server(const mtls_exchange_t *exchange)
 /* The decision: label "<verdict> (<what>)" when it fits, else the verdict. */
 static void decision_arrow(arrow_t *arrow, const mtls_exchange_t *exchange, mtls_verdict_t verdict)
 {
-    const char *confidence =
-        exchange->inferred ? mtls_confidence_name(exchange->confidence) : NULL;
+    const char *confidence = exchange->inferred ? mtls_confidence_name(exchange->confidence) : NULL;
     const char *verdict_name = mtls_verdict_name(verdict);
     const char *record = record_name(exchange->decision_record);
     char alert[64];
@@ -241,8 +240,7 @@ static void decision_arrow(arrow_t *arrow, const mtls_exchange_t *exchange, mtls
                   sizeof(short_what));
         break;
     }
-    if (strlen(verdict_name) + strlen(short_what) + 3 + (exchange->inferred ? 1 : 0) <=
-        LABEL_WIDTH)
+    if (strlen(verdict_name) + strlen(short_what) + 3 + (exchange->inferred ? 1 : 0) <= LABEL_WIDTH)
         set_label(arrow, exchange->inferred, "%s (%s)", verdict_name, short_what);
     else
         set_label(arrow, exchange->inferred, "%s", verdict_name);
@@ -366,9 +364,9 @@ static void node_address(packet_info *pinfo, const mtls_connection_info_t *info,
     mtls_connection_address(info, server, &ip);
     char *ip_text = address_to_str(pinfo->pool, &ip);
     gboolean v6 = ip.type == AT_IPv6;
-    char *name = wmem_strdup_printf(pinfo->pool, "%s %s%s%s:%u", server ? "server" : "client",
-                                    v6 ? "[" : "", ip_text, v6 ? "]" : "",
-                                    server ? info->server_port : info->client_port);
+    char *name =
+        wmem_strdup_printf(pinfo->pool, "%s %s%s%s:%u", server ? "server" : "client", v6 ? "[" : "",
+                           ip_text, v6 ? "]" : "", server ? info->server_port : info->client_port);
     address text;
     set_address(&text, AT_STRINGZ, (int)strlen(name) + 1, name);
     free_address(out);
