@@ -114,6 +114,7 @@ bool mtls_diagnosis_set_chain(mtls_diagnosis_t *diagnosis, const mtls_der_t *cha
     mtls_cert_release(diagnosis->certificate);
     diagnosis->certificate = mtls_cert_get(chain[0].data, chain[0].length);
     diagnosis->has_chain = true;
+    diagnosis->chain_length = count > UINT16_MAX ? UINT16_MAX : (uint16_t)count;
     diagnosis->certificate_time = time;
     match_ca_names(diagnosis, chain, count, requested);
     return diagnosis->certificate != NULL;
@@ -127,8 +128,8 @@ bool mtls_diagnosis_set_app_answer(mtls_diagnosis_t *diagnosis, uint8_t protocol
         return false;
     diagnosis->app_frame = frame;
     diagnosis->app_protocol = protocol;
-    diagnosis->app_has_status = has_status;
-    diagnosis->app_status = has_status ? status : 0;
+    diagnosis->app_has_status = has_status && status <= UINT16_MAX;
+    diagnosis->app_status = diagnosis->app_has_status ? (uint16_t)status : 0;
     diagnosis->app_refused = refused;
     if (reply && reply[0]) {
         size_t length = 0;

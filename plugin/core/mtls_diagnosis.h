@@ -36,11 +36,12 @@ typedef struct {
     int64_t certificate_time; /* seconds: the capture's clock at that frame */
     /* What the application answered after the exchange (plugin/app/mtls_app.h) */
     uint32_t app_frame; /* 0: no answer read */
-    uint32_t app_status;
     /* The CertificateRequest's CA list (TLS carries it in under 64 KiB: the
      * 16-bit counts saturate only on hostile input) */
     uint16_t ca_names_count;
     uint16_t ca_names_length; /* bytes of the list, as in the message */
+    uint16_t chain_length;    /* certificates in the client's chain (saturated) */
+    uint16_t app_status;      /* with app_has_status */
     uint8_t app_protocol;     /* the caller's protocol number, 0 = unknown */
     bool has_chain : 1;       /* the client's chain was read (its leaf may not parse) */
     bool has_ca_names : 1;
@@ -84,7 +85,8 @@ void mtls_diagnosis_set_ca_names(mtls_diagnosis_t *diagnosis, size_t count, uint
 bool mtls_diagnosis_set_chain(mtls_diagnosis_t *diagnosis, const mtls_der_t *chain, size_t count,
                               const mtls_ca_list_t *requested, int64_t time);
 /* The application's answer after the exchange, read in `frame`: its protocol
- * (the caller's number, 0 = unknown), its numeric status when it has one,
+ * (the caller's number, 0 = unknown), its numeric status when it has one (one
+ * above 65535, which no protocol here sends, counts as none),
  * whether it refused the client by the protocol's own rules, and its text
  * (copied; NULL or "" for none). Records the first answer only; returns true
  * when it did. */

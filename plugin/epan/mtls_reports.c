@@ -288,7 +288,7 @@ static void tree_take_outcome(tree_record_t *record)
     record->verdict = mtls_exchange_verdict(exchange, TRUE);
     record->version = exchange->version;
     record->alert = ALERT_NOT_COUNTED;
-    const mtls_diagnosis_t *diagnosis = mtls_diagnosis_find(exchange);
+    const mtls_diagnosis_t *diagnosis = mtls_diagnosis_of(exchange);
     record->app_refused = diagnosis && diagnosis->app_refused && diagnosis->app_protocol
                               ? diagnosis->app_protocol
                               : -1;

@@ -84,11 +84,6 @@ static mtls_diagnosis_t *lookup(const mtls_exchange_t *exchange)
     return diagnosis && !mtls_diagnosis_is_empty(diagnosis) ? diagnosis : NULL;
 }
 
-const mtls_diagnosis_t *mtls_diagnosis_find(const mtls_exchange_t *exchange)
-{
-    return lookup(exchange);
-}
-
 const char *mtls_diagnosis_app_label(const mtls_exchange_t *exchange)
 {
     const mtls_diagnosis_t *diagnosis = lookup(exchange);
@@ -105,6 +100,11 @@ static mtls_diagnosis_t *lookup_or_add(const mtls_exchange_t *exchange)
     if (!diagnoses || !exchange || exchange->tag == 0)
         return NULL;
     return mtls_table_slot(diagnoses, exchange->tag - 1);
+}
+
+const mtls_diagnosis_t *mtls_diagnosis_of(const mtls_exchange_t *exchange)
+{
+    return lookup(exchange);
 }
 
 static gpointer tag_key(const mtls_exchange_t *exchange)

@@ -29,11 +29,13 @@ void mtls_diagnosis_exchange_updated(const mtls_exchange_t *exchange);
 gboolean mtls_diagnosis_read_app_answer(packet_info *pinfo, const mtls_exchange_t *exchange,
                                         const mtls_app_answer_t *answer);
 
-/* What was diagnosed of an exchange, or NULL (for the reports). */
-const mtls_diagnosis_t *mtls_diagnosis_find(const mtls_exchange_t *exchange);
 /* The application's answer for a report cell: its reply, else its protocol;
  * NULL when none was read. */
 const char *mtls_diagnosis_app_label(const mtls_exchange_t *exchange);
+
+/* What is known of an exchange (CA names, the client's chain, the application's
+ * answer), or NULL. */
+const mtls_diagnosis_t *mtls_diagnosis_of(const mtls_exchange_t *exchange);
 
 /* Rendering. */
 void mtls_diagnosis_append_evidence(const mtls_exchange_t *exchange, mtls_verdict_t verdict,

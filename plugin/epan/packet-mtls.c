@@ -31,6 +31,7 @@
 #include "mtls_app.h"
 #include "mtls_index.h"
 #include "mtls_messages.h"
+#include "mtls_flow.h"
 #include "mtls_reports.h"
 #include "mtls_tls_stream.h"
 #include "packet-mtls.h"
@@ -74,6 +75,10 @@ static int hf_mtls_resumed = -1;
 static int hf_mtls_inferred = -1;
 static int hf_mtls_confidence = -1;
 static int hf_mtls_evidence = -1;
+static int hf_mtls_evidence_clause = -1;
+static int hf_mtls_evidence_continued = -1;
+static gint ett_mtls_evidence = -1;
+static gint ett_mtls_evidence_clause = -1;
 
 static gint ett_mtls = -1;
 
@@ -790,6 +795,91 @@ static void add_string(proto_tree *tree, tvbuff_t *tvb, int hf, const char *valu
     proto_item_set_generated(proto_tree_add_string(tree, hf, tvb, 0, 0, value));
 }
 
+/* ---- The evidence in the packet details ---------------------------------- */
+
+/* A label holds ITEM_LABEL_LENGTH - 1 characters; these prefixes come before the text. */
+#define EVIDENCE_PREFIX "Evidence: "
+#define CLAUSE_PREFIX   "Clause: "
+#define CLAUSE_ROOM     (ITEM_LABEL_LENGTH - 1 - (int)sizeof(CLAUSE_PREFIX))
+
+/* A clause longer than a label: its line shows the part up to a ", " that fits,
+ * and each further part is a line under it, none cut. */
+static void add_clause_parts(proto_item *item, tvbuff_t *tvb, const char *clause)
+{
+    size_t length = strlen(clause);
+    size_t start = 0;
+    gboolean first = TRUE;
+    proto_tree *parts = proto_item_add_subtree(item, ett_mtls_evidence_clause);
+    while (start < length) {
+        size_t room = (size_t)CLAUSE_ROOM - 4;
+        size_t end = length;
+        if (length - start > room) {
+            end = start + room;
+            /* back to the last ", " or " " inside the room, else cut there */
+            size_t cut = end;
+            while (cut > start + 1 && !(clause[cut - 1] == ',' && clause[cut] == ' '))
+                cut--;
+            if (cut <= start + 1) {
+                cut = end;
+                while (cut > start + 1 && clause[cut] != ' ')
+                    cut--;
+            }
+            end = cut > start + 1 ? cut : end;
+            while (end > start && (clause[end] & 0xC0) == 0x80) /* not inside a UTF-8 character */
+                end--;
+        }
+        int part = (int)(end - start);
+        if (first)
+            proto_item_set_text(item, CLAUSE_PREFIX "%.*s", part, clause + start);
+        else
+            proto_item_set_generated(proto_tree_add_none_format(
+                parts, hf_mtls_evidence_continued, tvb, 0, 0, "... %.*s", part, clause + start));
+        first = FALSE;
+        start = end;
+        while (start < length && clause[start] == ' ')
+            start++;
+    }
+}
+
+/* mtls.evidence keeps the whole text (for -T fields and filters); its line says
+ * it short, and one mtls.evidence.clause per "; " clause below it says it whole. */
+static void add_evidence(proto_tree *tree, tvbuff_t *tvb, const char *evidence,
+                         mtls_verdict_t verdict)
+{
+    guint clauses = 1;
+    for (const char *at = strstr(evidence, "; "); at; at = strstr(at + 2, "; "))
+        clauses++;
+    const char *first_end = strstr(evidence, "; ");
+    size_t first_length = first_end ? (size_t)(first_end - evidence) : strlen(evidence);
+    size_t room = ITEM_LABEL_LENGTH - 1 - sizeof(EVIDENCE_PREFIX) - 32;
+    proto_item *item;
+    if (strlen(evidence) <= room)
+        item = proto_tree_add_string(tree, hf_mtls_evidence, tvb, 0, 0, evidence);
+    else if (first_length <= room)
+        item = proto_tree_add_string_format_value(tree, hf_mtls_evidence, tvb, 0, 0, evidence,
+                                                  "%.*s; ... (%u clauses below)",
+                                                  (int)first_length, evidence, clauses);
+    else
+        item = proto_tree_add_string_format_value(tree, hf_mtls_evidence, tvb, 0, 0, evidence,
+                                                  "%s; the %u clauses below say why",
+                                                  mtls_verdict_name(verdict), clauses);
+    proto_item_set_generated(item);
+    proto_tree *clause_tree = proto_item_add_subtree(item, ett_mtls_evidence);
+    const char *start = evidence;
+    while (start) {
+        const char *end = strstr(start, "; ");
+        size_t length = end ? (size_t)(end - start) : strlen(start);
+        char *clause = g_strndup(start, length);
+        proto_item *clause_item =
+            proto_tree_add_string(clause_tree, hf_mtls_evidence_clause, tvb, 0, 0, clause);
+        proto_item_set_generated(clause_item);
+        if (length > (size_t)CLAUSE_ROOM)
+            add_clause_parts(clause_item, tvb, clause);
+        g_free(clause);
+        start = end ? end + 2 : NULL;
+    }
+}
+
 static int verdict_field(mtls_verdict_t verdict)
 {
     switch (verdict) {
@@ -948,7 +1038,7 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
                        "so messages of this exchange may be missing.",
                        info->gap_frame);
         }
-        add_string(mtls_tree, tvb, hf_mtls_evidence, evidence_line);
+        add_evidence(mtls_tree, tvb, evidence_line, verdict);
     }
 
     add_experts(pinfo, item, exchange, verdict, final, evidence);
@@ -1045,9 +1135,15 @@ void proto_register_mtls(void)
           "For inferred exchanges: certain (exact size arithmetic), likely or possible", HFILL}},
         {&hf_mtls_evidence,
          {"Evidence", "mtls.evidence", FT_STRING, BASE_NONE, NULL, 0x0, "Why this verdict", HFILL}},
+        {&hf_mtls_evidence_clause,
+         {"Clause", "mtls.evidence.clause", FT_STRING, BASE_NONE, NULL, 0x0,
+          "One clause of mtls.evidence (its parts between \"; \"), in order", HFILL}},
+        {&hf_mtls_evidence_continued,
+         {"Continued", "mtls.evidence.continued", FT_NONE, BASE_NONE, NULL, 0x0,
+          "The rest of a clause longer than a line", HFILL}},
     };
 
-    static gint *ett[] = {&ett_mtls};
+    static gint *ett[] = {&ett_mtls, &ett_mtls_evidence, &ett_mtls_evidence_clause};
 
     static ei_register_info ei[] = {
         {&ei_mtls_requested,
@@ -1102,6 +1198,7 @@ void proto_register_mtls(void)
     register_init_routine(mtls_init);
     register_cleanup_routine(mtls_cleanup);
     mtls_reports_register();
+    mtls_flow_register(proto_mtls);
 }
 
 void proto_reg_handoff_mtls(void)
