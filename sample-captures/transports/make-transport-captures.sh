@@ -156,13 +156,13 @@ truth() { # capture transport session exchange phase requested response verdict 
 
 # start_capture FILTER: tcpdump on lo into $D/raw.pcap
 start_capture() {
-  tcpdump -Z root -i lo -U -s 0 -w "$D/raw.pcap" "$1" > "$D/tcpdump.log" 2>&1 &
+  tcpdump -Z root -i lo --immediate-mode -U -s 0 -w "$D/raw.pcap" "$1" > "$D/tcpdump.log" 2>&1 &
   TD_PID=$!; PIDS="$PIDS $TD_PID"
   local i
   for i in $(seq 50); do grep -q 'listening on' "$D/tcpdump.log" && break; sleep 0.1; done
   sleep 0.3
 }
-stop_capture() { sleep 0.5; kill "$TD_PID" 2>/dev/null || true; wait "$TD_PID" 2>/dev/null || true; }
+stop_capture() { sleep 1; kill "$TD_PID" 2>/dev/null || true; wait "$TD_PID" 2>/dev/null || true; }
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 # finish KEYLOG...: embed the secrets of the given key logs into $NAME.pcapng
@@ -338,6 +338,228 @@ for V in 1.2 1.3; do
   radius_scenario "eaptls-radius-$T-good-cert-small-fragments" $V client 200 no accept \
     'TLS-Client-Cert-Common-Name := "alice@example.org"' certificate -
 done
+
+# Two supplicants interleaved through ONE NAS socket (127.0.0.3:32768): each
+# eapol_test sends to radius-nas-relay.py on 127.0.0.2:1912, which forwards
+# from one socket with Identifiers of its own (see the relay).  Only the
+# NAS <-> server leg is captured.  Supplicant A (alice, Calling-Station-Id
+# 02-00-00-00-00-01) has a good certificate, B (bob, 02-00-00-00-00-02) one
+# from the untrusted CA.
+radius_two_scenario() {
+  NAME=$1; local tlsmax=$2
+  want "$NAME" || return 0
+  log "$NAME"
+  D=$WORK/$NAME; mkdir -p "$D"
+  radius_conf "$tlsmax" 1024 no
+  sup_conf "$D/supA.conf" alice@example.org client 1398
+  sup_conf "$D/supB.conf" bob@example.org untrusted 1398
+  start_capture 'host 127.0.0.3 and udp port 1812'
+  start_radius
+  python3 "$HERE/radius-nas-relay.py" 127.0.0.2:1912 127.0.0.3:32768 127.0.0.1:1812 testing123 > "$D/relay.log" 2>&1 &
+  local relay=$! pa pb i; PIDS="$PIDS $relay"
+  for i in $(seq 50); do grep -q 'relay ready' "$D/relay.log" && break; sleep 0.1; done
+  eapol "$D/supA.conf" "$D/clientA.log" 02:00:00:00:00:01 -a 127.0.0.2 -p 1912 -A 127.0.0.1 & pa=$!
+  eapol "$D/supB.conf" "$D/clientB.log" 02:00:00:00:00:02 -a 127.0.0.2 -p 1912 -A 127.0.0.1 & pb=$!
+  wait "$pa" "$pb" || true
+  stop_capture; stop_pid "$relay"; stop_pid "$SRV_PID"
+  [ "$(tail -1 "$D/clientA.log")" = SUCCESS ] || die "supplicant A did not succeed"
+  [ "$(tail -1 "$D/clientB.log")" = FAILURE ] || die "supplicant B did not fail"
+  need_log "$D/server.log" "send TLS $tlsmax Handshake, ServerHello" "TLS version"
+  need_log "$D/server.log" 'OpenSSL says error 20 : unable to get local issuer certificate' "B not refused as untrusted"
+  finish "$D/client.keys" "$D/server.keys"
+  # one NAS address and port for all packets, and the two sessions interleave
+  local ports first_b last_a
+  ports=$(tsk -T fields -e udp.srcport -e udp.dstport | tr '\t' '\n' | sort -u | tr '\n' ' ')
+  [ "$ports" = "1812 32768 " ] || die "not one NAS port: $ports"
+  first_b=$(tsk -Y 'radius.Calling_Station_Id == "02-00-00-00-00-02"' -T fields -e frame.number | head -1)
+  last_a=$(tsk -Y 'radius.code == 1 && radius.Calling_Station_Id == "02-00-00-00-00-01"' -T fields -e frame.number | tail -1)
+  [ -n "$first_b" ] && [ -n "$last_a" ] && [ "$first_b" -lt "$last_a" ] || die "sessions do not interleave (B first $first_b, A last $last_a)"
+  tsk -Y 'radius.code == 2 && eap.code == 3' | grep -q . || die "no Access-Accept/EAP-Success"
+  tsk -Y 'radius.code == 3 && eap.code == 4' | grep -q . || die "no Access-Reject/EAP-Failure"
+  [ -z "$(tsk -Y tls.alert_message)" ] || die "TLS alert on the wire"
+  local tv="TLSv1.${tlsmax#1.}" ha hb
+  ha=$(grep -E 'Sent Access-Accept' "$D/server.log" | head -1 | sed -E 's/^[[:space:]]+//')
+  hb=$(grep -E 'Sent Access-Reject' "$D/server.log" | head -1 | sed -E 's/^[[:space:]]+//')
+  truth "$NAME.pcapng" eap-tls 02-00-00-00-00-01 1 handshake yes certificate accepted - "EAP-Success; Access-Accept" \
+    "freeradius $FR_VER -X (EAP-TLS, tls_max_version $tlsmax) + two eapol_test $WPA_VER at once through radius-nas-relay.py (one NAS socket 127.0.0.3:32768) over $tv; supplicant A: User-Name alice@example.org, Calling-Station-Id 02-00-00-00-00-01, good cert; server log '$ha'; eapol_test A: SUCCESS"
+  truth "$NAME.pcapng" eap-tls 02-00-00-00-00-02 1 handshake yes certificate rejected - "EAP-Failure; Access-Reject" \
+    "same run; supplicant B: User-Name bob@example.org, Calling-Station-Id 02-00-00-00-00-02, cert from the untrusted CA; server log '$(how_line "$D/server.log" 'OpenSSL says error 20')', '$hb'; eapol_test B: FAILURE; no TLS alert on the wire"
+}
+radius_two_scenario eaptls-radius-tls12-two-supplicants-one-nas 1.2
+radius_two_scenario eaptls-radius-tls13-two-supplicants-one-nas 1.3
+
+# ==========================================================================
+# DTLS 1.2 over UDP 127.0.0.1:4433: openssl s_server/s_client -dtls1_2 and
+# gnutls-serv/gnutls-cli --udp, crossed.
+# ==========================================================================
+DPORT=4433
+# dtls_server ossl|gnu "opts" [stdin-command delay]: start the server
+dtls_server() {
+  if [ "$1" = ossl ]; then
+    # s_server ends the connection when its stdin hits EOF: keep it open
+    ( if [ -n "${3:-}" ]; then sleep "$4"; echo "$3"; fi; sleep 12 ) | \
+      openssl s_server -dtls1_2 -accept 127.0.0.1:$DPORT -naccept "${NACCEPT:-1}" \
+        -cert "$PKI/server.pem" -key "$PKI/server.key" -CAfile "$PKI/ca.pem" \
+        -keylogfile "$D/server.keys" $2 > "$D/server.log" 2>&1 &
+  else
+    SSLKEYLOGFILE=$D/server.keys gnutls-serv --udp -p $DPORT -d 3 --echo \
+      --x509certfile "$PKI/server.pem" --x509keyfile "$PKI/server.key" --x509cafile "$PKI/ca.pem" \
+      $2 > "$D/server.log" 2>&1 &
+  fi
+  SRV_PID=$!; PIDS="$PIDS $SRV_PID"
+  sleep 1
+}
+# dtls_client ossl|gnu CERT(none|name) LOG [extra opts] [hold seconds]
+dtls_client() {
+  local kind=$1 cert=$2 logf=$3 extra=${4:-} hold=${5:-1} certopt=
+  if [ "$kind" = ossl ]; then
+    [ "$cert" != none ] && certopt="-cert $PKI/$cert.pem -key $PKI/$cert.key"
+    ( sleep 1; echo "hello from the DTLS client"; sleep "$hold" ) | \
+      timeout 20 openssl s_client -dtls1_2 -connect 127.0.0.1:$DPORT -servername localhost \
+        -CAfile "$PKI/ca.pem" -keylogfile "$D/client.keys" $certopt $extra > "$logf" 2>&1 || true
+  else
+    [ "$cert" != none ] && certopt="--x509certfile $PKI/$cert.pem --x509keyfile $PKI/$cert.key"
+    ( sleep 1; echo "hello from the DTLS client"; sleep "$hold" ) | \
+      SSLKEYLOGFILE=$D/client.keys timeout 20 gnutls-cli --udp -p $DPORT 127.0.0.1 \
+        --x509cafile "$PKI/ca.pem" $certopt $extra > "$logf" 2>&1 || true
+  fi
+}
+peer_name() { if [ "$1" = ossl ]; then echo "openssl $2 $OSSL_VER"; else echo "gnutls-${2#s_} $GNUTLS_VER"; fi; }
+# dtls_check EXPECTED: verify the wire with tshark (Decode As dtls)
+dtsk() { tsk -d udp.port==$DPORT,dtls "$@"; }
+dtls_wire() { # stream requested(yes|no) response(certificate|empty|-) verdict alert
+  local st=$1 req=$2 resp=$3 verdict=$4 alert=$5 n ccl al
+  n=$(dtsk -Y "udp.stream == $st && dtls.handshake.type == 13" | wc -l)
+  if [ "$req" = yes ]; then [ "$n" -ge 1 ] || die "stream $st: no CertificateRequest on the wire"
+  else [ "$n" = 0 ] || die "stream $st: a CertificateRequest on the wire"; fi
+  ccl=$(dtsk -Y "udp.stream == $st && dtls.handshake.type == 11 && udp.srcport != $DPORT" -T fields -e dtls.handshake.certificates_length | head -1)
+  case $resp in
+    certificate) [ -n "$ccl" ] && [ "$ccl" != 0 ] || die "stream $st: client Certificate not non-empty ($ccl)" ;;
+    empty) [ "$ccl" = 0 ] || die "stream $st: client Certificate not empty ($ccl)" ;;
+  esac
+  al=$(dtsk -Y "udp.stream == $st && dtls.alert_message.level == 2 && udp.srcport == $DPORT" -T fields -e dtls.alert_message.desc | head -1)
+  case $verdict in
+    rejected) [ -n "$alert" ] && [ "$alert" != - ] && { [ "$al" = "$(alert_num "$alert")" ] || die "stream $st: server alert $al, expected $alert"; } ;;
+    *) [ -z "$al" ] || die "stream $st: unexpected fatal server alert $al" ;;
+  esac
+  if [ "$verdict" = accepted ] || [ "$verdict" = server-ignored ] || [ "$verdict" = not-requested ]; then
+    dtsk -Y "udp.stream == $st && dtls.handshake.type == 20 && udp.srcport == $DPORT" | grep -q . \
+      || die "stream $st: no (decrypted) Finished from the server (it did not go on)"
+  fi
+}
+alert_num() { case $1 in handshake_failure) echo 40;; bad_certificate) echo 42;; unsupported_certificate) echo 43;;
+  certificate_expired) echo 45;; certificate_unknown) echo 46;; unknown_ca) echo 48;; access_denied) echo 49;;
+  decrypt_error) echo 51;; certificate_required) echo 116;; *) echo "?";; esac; }
+
+# dtls_scenario NAME SRV "SRVOPTS" CLI CERT REQ RESP VERDICT ALERT SRV_REGEX CLI_REGEX
+dtls_scenario() {
+  NAME=$1; local srv=$2 sopt=$3 cli=$4 cert=$5 req=$6 resp=$7 verdict=$8 alert=$9 sre=${10} cre=${11}
+  want "$NAME" || return 0
+  log "$NAME"
+  D=$WORK/$NAME; mkdir -p "$D"
+  start_capture "udp port $DPORT"
+  dtls_server "$srv" "$sopt"
+  dtls_client "$cli" "$cert" "$D/client.log"
+  stop_capture; stop_pid "$SRV_PID"
+  need_log "$D/server.log" "$sre" "server log"
+  need_log "$D/client.log" "$cre" "client log"
+  finish "$D/client.keys" "$D/server.keys"
+  dtls_wire 0 "$req" "$resp" "$verdict" "$alert"
+  truth "$NAME.pcapng" dtls 0 1 handshake "$req" "$resp" "$verdict" "$alert" - \
+    "$(peer_name "$srv" s_server) ${sopt:-(no client-auth option)} / $(peer_name "$cli" s_client) cert=$cert, DTLS 1.2 on udp 127.0.0.1:$DPORT: server log '$(how_line "$D/server.log" "$sre")'; client: '$(how_line "$D/client.log" "$cre")'"
+}
+OC=ossl; GC=gnu
+# openssl <-> openssl
+dtls_scenario dtls12-ossl-not-requested ossl "" ossl client no - not-requested - \
+  'CIPHER is' 'No client certificate CA names sent'
+dtls_scenario dtls12-ossl-required-good-cert ossl "-Verify 1" ossl client yes certificate accepted - \
+  '^Client certificate' 'Verify return code: 0'
+dtls_scenario dtls12-ossl-required-no-cert ossl "-Verify 1" ossl none yes empty rejected handshake_failure \
+  'peer did not return a certificate' 'alert handshake failure'
+dtls_scenario dtls12-ossl-required-untrusted-cert ossl "-Verify 1 -verify_return_error" ossl untrusted yes certificate rejected unknown_ca \
+  'verify error:num=20' 'alert unknown ca'
+dtls_scenario dtls12-ossl-optional-no-cert ossl "-verify 1" ossl none yes empty server-ignored - \
+  'CIPHER is' 'Verify return code: 0'
+# gnutls <-> gnutls
+dtls_scenario dtls12-gnutls-required-good-cert gnu "-r" gnu client yes certificate accepted - \
+  'Processing .* bytes command' 'Handshake was completed'
+dtls_scenario dtls12-gnutls-optional-no-cert gnu "" gnu none yes empty server-ignored - \
+  'Processing .* bytes command' 'Handshake was completed'
+# gnutls-serv -r does not verify the chain in --udp mode (--verify-client-cert
+# needs rawpkkeyfile): an untrusted certificate is accepted.
+dtls_scenario dtls12-gnutls-required-untrusted-cert gnu "-r" gnu untrusted yes certificate accepted - \
+  'Processing .* bytes command' 'Handshake was completed'
+# crossed
+dtls_scenario dtls12-gnutls-serv-ossl-cli-required-good-cert gnu "-r" ossl client yes certificate accepted - \
+  'Processing .* bytes command' 'Verify return code: 0'
+dtls_scenario dtls12-ossl-serv-gnutls-cli-required-good-cert ossl "-Verify 1" gnu client yes certificate accepted - \
+  '^Client certificate' 'Handshake was completed'
+dtls_scenario dtls12-ossl-serv-gnutls-cli-required-no-cert ossl "-Verify 1" gnu none yes empty rejected handshake_failure \
+  'peer did not return a certificate' 'Received alert \[40\]'
+dtls_scenario dtls12-ossl-serv-gnutls-cli-required-untrusted-cert ossl "-Verify 1 -verify_return_error" gnu untrusted yes certificate rejected unknown_ca \
+  'verify error:num=20' 'Received alert \[48\]'
+
+# gnutls-serv -r, no client certificate: the server aborts the handshake
+# ("Error in handshake(): No certificate was found.") WITHOUT any alert; the
+# client retransmits its last flight until it gives up.  Nothing on the wire
+# says what the server did: verdict undetermined.
+NAME=dtls12-gnutls-required-no-cert
+if want "$NAME"; then
+  log "$NAME"
+  D=$WORK/$NAME; mkdir -p "$D"
+  start_capture "udp port $DPORT"
+  dtls_server gnu "-r"
+  dtls_client gnu none "$D/client.log" "" 0
+  stop_capture; stop_pid "$SRV_PID"
+  need_log "$D/server.log" 'Error in handshake\(\): No certificate was found' "server log"
+  finish "$D/client.keys" "$D/server.keys"
+  dtls_wire 0 yes empty undetermined -
+  [ "$(dtsk -Y 'udp.srcport != 4433 && dtls.handshake.type == 20' | wc -l)" -ge 2 ] || die "the client did not retransmit its final flight"
+  truth "$NAME.pcapng" dtls 0 1 handshake yes empty undetermined - - \
+    "gnutls-serv $GNUTLS_VER --udp -r / gnutls-cli $GNUTLS_VER --udp without a cert: server log '$(how_line "$D/server.log" 'Error in handshake')' but NO alert on the wire; the client retransmits its Certificate..Finished flight with no answer until it times out; the refusal is only visible as silence"
+fi
+
+# resumption: s_server -Verify 1 -naccept 2; s_client -sess_out, then -sess_in
+NAME=dtls12-ossl-resumption
+if want "$NAME"; then
+  log "$NAME"
+  D=$WORK/$NAME; mkdir -p "$D"
+  start_capture "udp port $DPORT"
+  NACCEPT=2 dtls_server ossl "-Verify 1"
+  dtls_client ossl client "$D/client1.log" "-sess_out $D/sess.pem"
+  dtls_client ossl client "$D/client2.log" "-sess_in $D/sess.pem"
+  stop_capture; stop_pid "$SRV_PID"
+  need_log "$D/client1.log" '^New, ' "first connection not new"
+  need_log "$D/client2.log" '^Reused, ' "second connection not resumed"
+  finish "$D/client.keys" "$D/server.keys"
+  dtls_wire 0 yes certificate accepted -
+  dtls_wire 1 no - not-requested -
+  truth "$NAME.pcapng" dtls 0 1 handshake yes certificate accepted - - \
+    "openssl s_server $OSSL_VER -dtls1_2 -Verify 1 -naccept 2 / s_client -sess_out: client '$(how_line "$D/client1.log" '^New, ')', server 'Client certificate'"
+  truth "$NAME.pcapng" dtls 1 1 handshake no - not-requested - - \
+    "second s_client -sess_in: '$(how_line "$D/client2.log" '^Reused, ')': abbreviated handshake, no CertificateRequest; the identity comes from the first session (resumed)"
+fi
+
+# renegotiation: s_server without client auth, then its 'R' command
+# (renegotiate, requesting a certificate: SSL_VERIFY_PEER|SSL_VERIFY_CLIENT_ONCE)
+NAME=dtls12-ossl-reneg-good-cert
+if want "$NAME"; then
+  log "$NAME"
+  D=$WORK/$NAME; mkdir -p "$D"
+  start_capture "udp port $DPORT"
+  dtls_server ossl "" R 2.5
+  dtls_client ossl client "$D/client.log" "" 4
+  stop_capture; stop_pid "$SRV_PID"
+  need_log "$D/server.log" 'SSL_do_handshake -> 1' "server did not renegotiate"
+  need_log "$D/server.log" 'depth=0 CN = alice@example.org' "no client certificate in the renegotiation"
+  need_log "$D/server.log" '3 server renegotiates' "no server renegotiation counted"
+  finish "$D/client.keys" "$D/server.keys"
+  [ "$(dtsk -Y 'dtls.handshake.type == 0' | wc -l)" -ge 1 ] || die "no HelloRequest"
+  truth "$NAME.pcapng" dtls 0 1 handshake no - not-requested - - \
+    "openssl s_server $OSSL_VER -dtls1_2 (no -verify) / s_client with a good cert: initial handshake without CertificateRequest"
+  truth "$NAME.pcapng" dtls 0 2 renegotiation yes certificate accepted - - \
+    "then s_server 'R' (stdin): log '$(how_line "$D/server.log" 'depth=0 CN')', 'verify return:1', '$(how_line "$D/server.log" 'SSL_do_handshake')', '$(how_line "$D/server.log" 'server renegotiates')'; the renegotiation (encrypted, epoch 1) carries the CertificateRequest and the client's certificate; the server's Finished follows"
+fi
 
 # ==========================================================================
 # install
