@@ -562,6 +562,100 @@ if want "$NAME"; then
 fi
 
 # ==========================================================================
+# QUIC v1: ngtcp2 0.12 examples gtlsserver / gtlsclient (GnuTLS), on
+# 127.0.0.1:4434.  gtlsserver --verify-client requests a certificate and
+# requires one; it does not check the chain (no CA option).
+# ==========================================================================
+QPORT=4434
+quic_server() { # "opts"
+  mkdir -p "$D/htdocs"; echo "hello from gtlsserver" > "$D/htdocs/index.html"
+  SSLKEYLOGFILE=$D/server.keys gtlsserver $1 -d "$D/htdocs" 127.0.0.1 $QPORT \
+    "$PKI/server.key" "$PKI/server.pem" > "$D/server.log" 2>&1 &
+  SRV_PID=$!; PIDS="$PIDS $SRV_PID"
+  sleep 1
+}
+quic_client() { # cert(none|name) log "opts"
+  local certopt=
+  [ "$1" != none ] && certopt="--key $PKI/$1.key --cert $PKI/$1.pem"
+  SSLKEYLOGFILE=$D/client.keys timeout 15 gtlsclient $certopt $3 --exit-on-all-streams-close \
+    127.0.0.1 $QPORT https://localhost/index.html > "$2" 2>&1 || true
+}
+qtsk() { tsk -d udp.port==$QPORT,quic "$@"; }
+quic_wire() { # stream requested response verdict
+  local st=$1 req=$2 resp=$3 verdict=$4 n ccl cc
+  n=$(qtsk -Y "udp.stream == $st && tls.handshake.type == 13" | wc -l)
+  if [ "$req" = yes ]; then [ "$n" -ge 1 ] || die "stream $st: no CertificateRequest (decrypted)"
+  else [ "$n" = 0 ] || die "stream $st: a CertificateRequest"; fi
+  ccl=$(qtsk -Y "udp.stream == $st && tls.handshake.type == 11 && udp.srcport != $QPORT" -T fields -e tls.handshake.certificates_length | head -1)
+  case $resp in
+    certificate) [ -n "$ccl" ] && [ "$ccl" != 0 ] || die "stream $st: client Certificate not non-empty ($ccl)" ;;
+    empty) [ "$ccl" = 0 ] || die "stream $st: client Certificate not empty ($ccl)" ;;
+  esac
+  cc=$(qtsk -Y "udp.stream == $st && udp.srcport == $QPORT && quic.frame_type == 0x1c" -T fields -e quic.cc.error_code | head -1 | cut -d, -f1)
+  if [ "$verdict" = rejected ]; then [ "$cc" = 372 ] || die "stream $st: server CONNECTION_CLOSE 0x1c code $cc, expected 372 (0x174)"
+  else
+    [ -z "$cc" ] || die "stream $st: server closed with transport error $cc"
+    qtsk -Y "udp.stream == $st && udp.srcport == $QPORT && quic.frame_type == 0x1e" | grep -q . || die "stream $st: no HANDSHAKE_DONE"
+  fi
+}
+# quic_scenario NAME "SRVOPTS" CERT "CLIOPTS" REQ RESP VERDICT
+quic_scenario() {
+  NAME=$1; local sopt=$2 cert=$3 copt=$4 req=$5 resp=$6 verdict=$7 sre outer=- alert=-
+  want "$NAME" || return 0
+  log "$NAME"
+  D=$WORK/$NAME; mkdir -p "$D"
+  start_capture "udp port $QPORT"
+  quic_server "$sopt"
+  quic_client "$cert" "$D/client.log" "$copt"
+  stop_capture; stop_pid "$SRV_PID"
+  if [ "$verdict" = rejected ]; then
+    sre='frm tx [0-9]+ (Handshake|1RTT) CONNECTION_CLOSE\(0x1c\) error_code=CRYPTO_ERROR\(0x174\)'
+    outer="QUIC CONNECTION_CLOSE 0x174 (certificate_required)"; alert=certificate_required
+  else
+    sre='frm tx [0-9]+ 1RTT HANDSHAKE_DONE\(0x1e\)'
+    need_log "$D/client.log" 'frm rx [0-9]+ 1RTT STREAM' "client got no response stream"
+  fi
+  need_log "$D/server.log" "$sre" "server log"
+  finish "$D/client.keys" "$D/server.keys"
+  quic_wire 0 "$req" "$resp" "$verdict"
+  truth "$NAME.pcapng" quic 0 1 handshake "$req" "$resp" "$verdict" "$alert" "$outer" \
+    "gtlsserver (ngtcp2 $NGTCP2_VER, GnuTLS $GNUTLS_VER) ${sopt:-(no --verify-client)} / gtlsclient cert=$cert ${copt}: server log '$(grep -m1 -o -E "$sre.*" "$D/server.log" | sed -E 's/ +$//')'"
+}
+quic_scenario quic-ngtcp2-not-requested "" client "" no - not-requested
+quic_scenario quic-ngtcp2-required-good-cert "--verify-client" client "" yes certificate accepted
+quic_scenario quic-ngtcp2-required-no-cert "--verify-client" none "" yes empty rejected
+# HelloRetryRequest: the server only takes secp384r1, the client's first two
+# groups (its key shares) are x25519 and secp256r1.
+quic_scenario quic-ngtcp2-hrr-required-good-cert "--verify-client --groups=-GROUP-ALL:+GROUP-SECP384R1" client \
+  "--groups=-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1" yes certificate accepted
+quic_scenario quic-ngtcp2-hrr-required-no-cert "--verify-client --groups=-GROUP-ALL:+GROUP-SECP384R1" none \
+  "--groups=-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1" yes empty rejected
+
+# resumption: two connections, the second with the first one's session ticket
+NAME=quic-ngtcp2-resumption
+if want "$NAME"; then
+  log "$NAME"
+  D=$WORK/$NAME; mkdir -p "$D"
+  start_capture "udp port $QPORT"
+  quic_server "--verify-client"
+  quic_client client "$D/client1.log" "--session-file $D/session.pem --tp-file $D/tp.txt --disable-early-data"
+  [ -s "$D/session.pem" ] || die "no session ticket saved"
+  sleep 0.5
+  quic_client client "$D/client2.log" "--session-file $D/session.pem --tp-file $D/tp.txt --disable-early-data"
+  stop_capture; stop_pid "$SRV_PID"
+  finish "$D/client.keys" "$D/server.keys"
+  quic_wire 0 yes certificate accepted
+  quic_wire 1 no - not-requested
+  qtsk -Y 'udp.stream == 1 && tls.handshake.extensions.psk.identity.identity' | grep -q . || die "second ClientHello has no PSK"
+  qtsk -Y 'udp.stream == 1 && tls.handshake.type == 2 && tls.handshake.extension.type == 41' | grep -q . \
+    || die "second ServerHello did not accept the PSK (not resumed)"
+  truth "$NAME.pcapng" quic 0 1 handshake yes certificate accepted - - \
+    "gtlsserver --verify-client / gtlsclient with a good cert and --session-file: full handshake, HANDSHAKE_DONE, ticket saved"
+  truth "$NAME.pcapng" quic 1 1 handshake no - not-requested - - \
+    "second gtlsclient with the saved ticket (--session-file, --tp-file, --disable-early-data): its ServerHello carries pre_shared_key (checked with tshark); PSK handshake without CertificateRequest (resumed; identity from the first connection)"
+fi
+
+# ==========================================================================
 # install
 # ==========================================================================
 [ -n "$LIST" ] && exit 0
