@@ -38,9 +38,9 @@ want() {
 }
 
 if [ -z "$LIST" ]; then
-  for tool in freeradius eapol_test openssl gnutls-serv gnutls-cli gtlsserver gtlsclient \
+  for tool in freeradius eapol_test hostapd wpa_supplicant openssl gnutls-serv gnutls-cli gtlsserver gtlsclient \
               tcpdump tshark editcap cc python3 unshare timeout ip; do
-    command -v "$tool" >/dev/null || { echo "FATAL: missing $tool (apt-get install freeradius eapoltest ngtcp2-server ngtcp2-client gnutls-bin tcpdump tshark gcc libssl-dev)" >&2; exit 1; }
+    command -v "$tool" >/dev/null || { echo "FATAL: missing $tool (apt-get install freeradius eapoltest hostapd wpasupplicant ngtcp2-server ngtcp2-client gnutls-bin tcpdump tshark gcc libssl-dev)" >&2; exit 1; }
   done
   [ "$(id -u)" = 0 ] || { echo "FATAL: run as root" >&2; exit 1; }
   if [ -z "${MTLS_IN_NETNS:-}" ]; then
@@ -387,6 +387,80 @@ radius_two_scenario() {
 }
 radius_two_scenario eaptls-radius-tls12-two-supplicants-one-nas 1.2
 radius_two_scenario eaptls-radius-tls13-two-supplicants-one-nas 1.3
+
+# ==========================================================================
+# EAP-TLS over EAPOL (802.1X on a wire): hostapd (driver=wired, integrated EAP
+# server, OpenSSL) on veth0 and wpa_supplicant (-D wired) on veth1, a veth pair
+# inside the private network namespace.
+# ==========================================================================
+# eapol_scenario NAME TLSMAX CERT EXPECT(accept|reject) SRV_REGEX RESPONSE
+eapol_scenario() {
+  NAME=$1; local tlsmax=$2 cert=$3 expect=$4 sre=$5 response=$6
+  want "$NAME" || return 0
+  log "$NAME"
+  D=$WORK/$NAME; mkdir -p "$D"
+  ip link del veth0 2>/dev/null || true
+  ip link add veth0 type veth peer name veth1 || die "veth"
+  ip link set veth0 address 02:00:00:00:01:00; ip link set veth1 address 02:00:00:00:00:01
+  ip link set veth0 up; ip link set veth1 up
+  {
+    echo "interface=veth0"; echo "driver=wired"; echo "logger_stdout=-1"; echo "logger_stdout_level=0"
+    echo "ieee8021x=1"; echo "eapol_version=2"; echo "eap_reauth_period=0"; echo "use_pae_group_addr=1"
+    echo "eap_server=1"; echo "eap_user_file=$D/eap_users"
+    echo "ca_cert=$PKI/ca.pem"; echo "server_cert=$PKI/server.pem"; echo "private_key=$PKI/server.key"
+    [ "$tlsmax" = 1.3 ] && echo "tls_flags=[ENABLE-TLSv1.3]"
+    [ "$tlsmax" = 1.2 ] && echo "tls_flags=[DISABLE-TLSv1.3]"
+  } > "$D/hostapd.conf"
+  printf '* TLS\n' > "$D/eap_users"
+  { echo "ap_scan=0"; echo "eapol_version=2"; } > "$D/sup.conf"
+  sup_conf "$D/net.conf" alice@example.org "$cert" 1398
+  cat "$D/net.conf" >> "$D/sup.conf"
+  tcpdump -Z root -i veth0 --immediate-mode -U -s 0 -w "$D/raw.pcap" ether proto 0x888e > "$D/tcpdump.log" 2>&1 &
+  TD_PID=$!; PIDS="$PIDS $TD_PID"
+  local i nocert=
+  for i in $(seq 50); do grep -q 'listening on' "$D/tcpdump.log" && break; sleep 0.1; done
+  sleep 0.3
+  MTLS_KEYLOG=$D/server.keys LD_PRELOAD=$SHIM hostapd "$D/hostapd.conf" > "$D/server.log" 2>&1 &
+  SRV_PID=$!; PIDS="$PIDS $SRV_PID"
+  for i in $(seq 50); do grep -q 'AP-ENABLED' "$D/server.log" && break; sleep 0.1; done
+  [ "$cert" = none ] && nocert=1
+  MTLS_NO_CLIENT_CERT=$nocert MTLS_KEYLOG=$D/client.keys LD_PRELOAD=$SHIM \
+    timeout 20 wpa_supplicant -D wired -i veth1 -c "$D/sup.conf" -dd > "$D/client.log" 2>&1 &
+  local cpid=$!; PIDS="$PIDS $cpid"
+  for i in $(seq 150); do grep -q -E 'CTRL-EVENT-EAP-(SUCCESS|FAILURE)' "$D/client.log" && break; sleep 0.1; done
+  sleep 0.5
+  stop_pid "$cpid"; stop_pid "$SRV_PID"; stop_capture
+  ip link del veth0 2>/dev/null || true
+  need_log "$D/server.log" "$sre" "server log"
+  local outer verdict
+  if [ "$expect" = accept ]; then
+    need_log "$D/client.log" 'CTRL-EVENT-EAP-SUCCESS' "supplicant did not succeed"
+    need_log "$D/server.log" 'IEEE 802.1X: authorizing port' "port not authorized"
+    outer="EAP-Success"; verdict=accepted
+  else
+    need_log "$D/client.log" 'CTRL-EVENT-EAP-FAILURE' "supplicant did not fail"
+    need_log "$D/server.log" 'IEEE 802.1X: authentication failed' "no authentication failure"
+    outer="EAP-Failure"; verdict=rejected
+  fi
+  need_log "$D/client.log" "SSL: Using TLS version TLSv$tlsmax" "not TLS $tlsmax"
+  finish "$D/client.keys" "$D/server.keys"
+  local last
+  last=$(tsk -T fields -e eap.code | awk 'NF' | tail -1)
+  if [ "$expect" = accept ]; then [ "$last" = 3 ] || die "last EAP packet is not Success ($last)"
+  else [ "$last" = 4 ] || die "last EAP packet is not Failure ($last)"; fi
+  [ -z "$(tsk -Y tls.alert_message)" ] || die "TLS alert on the wire"
+  if [ "$tlsmax" = 1.2 ]; then
+    tsk -Y 'tls.handshake.type == 13' | grep -q . || die "tshark sees no CertificateRequest"
+  fi
+  truth "$NAME.pcapng" eap-tls 02:00:00:00:00:01 1 handshake yes "$response" "$verdict" - "$outer" \
+    "hostapd $WPA_VER (driver=wired, integrated EAP server, TLS max $tlsmax) on veth0 / wpa_supplicant $WPA_VER -D wired on veth1 (MAC 02:00:00:00:00:01), cert=$cert: server log '$(how_line "$D/server.log" "$sre")', '$(how_line "$D/server.log" 'IEEE 802.1X: (authorizing port|authentication failed)')'; supplicant: '$(how_line "$D/client.log" 'CTRL-EVENT-EAP-(SUCCESS|FAILURE)')'; no TLS alert on the wire"
+}
+for V in 1.2 1.3; do
+  T=tls1${V#1.}
+  eapol_scenario "eaptls-eapol-$T-good-cert" $V client accept 'IEEE 802.1X: authenticated' certificate
+  eapol_scenario "eaptls-eapol-$T-no-cert" $V none reject 'SSL_connect error:0A0000C7:SSL routines::peer did not return a certificate' empty
+  eapol_scenario "eaptls-eapol-$T-untrusted-cert" $V untrusted reject 'Certificate verification failed, error 20' certificate
+done
 
 # ==========================================================================
 # DTLS 1.2 over UDP 127.0.0.1:4433: openssl s_server/s_client -dtls1_2 and
