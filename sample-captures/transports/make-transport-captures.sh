@@ -635,6 +635,33 @@ if want "$NAME"; then
     "then s_server 'R' (stdin): log '$(how_line "$D/server.log" 'depth=0 CN')', 'verify return:1', '$(how_line "$D/server.log" 'SSL_do_handshake')', '$(how_line "$D/server.log" 'server renegotiates')'; the renegotiation (encrypted, epoch 1) carries the CertificateRequest and the client's certificate; the server's Finished follows"
 fi
 
+# client-initiated renegotiation (gnutls-cli -e) against gnutls-serv -r: the
+# certificate is requested (and sent) in both handshakes
+NAME=dtls12-gnutls-rehandshake-good-cert
+if want "$NAME"; then
+  log "$NAME"
+  D=$WORK/$NAME; mkdir -p "$D"
+  start_capture "udp port $DPORT"
+  dtls_server gnu "-r"
+  dtls_client gnu client "$D/client.log" "-e"
+  stop_capture; stop_pid "$SRV_PID"
+  need_log "$D/client.log" 'ReHandshake was completed' "no rehandshake"
+  # GnuTLS logs the rehandshake's master secret under the same CLIENT_RANDOM
+  # as the first handshake's; Wireshark keeps the last line per random, which
+  # breaks the first handshake.  Embed only the first handshake's line (the
+  # renegotiation is not decrypted by Wireshark 4.0.17 anyway, see README).
+  [ "$(awk '{print $2}' "$D/client.keys" | sort -u | wc -l)" = 1 ] && [ "$(wc -l < "$D/client.keys")" = 2 ] \
+    || die "expected two CLIENT_RANDOM lines with the same random from GnuTLS"
+  head -1 "$D/client.keys" > "$D/first.keys"
+  finish "$D/first.keys"
+  dtls_wire 0 yes certificate accepted -
+  [ "$(dtsk -Y 'udp.srcport != 4433 && dtls.handshake.type == 1' | wc -l)" -ge 3 ] || die "no second ClientHello"
+  truth "$NAME.pcapng" dtls 0 1 handshake yes certificate accepted - - \
+    "gnutls-serv $GNUTLS_VER --udp -r / gnutls-cli $GNUTLS_VER --udp -e with a good cert: first handshake with CertificateRequest and the client's certificate, server Finished follows"
+  truth "$NAME.pcapng" dtls 0 2 renegotiation yes certificate accepted - - \
+    "then the client's rehandshake (encrypted, epoch 1): gnutls-serv -r requests the certificate again; client: '$(how_line "$D/client.log" 'ReHandshake was completed')'; the server's Finished and the echoed data follow"
+fi
+
 # ==========================================================================
 # QUIC v1: ngtcp2 0.12 examples gtlsserver / gtlsclient (GnuTLS), on
 # 127.0.0.1:4434.  gtlsserver --verify-client requests a certificate and
