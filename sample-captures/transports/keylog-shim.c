@@ -1,7 +1,8 @@
 /* keylog-shim.c: LD_PRELOAD helper for the sample captures only.
  *
- * OpenSSL 3.0 programs that have no key-log option of their own (FreeRADIUS
- * 3.2, eapol_test / wpa_supplicant / hostapd 2.10) write their TLS secrets in
+ * OpenSSL 3.0 programs that have no key-log option of their own (eapol_test,
+ * wpa_supplicant and hostapd 2.10; FreeRADIUS 3.2 has one: SSLKEYLOGFILE) write
+ * their TLS secrets in
  * the NSS key log format to the file named by MTLS_KEYLOG when this library is
  * preloaded.  It wraps SSL_CTX_new() and installs a key-log callback on every
  * new context.

@@ -252,7 +252,8 @@ sup_conf() {
   } > "$1"
 }
 start_radius() {
-  MTLS_KEYLOG=$D/server.keys LD_PRELOAD=$SHIM freeradius -X -f -d "$D/raddb" > "$D/server.log" 2>&1 &
+  # FreeRADIUS 3.2 writes a key log itself when SSLKEYLOGFILE is set
+  SSLKEYLOGFILE=$D/server.keys freeradius -X -f -d "$D/raddb" > "$D/server.log" 2>&1 &
   SRV_PID=$!; PIDS="$PIDS $SRV_PID"
   local i
   for i in $(seq 100); do grep -q 'Ready to process requests' "$D/server.log" && return 0; sleep 0.1; done
