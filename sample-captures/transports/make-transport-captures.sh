@@ -158,8 +158,8 @@ truth() { # capture transport session exchange phase requested response verdict 
 start_capture() {
   tcpdump -Z root -i lo --immediate-mode -U -s 0 -w "$D/raw.pcap" "$1" > "$D/tcpdump.log" 2>&1 &
   TD_PID=$!; PIDS="$PIDS $TD_PID"
-  local i
-  for i in $(seq 50); do grep -q 'listening on' "$D/tcpdump.log" && break; sleep 0.1; done
+
+  for _ in $(seq 50); do grep -q 'listening on' "$D/tcpdump.log" && break; sleep 0.1; done
   sleep 0.3
 }
 stop_capture() { sleep 1; kill "$TD_PID" 2>/dev/null || true; wait "$TD_PID" 2>/dev/null || true; }
@@ -255,8 +255,8 @@ start_radius() {
   # FreeRADIUS 3.2 writes a key log itself when SSLKEYLOGFILE is set
   SSLKEYLOGFILE=$D/server.keys freeradius -X -f -d "$D/raddb" > "$D/server.log" 2>&1 &
   SRV_PID=$!; PIDS="$PIDS $SRV_PID"
-  local i
-  for i in $(seq 100); do grep -q 'Ready to process requests' "$D/server.log" && return 0; sleep 0.1; done
+
+  for _ in $(seq 100); do grep -q 'Ready to process requests' "$D/server.log" && return 0; sleep 0.1; done
   die "freeradius did not start"
 }
 # eapol CONF LOG MAC [eapol_test args]: one supplicant
@@ -357,8 +357,8 @@ radius_two_scenario() {
   start_capture 'host 127.0.0.3 and udp port 1812'
   start_radius
   python3 "$HERE/radius-nas-relay.py" 127.0.0.2:1912 127.0.0.3:32768 127.0.0.1:1812 testing123 > "$D/relay.log" 2>&1 &
-  local relay=$! pa pb i; PIDS="$PIDS $relay"
-  for i in $(seq 50); do grep -q 'relay ready' "$D/relay.log" && break; sleep 0.1; done
+  local relay=$! pa pb; PIDS="$PIDS $relay"
+  for _ in $(seq 50); do grep -q 'relay ready' "$D/relay.log" && break; sleep 0.1; done
   eapol "$D/supA.conf" "$D/clientA.log" 02:00:00:00:00:01 -a 127.0.0.2 -p 1912 -A 127.0.0.1 & pa=$!
   eapol "$D/supB.conf" "$D/clientB.log" 02:00:00:00:00:02 -a 127.0.0.2 -p 1912 -A 127.0.0.1 & pb=$!
   wait "$pa" "$pb" || true
@@ -418,17 +418,17 @@ eapol_scenario() {
   cat "$D/net.conf" >> "$D/sup.conf"
   tcpdump -Z root -i veth0 --immediate-mode -U -s 0 -w "$D/raw.pcap" ether proto 0x888e > "$D/tcpdump.log" 2>&1 &
   TD_PID=$!; PIDS="$PIDS $TD_PID"
-  local i nocert=
-  for i in $(seq 50); do grep -q 'listening on' "$D/tcpdump.log" && break; sleep 0.1; done
+  local nocert=
+  for _ in $(seq 50); do grep -q 'listening on' "$D/tcpdump.log" && break; sleep 0.1; done
   sleep 0.3
   MTLS_KEYLOG=$D/server.keys LD_PRELOAD=$SHIM hostapd "$D/hostapd.conf" > "$D/server.log" 2>&1 &
   SRV_PID=$!; PIDS="$PIDS $SRV_PID"
-  for i in $(seq 50); do grep -q 'AP-ENABLED' "$D/server.log" && break; sleep 0.1; done
+  for _ in $(seq 50); do grep -q 'AP-ENABLED' "$D/server.log" && break; sleep 0.1; done
   [ "$cert" = none ] && nocert=1
   MTLS_NO_CLIENT_CERT=$nocert MTLS_KEYLOG=$D/client.keys LD_PRELOAD=$SHIM \
     timeout 20 wpa_supplicant -D wired -i veth1 -c "$D/sup.conf" -dd > "$D/client.log" 2>&1 &
   local cpid=$!; PIDS="$PIDS $cpid"
-  for i in $(seq 150); do grep -q -E 'CTRL-EVENT-EAP-(SUCCESS|FAILURE)' "$D/client.log" && break; sleep 0.1; done
+  for _ in $(seq 150); do grep -q -E 'CTRL-EVENT-EAP-(SUCCESS|FAILURE)' "$D/client.log" && break; sleep 0.1; done
   sleep 0.5
   stop_pid "$cpid"; stop_pid "$SRV_PID"; stop_capture
   ip link del veth0 2>/dev/null || true
@@ -499,7 +499,11 @@ dtls_client() {
         --x509cafile "$PKI/ca.pem" $certopt $extra > "$logf" 2>&1 || true
   fi
 }
-peer_name() { if [ "$1" = ossl ]; then echo "openssl $2 $OSSL_VER"; else echo "gnutls-${2#s_} $GNUTLS_VER"; fi; }
+peer_name() { # ossl|gnu s_server|s_client
+  if [ "$1" = ossl ]; then echo "openssl $2 $OSSL_VER"
+  elif [ "$2" = s_server ]; then echo "gnutls-serv $GNUTLS_VER --udp"
+  else echo "gnutls-cli $GNUTLS_VER --udp"; fi
+}
 # dtls_check EXPECTED: verify the wire with tshark (Decode As dtls)
 dtsk() { tsk -d udp.port==$DPORT,dtls "$@"; }
 dtls_wire() { # stream requested(yes|no) response(certificate|empty|-) verdict alert
@@ -543,7 +547,6 @@ dtls_scenario() {
   truth "$NAME.pcapng" dtls 0 1 handshake "$req" "$resp" "$verdict" "$alert" - \
     "$(peer_name "$srv" s_server) ${sopt:-(no client-auth option)} / $(peer_name "$cli" s_client) cert=$cert, DTLS 1.2 on udp 127.0.0.1:$DPORT: server log '$(how_line "$D/server.log" "$sre")'; client: '$(how_line "$D/client.log" "$cre")'"
 }
-OC=ossl; GC=gnu
 # openssl <-> openssl
 dtls_scenario dtls12-ossl-not-requested ossl "" ossl client no - not-requested - \
   'CIPHER is' 'No client certificate CA names sent'
@@ -592,6 +595,36 @@ if want "$NAME"; then
   [ "$(dtsk -Y 'udp.srcport != 4433 && dtls.handshake.type == 20' | wc -l)" -ge 2 ] || die "the client did not retransmit its final flight"
   truth "$NAME.pcapng" dtls 0 1 handshake yes empty undetermined - - \
     "gnutls-serv $GNUTLS_VER --udp -r / gnutls-cli $GNUTLS_VER --udp without a cert: server log '$(how_line "$D/server.log" 'Error in handshake')' but NO alert on the wire; the client retransmits its Certificate..Finished flight with no answer until it times out; the refusal is only visible as silence"
+fi
+
+# a lost datagram: the client reaches s_server through udp-drop-relay.py
+# (127.0.0.2:4433 -> from 127.0.0.3 -> 127.0.0.1:4433), which does not pass on
+# the server's 5th datagram (a Certificate fragment).  Only the relay <->
+# server leg is captured, so the lost datagram is in the capture; s_server
+# retransmits its whole flight after its 1 s timer.
+NAME=dtls12-ossl-required-good-cert-server-retransmits
+if want "$NAME"; then
+  log "$NAME"
+  D=$WORK/$NAME; mkdir -p "$D"
+  start_capture "host 127.0.0.3 and udp port $DPORT"
+  dtls_server ossl "-Verify 1"
+  python3 "$HERE/udp-drop-relay.py" 127.0.0.2:$DPORT 127.0.0.3 127.0.0.1:$DPORT s5 > "$D/relay.log" 2>&1 &
+  RELAY_PID=$!; PIDS="$PIDS $RELAY_PID"
+  for _ in $(seq 50); do grep -q 'relay ready' "$D/relay.log" && break; sleep 0.1; done
+  ( sleep 3; echo "hello from the DTLS client"; sleep 1 ) | \
+    timeout 20 openssl s_client -dtls1_2 -connect 127.0.0.2:$DPORT -servername localhost \
+      -CAfile "$PKI/ca.pem" -keylogfile "$D/client.keys" -cert "$PKI/client.pem" -key "$PKI/client.key" \
+      > "$D/client.log" 2>&1 || true
+  stop_capture; stop_pid "$RELAY_PID"; stop_pid "$SRV_PID"
+  need_log "$D/relay.log" '^s5 .* DROPPED' "relay did not drop"
+  need_log "$D/server.log" '^Client certificate' "server log"
+  need_log "$D/client.log" 'Verify return code: 0' "client log"
+  finish "$D/client.keys" "$D/server.keys"
+  dtls_wire 0 yes certificate accepted -
+  [ "$(dtsk -Y "udp.srcport == $DPORT && dtls.handshake.type == 11 && dtls.handshake.fragment_offset == 0" | wc -l)" -ge 2 ] \
+    || die "the server did not retransmit its Certificate"
+  truth "$NAME.pcapng" dtls 0 1 handshake yes certificate accepted - - \
+    "openssl s_server $OSSL_VER -dtls1_2 -Verify 1 / s_client $OSSL_VER with a good cert through udp-drop-relay.py, which loses the server's 5th datagram (relay log '$(how_line "$D/relay.log" 'DROPPED')'): s_server resends its whole flight after 1 s; server log 'Client certificate'; client 'Verify return code: 0 (ok)'"
 fi
 
 # resumption: s_server -Verify 1 -naccept 2; s_client -sess_out, then -sess_in
