@@ -24,9 +24,16 @@
  * Several matches (e.g. "AUTH" from a POP3 or an SMTP client) are settled by the
  * server port (25/465/587 smtp, 143/993 imap, 110/995 pop3, 389/636 ldap, 3306
  * mysql, 5432 pgsql, 1883/8883 mqtt, 443/8443 http), then by the order above.
- * No match once every candidate has failed, or once the log is full: the
- * reader gives up. Then the logged bytes are replayed, in their order, into the
+ * No match once every candidate has failed, or once the log is full, or once
+ * the other side spoke while a candidate still wanted more of the first
+ * speaker's bytes: the reader gives up. Then the logged bytes are replayed, in their order, into the
  * protocol's reader, and the rest goes to it directly.
+ *
+ * Restart (a renegotiation, a post-handshake authentication): the protocol's
+ * reader starts afresh and expects the next bytes of each direction to start a
+ * line or a message (HTTP/1: a status line), as they do at a TLS record
+ * boundary after a new handshake; when they do not, it gives up. HTTP/2 has no
+ * second exchange: its reader gives up.
  */
 #include "mtls_app_internal.h"
 
@@ -428,10 +435,13 @@ static mtls_app_protocol_t recognise(const mtls_app_reader_t *reader, bool *wait
         found[MTLS_APP_PGSQL] = client_pgsql(c, cn);
         found[MTLS_APP_MQTT] = client_mqtt(c, cn);
     }
+    /* Once the other side speaks, the first speaker's opening is complete: a
+     * candidate still waiting for more of it has failed. */
+    bool other_spoke = server_first ? cn > 0 : sn > 0;
     bool full = reader->logged == sizeof(reader->log);
     *wait = false;
     for (int p = 1; p < MTLS_APP_PROTOCOL_COUNT; p++)
-        if (found[p] == MAYBE && !full)
+        if (found[p] == MAYBE && !full && !other_spoke)
             *wait = true;
     if (*wait)
         return MTLS_APP_UNKNOWN;
@@ -594,6 +604,12 @@ void mtls_app_reader_restart(mtls_app_reader_t *reader)
         reader->phase = MTLS_APP_PHASE_RECOGNISING;
         reader->logged = 0;
         reader->log_from_server = 0;
+        return;
+    }
+    if (reader->protocol == MTLS_APP_HTTP2) {
+        /* HTTP/2 forbids renegotiation and post-handshake authentication (RFC 9113
+         * 9.2.1, RFC 8740), and its frames cannot be found again mid-stream. */
+        reader->phase = MTLS_APP_PHASE_GAVE_UP;
         return;
     }
     uint8_t level = reader->state.binary.level;

@@ -708,6 +708,19 @@ static void ldap_notice_of_disconnection(void)
     READS(turns, 389, refused(MTLS_APP_LDAP, "LDAP extendedResponse 52 unavailable", true, 52));
 }
 
+static void ldap_short_bind_then_answer(void)
+{
+    /* An anonymous bind with messageID 2 is 14 bytes: its first bytes also fit
+     * the start of a MySQL packet, which would need 32; the server's answer
+     * ends the wait. */
+    static unit_bytes_t client, server;
+    client.length = server.length = 0;
+    put_simple_bind(&client, 2, "", "");
+    put_ldap_result(&server, 2, 0x61, 0, "");
+    turn_t turns[] = {CB(&client), SB(&server)};
+    READS(turns, 0, accepted(MTLS_APP_LDAP, "LDAP bindResponse 0 success", true, 0));
+}
+
 static void ldap_long_form_lengths_and_search(void)
 {
     /* An anonymous search (no bind): entries then searchResDone, not decisive.
@@ -1102,6 +1115,16 @@ static void decisive_once_then_restart(void)
     CHECK(strcmp(answer.reply, "HTTP 200 OK") == 0);
     mtls_app_reader_free(reader);
     mtls_app_reader_free(NULL);
+
+    /* HTTP/2 has no second exchange: after a restart the reader gives up. */
+    reader = mtls_app_reader_new(443);
+    REQUIRE(reader);
+    static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    CHECK(!mtls_app_reader_feed(reader, false, (const uint8_t *)preface, sizeof(preface) - 1,
+                                &answer));
+    mtls_app_reader_restart(reader);
+    CHECK(!mtls_app_reader_wants_data(reader));
+    mtls_app_reader_free(reader);
 }
 
 static void memory_is_small(void)
@@ -1255,6 +1278,7 @@ static const unit_test_t tests[] = {
     UNIT_TEST(ldap_bind_success),
     UNIT_TEST(ldap_sasl_in_progress_is_not_decisive),
     UNIT_TEST(ldap_notice_of_disconnection),
+    UNIT_TEST(ldap_short_bind_then_answer),
     UNIT_TEST(ldap_long_form_lengths_and_search),
     UNIT_TEST(ldap_malformed_gives_up),
     UNIT_TEST(mysql_access_denied),
