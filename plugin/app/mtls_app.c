@@ -26,8 +26,8 @@
  * mysql, 5432 pgsql, 1883/8883 mqtt, 443/8443 http), then by the order above.
  * No match once every candidate has failed, or once the log is full, or once
  * the other side spoke while a candidate still wanted more of the first
- * speaker's bytes: the reader gives up. Then the logged bytes are replayed, in their order, into the
- * protocol's reader, and the rest goes to it directly.
+ * speaker's bytes: the reader gives up. Then the logged bytes are replayed, in their order, into
+ * the protocol's reader, and the rest goes to it directly.
  *
  * Restart (a renegotiation, a post-handshake authentication): the protocol's
  * reader starts afresh and expects the next bytes of each direction to start a
@@ -153,7 +153,7 @@ static match_t starts_with_word(const uint8_t *bytes, size_t length, const char 
 
 static match_t client_http1(const uint8_t *c, size_t n)
 {
-    static const char *const methods[] = {"GET",   "HEAD",    "POST",    "PUT",   "DELETE",
+    static const char *const methods[] = {"GET",   "HEAD",    "POST",    "PUT",  "DELETE",
                                           "PATCH", "OPTIONS", "CONNECT", "TRACE"};
     match_t best = NO;
     for (size_t i = 0; i < COUNT(methods); i++) {
@@ -163,9 +163,9 @@ static match_t client_http1(const uint8_t *c, size_t n)
             /* the method, one SP, then the target: '/', '*' or an absolute URI */
             if (n < m + 2)
                 step = MAYBE;
-            else if (c[m] != ' ' || (c[m + 1] != '/' && c[m + 1] != '*' &&
-                                     !(c[m + 1] >= 'a' && c[m + 1] <= 'z') &&
-                                     !(c[m + 1] >= 'A' && c[m + 1] <= 'Z')))
+            else if (c[m] != ' ' ||
+                     (c[m + 1] != '/' && c[m + 1] != '*' && !(c[m + 1] >= 'a' && c[m + 1] <= 'z') &&
+                      !(c[m + 1] >= 'A' && c[m + 1] <= 'Z')))
                 step = NO;
         }
         if (step > best)
@@ -191,9 +191,9 @@ static match_t client_pop3(const uint8_t *c, size_t n)
 static match_t client_imap(const uint8_t *c, size_t n)
 {
     static const char *const commands[] = {
-        "CAPABILITY", "LOGIN",  "AUTHENTICATE", "NOOP",   "LOGOUT", "ID",        "ENABLE",
-        "STARTTLS",   "SELECT", "EXAMINE",      "LIST",   "LSUB",   "NAMESPACE", "STATUS",
-        "COMPRESS",
+        "CAPABILITY", "LOGIN",  "AUTHENTICATE", "NOOP",   "LOGOUT",
+        "ID",         "ENABLE", "STARTTLS",     "SELECT", "EXAMINE",
+        "LIST",       "LSUB",   "NAMESPACE",    "STATUS", "COMPRESS",
     };
     size_t tag = 0;
     while (tag < n && c[tag] != ' ') {
@@ -464,15 +464,55 @@ static void start_protocol(mtls_app_reader_t *reader, bool restarting)
     switch (reader->protocol) {
     case MTLS_APP_HTTP:
     case MTLS_APP_HTTP2:
-        mtls_http_reader_init_with_reason(&reader->state.http);
+        mtls_http_reader_init_with_reason(&reader->state.http.reader);
         /* Mid-stream, the server's preface is behind. */
-        reader->state.http.first_frame_read = restarting;
+        reader->state.http.reader.first_frame_read = restarting;
         break;
     case MTLS_APP_SMTP:
     case MTLS_APP_IMAP:
     case MTLS_APP_POP3: mtls_app_text_init(reader); break;
     default: mtls_app_binary_init(reader); break;
     }
+}
+
+/* The status of the first final response: HTTP/1 interim (1xx) responses but
+ * 101 are passed over to the empty line that ends their head (RFC 9110 15.2);
+ * HTTP/2 ones give up (its reader reads one HEADERS frame). */
+static mtls_app_step_t http_status(mtls_app_reader_t *reader, const uint8_t *data, size_t length,
+                                   uint16_t *status, mtls_http_protocol_t *version)
+{
+    mtls_http_reader_t *http = &reader->state.http.reader;
+    if (reader->protocol == MTLS_APP_HTTP2) {
+        if (mtls_http_reader_feed(http, data, length, status, version))
+            return *status < 200 ? MTLS_APP_GIVE_UP : MTLS_APP_DECISIVE;
+        return mtls_http_reader_wants_data(http) ? MTLS_APP_MORE : MTLS_APP_GIVE_UP;
+    }
+    /* HTTP/1: one byte per call, to know where a status line ends. */
+    for (size_t at = 0; at < length; at++) {
+        uint8_t byte = data[at];
+        if (reader->state.http.interim) {
+            if (byte == '\n') {
+                if (reader->state.http.line_start) {
+                    reader->state.http.interim = false;
+                    mtls_http_reader_init_with_reason(http);
+                }
+                reader->state.http.line_start = true;
+            } else if (byte != '\r') {
+                reader->state.http.line_start = false;
+            }
+            continue;
+        }
+        if (!mtls_http_reader_feed(http, &byte, 1, status, version)) {
+            if (!mtls_http_reader_wants_data(http))
+                return MTLS_APP_GIVE_UP;
+            continue;
+        }
+        if (*version != MTLS_HTTP_1 || *status >= 200 || *status == 101)
+            return MTLS_APP_DECISIVE;
+        reader->state.http.interim = true;
+        reader->state.http.line_start = true;
+    }
+    return MTLS_APP_MORE;
 }
 
 static mtls_app_step_t http_feed(mtls_app_reader_t *reader, bool from_server, const uint8_t *data,
@@ -482,12 +522,13 @@ static mtls_app_step_t http_feed(mtls_app_reader_t *reader, bool from_server, co
         return MTLS_APP_MORE; /* the request says nothing of the answer */
     uint16_t status = 0;
     mtls_http_protocol_t version = 0;
-    mtls_http_reader_t *http = &reader->state.http;
-    if (!mtls_http_reader_feed(http, data, length, &status, &version))
-        return mtls_http_reader_wants_data(http) ? MTLS_APP_MORE : MTLS_APP_GIVE_UP;
+    mtls_app_step_t step = http_status(reader, data, length, &status, &version);
+    if (step != MTLS_APP_DECISIVE)
+        return step;
     /* The answer must be in the request's own version. */
     if ((version == MTLS_HTTP_2) != (reader->protocol == MTLS_APP_HTTP2))
         return MTLS_APP_GIVE_UP;
+    mtls_http_reader_t *http = &reader->state.http.reader;
     const char *reason =
         version == MTLS_HTTP_2 ? mtls_http_reason_phrase(status) : mtls_http_reader_reason(http);
     mtls_app_text_t text;
@@ -511,8 +552,7 @@ static mtls_app_step_t http_feed(mtls_app_reader_t *reader, bool from_server, co
 }
 
 static mtls_app_step_t protocol_feed(mtls_app_reader_t *reader, bool from_server,
-                                     const uint8_t *data, size_t length,
-                                     mtls_app_answer_t *answer)
+                                     const uint8_t *data, size_t length, mtls_app_answer_t *answer)
 {
     if (length == 0)
         return MTLS_APP_MORE;

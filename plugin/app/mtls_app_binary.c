@@ -198,8 +198,8 @@ static const char *mqtt_return_name(uint8_t level, uint32_t code)
 {
     if (level < 5) { /* MQTT 3.1 and 3.1.1 (3.2.2.3) */
         static const char *const names[] = {
-            "accepted",        "unacceptable protocol version", "identifier rejected",
-            "server unavailable", "bad user name or password",  "not authorised",
+            "accepted",           "unacceptable protocol version", "identifier rejected",
+            "server unavailable", "bad user name or password",     "not authorised",
         };
         return code < sizeof(names) / sizeof(names[0]) ? names[code] : "";
     }
@@ -479,8 +479,7 @@ static mtls_app_step_t pgsql_message(mtls_app_reader_t *reader, mtls_app_answer_
     case 'N': /* NoticeResponse */
     case 'v': /* NegotiateProtocolVersion */
     case 'S': /* ParameterStatus */
-    case 'K': /* BackendKeyData */
-        return MTLS_APP_MORE;
+    case 'K': /* BackendKeyData */ return MTLS_APP_MORE;
     default: return MTLS_APP_GIVE_UP;
     }
 }

@@ -46,33 +46,33 @@ typedef struct {
 #define MTLS_APP_TAG_MAX     32 /* IMAP: the tag of LOGIN or AUTHENTICATE */
 
 typedef struct {
-    mtls_app_line_t line[2];  /* [0] client, [1] server */
-    uint32_t literal_left[2]; /* IMAP literal / SMTP BDAT bytes still to pass over */
-    bool continued[2];        /* the line after a literal continues the same command */
+    mtls_app_line_t line[2];               /* [0] client, [1] server */
+    uint32_t literal_left[2];              /* IMAP literal / SMTP BDAT bytes still to pass over */
+    bool continued[2];                     /* the line after a literal continues the same command */
     uint8_t pending[MTLS_APP_PENDING_MAX]; /* SMTP, POP3: the commands' kinds, oldest first */
     uint8_t pending_count;
-    uint8_t client_mode;      /* commands, a SASL response, a message body (mtls_app_text.c) */
-    uint8_t server_mode;      /* replies, a multi-line reply's lines, a POP3 listing */
-    bool replied;             /* the server gave a complete reply already */
-    bool logout_sent;         /* IMAP: LOGOUT (or SMTP QUIT, POP3 QUIT) was sent */
-    bool login_pending;       /* IMAP: LOGIN or AUTHENTICATE awaits its tagged answer */
+    uint8_t client_mode; /* commands, a SASL response, a message body (mtls_app_text.c) */
+    uint8_t server_mode; /* replies, a multi-line reply's lines, a POP3 listing */
+    bool replied;        /* the server gave a complete reply already */
+    bool logout_sent;    /* IMAP: LOGOUT (or SMTP QUIT, POP3 QUIT) was sent */
+    bool login_pending;  /* IMAP: LOGIN or AUTHENTICATE awaits its tagged answer */
     uint8_t login_tag_length;
     char login_tag[MTLS_APP_TAG_MAX];
-    uint16_t reply_code;      /* SMTP: the code of the reply being read */
-    mtls_app_text_t reply;    /* SMTP: the first line of the reply being read */
+    uint16_t reply_code;   /* SMTP: the code of the reply being read */
+    mtls_app_text_t reply; /* SMTP: the first line of the reply being read */
 } mtls_app_text_state_t;
 
 /* A binary message's start, buffered, then its rest skipped by counting. */
 #define MTLS_APP_HEAD_MAX 24
 typedef struct {
     uint8_t head[MTLS_APP_HEAD_MAX];
-    uint8_t kept;       /* bytes of the message in head */
+    uint8_t kept;          /* bytes of the message in head */
     uint8_t header_length; /* LDAP, MQTT: bytes of the tag and length; 0 while unknown */
-    uint32_t total;     /* bytes of the whole message; 0 while unknown */
-    uint32_t read;      /* bytes of the message read so far */
-    uint8_t level;      /* MQTT: the protocol level of the client's CONNECT */
+    uint32_t total;        /* bytes of the whole message; 0 while unknown */
+    uint32_t read;         /* bytes of the message read so far */
+    uint8_t level;         /* MQTT: the protocol level of the client's CONNECT */
     /* MySQL ERR and PostgreSQL ErrorResponse: the fields of the answer */
-    uint8_t field;      /* PostgreSQL: the field being read (0: a field type is next) */
+    uint8_t field;          /* PostgreSQL: the field being read (0: a field type is next) */
     bool verbatim_severity; /* PostgreSQL: V was read (it wins over S) */
     uint8_t severity_length, code_length;
     char severity[16];
@@ -91,7 +91,11 @@ struct mtls_app_reader {
     bool has_first;           /* `first` holds the first complete answer */
     mtls_app_answer_t first;
     union {
-        mtls_http_reader_t http;
+        struct {
+            mtls_http_reader_t reader;
+            bool interim;    /* HTTP/1: passing over a 1xx response's header lines */
+            bool line_start; /* HTTP/1: at the start of a header line */
+        } http;
         mtls_app_text_state_t text;
         mtls_app_binary_state_t binary;
     } state;
@@ -109,12 +113,11 @@ void mtls_app_note_first(mtls_app_reader_t *reader, const mtls_app_answer_t *ans
 
 /* Per-protocol readers: a fresh state, then the bytes of one direction. */
 void mtls_app_text_init(mtls_app_reader_t *reader);
-mtls_app_step_t mtls_app_text_feed(mtls_app_reader_t *reader, bool from_server,
-                                   const uint8_t *data, size_t length, mtls_app_answer_t *answer);
+mtls_app_step_t mtls_app_text_feed(mtls_app_reader_t *reader, bool from_server, const uint8_t *data,
+                                   size_t length, mtls_app_answer_t *answer);
 void mtls_app_binary_init(mtls_app_reader_t *reader);
 mtls_app_step_t mtls_app_binary_feed(mtls_app_reader_t *reader, bool from_server,
-                                     const uint8_t *data, size_t length,
-                                     mtls_app_answer_t *answer);
+                                     const uint8_t *data, size_t length, mtls_app_answer_t *answer);
 
 /* MQTT: the protocol level of a CONNECT (3, 4 or 5) whose first bytes are these;
  * 0 when they are not a CONNECT, -1 while more bytes are needed. */

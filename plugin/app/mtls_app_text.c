@@ -388,7 +388,8 @@ static mtls_app_step_t pop3_server_line(mtls_app_reader_t *reader, mtls_app_answ
     uint8_t command = state->pending_count ? state->pending[0] : COMMAND_OTHER;
     if (!ok && !error) {
         /* "+ challenge": AUTH's SASL exchange (RFC 5034 4) */
-        if (line->length >= 1 && line->head[0] == '+' && (line->length == 1 || line->head[1] == ' ') &&
+        if (line->length >= 1 && line->head[0] == '+' &&
+            (line->length == 1 || line->head[1] == ' ') &&
             (command & ~COMMAND_MULTILINE) == COMMAND_AUTH) {
             state->client_mode = CLIENT_SASL;
             return MTLS_APP_MORE;
@@ -446,8 +447,8 @@ static mtls_app_step_t on_line(mtls_app_reader_t *reader, int side, mtls_app_ans
     return step;
 }
 
-mtls_app_step_t mtls_app_text_feed(mtls_app_reader_t *reader, bool from_server,
-                                   const uint8_t *data, size_t length, mtls_app_answer_t *answer)
+mtls_app_step_t mtls_app_text_feed(mtls_app_reader_t *reader, bool from_server, const uint8_t *data,
+                                   size_t length, mtls_app_answer_t *answer)
 {
     mtls_app_text_state_t *state = &reader->state.text;
     int side = from_server ? SERVER : CLIENT;
@@ -455,8 +456,8 @@ mtls_app_step_t mtls_app_text_feed(mtls_app_reader_t *reader, bool from_server,
     size_t at = 0;
     while (at < length) {
         if (state->literal_left[side]) {
-            size_t skip = length - at < state->literal_left[side] ? length - at
-                                                                   : state->literal_left[side];
+            size_t skip =
+                length - at < state->literal_left[side] ? length - at : state->literal_left[side];
             state->literal_left[side] -= (uint32_t)skip;
             at += skip;
             continue;

@@ -123,9 +123,8 @@ static bool outcome_matches(const outcome_t *o, const expect_t *e, const char *h
     if (e->reply) {
         ok = o->decisive_count == 1 && o->answer.protocol == e->protocol &&
              o->answer.has_status == e->has_status &&
-             (!e->has_status || o->answer.status == e->status) &&
-             o->answer.refused == e->refused && strcmp(o->answer.reply, e->reply) == 0 &&
-             !o->wants_data && !o->has_first;
+             (!e->has_status || o->answer.status == e->status) && o->answer.refused == e->refused &&
+             strcmp(o->answer.reply, e->reply) == 0 && !o->wants_data && !o->has_first;
     } else {
         ok = o->decisive_count == 0 && o->wants_data == e->waiting &&
              o->has_first == (e->first != NULL) &&
@@ -245,7 +244,8 @@ static void smtp_pipelined_replies_in_order(void)
         S("250 2.1.0 Ok\r\n554 5.7.1 <b@d>: Relay access denied\r\n"
           "554 5.5.1 Error: no valid recipients\r\n"),
     };
-    READS(turns, 25, refused(MTLS_APP_SMTP, "SMTP 554 5.7.1 <b@d>: Relay access denied", true, 554));
+    READS(turns, 25,
+          refused(MTLS_APP_SMTP, "SMTP 554 5.7.1 <b@d>: Relay access denied", true, 554));
 }
 
 static void smtp_auth_challenge_then_failure(void)
@@ -273,18 +273,15 @@ static void smtp_auth_success(void)
         C("AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"),
         S("235 2.7.0 Authentication successful\r\n"),
     };
-    READS(turns, 587, accepted(MTLS_APP_SMTP, "SMTP 235 2.7.0 Authentication successful", true, 235));
+    READS(turns, 587,
+          accepted(MTLS_APP_SMTP, "SMTP 235 2.7.0 Authentication successful", true, 235));
 }
 
 static void smtp_mail_and_noop_are_not_decisive(void)
 {
     static const turn_t turns[] = {
-        C("EHLO c\r\n"),
-        S("250 m\r\n"),
-        C("MAIL FROM:<a@c>\r\n"),
-        S("250 2.1.0 Ok\r\n"),
-        C("NOOP\r\n"),
-        S("250 2.0.0 Ok\r\n"),
+        C("EHLO c\r\n"),       S("250 m\r\n"), C("MAIL FROM:<a@c>\r\n"),
+        S("250 2.1.0 Ok\r\n"), C("NOOP\r\n"),  S("250 2.0.0 Ok\r\n"),
     };
     READS(turns, 25, undecided(true, "SMTP 250 m"));
 }
@@ -404,9 +401,9 @@ static void imap_authenticate_with_continuation(void)
         C("a9 LOGIN x y\r\n"),
         S("a1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"),
     };
-    READS(turns, 143,
-          refused(MTLS_APP_IMAP, "IMAP NO [AUTHENTICATIONFAILED] Authentication failed.", false,
-                  0));
+    READS(
+        turns, 143,
+        refused(MTLS_APP_IMAP, "IMAP NO [AUTHENTICATIONFAILED] Authentication failed.", false, 0));
 }
 
 static void imap_bad_to_login(void)
@@ -425,10 +422,8 @@ static void imap_literals_are_passed_over(void)
     /* LOGIN with a synchronising and a non-synchronising literal (RFC 9051 4.3,
      * RFC 7888); then a server literal whose bytes look like the tagged answer. */
     static const turn_t turns[] = {
-        C("a2 LOGIN {5}\r\n"),
-        S("+ OK\r\n"),
-        C("alice {6+}\r\nsecret\r\n"),
-        S("* 1 FETCH (BODY[] {22}\r\na2 NO not the answer\r\n)\r\n"),
+        C("a2 LOGIN {5}\r\n"),         S("+ OK\r\n"),
+        C("alice {6+}\r\nsecret\r\n"), S("* 1 FETCH (BODY[] {22}\r\na2 NO not the answer\r\n)\r\n"),
         S("a2 OK Logged in\r\n"),
     };
     READS(turns, 143, accepted(MTLS_APP_IMAP, "IMAP OK Logged in", false, 0));
@@ -549,8 +544,30 @@ static void http1_statuses_and_reasons(void)
     READS(moved, 443, accepted(MTLS_APP_HTTP, "HTTP 302 Found", true, 302));
     static const turn_t iis[] = {C("GET / HTTP/1.1\r\n\r\n"),
                                  S("HTTP/1.1 403 Forbidden: Client certificate required\r\n\r\n")};
-    READS(iis, 443,
-          refused(MTLS_APP_HTTP, "HTTP 403 Forbidden: Client certificat...", true, 403));
+    READS(iis, 443, refused(MTLS_APP_HTTP, "HTTP 403 Forbidden: Client certificat...", true, 403));
+}
+
+static void http1_interim_responses_are_passed_over(void)
+{
+    /* RFC 9110 15.2: 100 Continue and 103 Early Hints come before the answer. */
+    static const turn_t turns[] = {
+        C("POST /upload HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"),
+        S("HTTP/1.1 100 Continue\r\n\r\n"),
+        C("abc"),
+        S("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+          "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"),
+    };
+    READS(turns, 443, refused(MTLS_APP_HTTP, "HTTP 403 Forbidden", true, 403));
+    static const turn_t upgrade[] = {
+        C("GET /chat HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+        S("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x02hi"),
+    };
+    READS(upgrade, 443, accepted(MTLS_APP_HTTP, "HTTP 101 Switching Protocols", true, 101));
+    static const turn_t only_interim[] = {
+        C("POST / HTTP/1.1\r\n\r\n"),
+        S("HTTP/1.1 100 Continue\r\n\r\n"),
+    };
+    READS(only_interim, 443, undecided(true, NULL));
 }
 
 /* HTTP/2 frames (RFC 9113 4.1). */
@@ -598,6 +615,19 @@ static void http2_indexed_200(void)
     READS(turns, 0, accepted(MTLS_APP_HTTP2, "HTTP 200 OK", true, 200));
 }
 
+static void http2_interim_response_gives_up(void)
+{
+    static unit_bytes_t client, server;
+    client.length = server.length = 0;
+    static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    put(&client, preface, sizeof(preface) - 1);
+    put_frame(&server, 4, 0, 0, NULL, 0);
+    static const uint8_t block[] = {0x48, 0x03, '1', '0', '3'};
+    put_frame(&server, 1, 4, 1, block, sizeof(block));
+    turn_t turns[] = {CB(&client), SB(&server)};
+    READS(turns, 443, undecided(false, NULL));
+}
+
 static void http_version_mismatch_gives_up(void)
 {
     static unit_bytes_t server;
@@ -607,7 +637,8 @@ static void http_version_mismatch_gives_up(void)
     put_frame(&server, 1, 5, 1, block, sizeof(block));
     turn_t turns[] = {C("GET / HTTP/1.1\r\n\r\n"), SB(&server)};
     READS(turns, 443, undecided(false, NULL));
-    static const turn_t h1[] = {C("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), S("HTTP/1.1 200 OK\r\n\r\n")};
+    static const turn_t h1[] = {C("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+                                S("HTTP/1.1 200 OK\r\n\r\n")};
     READS(h1, 443, undecided(false, NULL));
 }
 
@@ -658,8 +689,7 @@ static void ldap_bind_invalid_credentials(void)
     server.length = 0;
     put_ldap_result(&server, 1, 0x61, 8, "TLS client certificate required");
     turns[1] = (turn_t)SB(&server);
-    READS(turns, 389,
-          refused(MTLS_APP_LDAP, "LDAP bindResponse 8 strongerAuthRequired", true, 8));
+    READS(turns, 389, refused(MTLS_APP_LDAP, "LDAP bindResponse 8 strongerAuthRequired", true, 8));
 }
 
 static void ldap_bind_success(void)
@@ -728,15 +758,14 @@ static void ldap_long_form_lengths_and_search(void)
     static unit_bytes_t client, server;
     client.length = server.length = 0;
     static const uint8_t search[] = {
-        0x30, 0x84, 0x00, 0x00, 0x00, 0x25, 0x02, 0x01, 0x02, 0x63, 0x20, 0x04, 0x00,
-        0x0a, 0x01, 0x00, 0x0a, 0x01, 0x00, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0x01,
-        0x01, 0x00, 0x87, 0x0b, 'o',  'b',  'j',  'e',  'c',  't',  'c',  'l',  'a',
-        's',  's',  0x30, 0x00,
+        0x30, 0x84, 0x00, 0x00, 0x00, 0x25, 0x02, 0x01, 0x02, 0x63, 0x20, 0x04, 0x00, 0x0a, 0x01,
+        0x00, 0x0a, 0x01, 0x00, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0x01, 0x01, 0x00, 0x87, 0x0b,
+        'o',  'b',  'j',  'e',  'c',  't',  'c',  'l',  'a',  's',  's',  0x30, 0x00,
     };
     put(&client, search, sizeof(search));
     /* searchResEntry { objectName "", attributes {} } with a long-form length */
-    static const uint8_t entry[] = {0x30, 0x81, 0x09, 0x02, 0x01, 0x02, 0x64,
-                                    0x04, 0x04, 0x00, 0x30, 0x00};
+    static const uint8_t entry[] = {0x30, 0x81, 0x09, 0x02, 0x01, 0x02,
+                                    0x64, 0x04, 0x04, 0x00, 0x30, 0x00};
     put(&server, entry, sizeof(entry));
     put_ldap_result(&server, 2, 0x65, 0, "");
     turn_t turns[] = {CB(&client), SB(&server)};
@@ -748,7 +777,8 @@ static void ldap_malformed_gives_up(void)
     static unit_bytes_t client;
     client.length = 0;
     put_simple_bind(&client, 1, "", "");
-    turn_t indefinite[] = {CB(&client), S("\x30\x80\x02\x01\x01\x61\x07\x0a\x01\x31\x04\x00\x04\x00")};
+    turn_t indefinite[] = {CB(&client),
+                           S("\x30\x80\x02\x01\x01\x61\x07\x0a\x01\x31\x04\x00\x04\x00")};
     READS(indefinite, 389, undecided(false, NULL));
     turn_t not_ber[] = {CB(&client), S("HTTP/1.1 400 Bad Request\r\n")};
     READS(not_ber, 389, undecided(false, NULL));
@@ -850,7 +880,8 @@ static void mysql_error_without_sql_state(void)
     static const char err[] = "\xff\x10\x04Too many connections";
     put_mysql_packet(&server, 3, (const uint8_t *)err, sizeof(err) - 1);
     turn_t turns[] = {CB(&client), SB(&server)};
-    READS(turns, 3306, refused(MTLS_APP_MYSQL, "MySQL ERROR 1040 Too many connections", true, 1040));
+    READS(turns, 3306,
+          refused(MTLS_APP_MYSQL, "MySQL ERROR 1040 Too many connections", true, 1040));
 }
 
 static void mysql_unexpected_packet_gives_up(void)
@@ -913,8 +944,8 @@ static void pgsql_localised_severity_yields_to_v(void)
     put_pg_message(&server, 'E', fields, sizeof(fields));
     turn_t turns[] = {CB(&client), SB(&server)};
     READS(turns, 5432,
-          refused(MTLS_APP_PGSQL, "PostgreSQL FATAL 28P01 Passwort-Authentifizierung fehlgeschlagen",
-                  false, 0));
+          refused(MTLS_APP_PGSQL,
+                  "PostgreSQL FATAL 28P01 Passwort-Authentifizierung fehlgeschlagen", false, 0));
 }
 
 static void pgsql_sasl_then_authentication_ok(void)
@@ -922,8 +953,8 @@ static void pgsql_sasl_then_authentication_ok(void)
     static unit_bytes_t client, server, client2, server2;
     client.length = server.length = client2.length = server2.length = 0;
     put_startup(&client);
-    static const uint8_t sasl[] = {0, 0, 0, 10, 'S', 'C', 'R', 'A', 'M', '-', 'S', 'H',
-                                   'A', '-', '2', '5', '6', 0, 0};
+    static const uint8_t sasl[] = {0,   0,   0,   10,  'S', 'C', 'R', 'A', 'M', '-',
+                                   'S', 'H', 'A', '-', '2', '5', '6', 0,   0};
     put_pg_message(&server, 'R', sasl, sizeof(sasl));
     static const char initial[] = "SCRAM-SHA-256\0\0\0\0\x20n,,n=,r=abcdefghijklmnopqrstuvwx";
     put_pg_message(&client2, 'p', initial, sizeof(initial) - 1);
@@ -1062,8 +1093,8 @@ static void port_breaks_ties(void)
 
 static void protocol_names(void)
 {
-    static const char *const names[] = {"",     "http",  "http2", "smtp", "imap",
-                                        "pop3", "ldap",  "mysql", "pgsql", "mqtt"};
+    static const char *const names[] = {"",     "http", "http2", "smtp",  "imap",
+                                        "pop3", "ldap", "mysql", "pgsql", "mqtt"};
     for (int p = 0; p < MTLS_APP_PROTOCOL_COUNT; p++)
         CHECK(strcmp(mtls_app_protocol_name((mtls_app_protocol_t)p), names[p]) == 0);
     CHECK(strcmp(mtls_app_protocol_name(MTLS_APP_PROTOCOL_COUNT), "") == 0);
@@ -1103,14 +1134,14 @@ static void decisive_once_then_restart(void)
     REQUIRE(mtls_app_reader_feed(reader, true, (const uint8_t *)first, sizeof(first) - 1, &answer));
     CHECK(answer.refused && answer.status == 403);
     CHECK(!mtls_app_reader_wants_data(reader));
-    CHECK(!mtls_app_reader_feed(reader, true, (const uint8_t *)second, sizeof(second) - 1,
-                                &answer));
+    CHECK(
+        !mtls_app_reader_feed(reader, true, (const uint8_t *)second, sizeof(second) - 1, &answer));
     CHECK(!mtls_app_reader_first_answer(reader, &answer));
     /* After a renegotiation, the next answer is read again. */
     mtls_app_reader_restart(reader);
     CHECK(mtls_app_reader_wants_data(reader));
-    REQUIRE(mtls_app_reader_feed(reader, true, (const uint8_t *)second, sizeof(second) - 1,
-                                 &answer));
+    REQUIRE(
+        mtls_app_reader_feed(reader, true, (const uint8_t *)second, sizeof(second) - 1, &answer));
     CHECK(answer.protocol == MTLS_APP_HTTP && answer.status == 200 && !answer.refused);
     CHECK(strcmp(answer.reply, "HTTP 200 OK") == 0);
     mtls_app_reader_free(reader);
@@ -1210,13 +1241,12 @@ static void random_and_mutated_bytes_are_safe(void)
             turns[count++] = (turn_t){true, bar + 1, length - (size_t)(bar - bytes) - 1};
         } else {
             for (size_t at = 0; at < length && count < COUNT(turns); at += 7)
-                turns[count++] = (turn_t){(count & 1) != 0, bytes + at,
-                                          length - at < 7 ? length - at : 7};
+                turns[count++] =
+                    (turn_t){(count & 1) != 0, bytes + at, length - at < 7 ? length - at : 7};
         }
         outcome_t whole = run(turns, count, (uint16_t)(state >> 20), FEED_TURNS, 0);
         outcome_t single = run(turns, count, (uint16_t)(state >> 20), FEED_BYTES, 0);
-        outcome_t chunks =
-            run(turns, count, (uint16_t)(state >> 20), FEED_RANDOM, (uint32_t)round);
+        outcome_t chunks = run(turns, count, (uint16_t)(state >> 20), FEED_RANDOM, (uint32_t)round);
         CHECK(whole.decisive_count <= 1);
         CHECK(whole.decisive_count == single.decisive_count &&
               whole.decisive_count == chunks.decisive_count);
@@ -1273,6 +1303,8 @@ static const unit_test_t tests[] = {
     UNIT_TEST(http1_statuses_and_reasons),
     UNIT_TEST(http2_preface_then_403),
     UNIT_TEST(http2_indexed_200),
+    UNIT_TEST(http1_interim_responses_are_passed_over),
+    UNIT_TEST(http2_interim_response_gives_up),
     UNIT_TEST(http_version_mismatch_gives_up),
     UNIT_TEST(ldap_bind_invalid_credentials),
     UNIT_TEST(ldap_bind_success),
