@@ -176,6 +176,20 @@ static void smtp_starttls_no_certificate_421(void)
                   421));
 }
 
+static void smtp_unprompted_421_before_ehlo(void)
+{
+    /* The same refusal sent as soon as the handshake is over, before the
+     * client's EHLO: the server speaks first. */
+    static const turn_t turns[] = {
+        S("421 4.7.1 mail.example.org Error: Client certificate not trusted\r\n"),
+        C("EHLO client.example.org\r\n"),
+    };
+    READS(turns, 25,
+          refused(MTLS_APP_SMTP,
+                  "SMTP 421 4.7.1 mail.example.org Error: Client certificate not trusted", true,
+                  421));
+}
+
 static void smtp_relay_denied_at_rcpt(void)
 {
     /* smtpd_tls_ask_ccert: no certificate, so no relay. */
@@ -1272,6 +1286,7 @@ static void random_and_mutated_bytes_are_safe(void)
 
 static const unit_test_t tests[] = {
     UNIT_TEST(smtp_starttls_no_certificate_421),
+    UNIT_TEST(smtp_unprompted_421_before_ehlo),
     UNIT_TEST(smtp_relay_denied_at_rcpt),
     UNIT_TEST(smtp_rcpt_accepted),
     UNIT_TEST(smtp_implicit_tls_greeting_then_ehlo_is_not_decisive),
