@@ -316,11 +316,11 @@ APP_TRANSCRIPTS = [
     ("smtp-starttls-421", 25, [
         (False, b"EHLO client.example.org\r\n"),
         (True, b"421 4.7.1 mail.example.org Error: No client certificate presented\r\n")]),
-    ("smtp-rcpt-554-pipelined", 587, [
+    ("smtp-auth-challenge-235", 587, [
         (False, b"EHLO c\r\n"), (True, b"250-m\r\n250-PIPELINING\r\n250 AUTH PLAIN\r\n"),
         (False, b"AUTH PLAIN\r\n"), (True, b"334 \r\n"), (False, b"AGFsaWNlAHNlY3JldA==\r\n"),
         (True, b"235 2.7.0 Authentication successful\r\n")]),
-    ("smtps-greeting", 465, [
+    ("smtps-greeting-rcpt-554-pipelined", 465, [
         (True, b"220 mail.example.org ESMTP Postfix\r\n"), (False, b"EHLO c\r\n"),
         (True, b"250-m\r\n250 8BITMIME\r\n"),
         (False, b"MAIL FROM:<a@c>\r\nRCPT TO:<b@d>\r\nDATA\r\n"),
