@@ -13,6 +13,8 @@
 enum {
     PHASE_START,        /* the first bytes: "HTTP/1.x " or the first HTTP/2 frame header */
     PHASE_STATUS_LINE,  /* the 3 digits after "HTTP/1.x " */
+    PHASE_REASON_START, /* keep_reason: the byte after the 3 digits */
+    PHASE_REASON,       /* keep_reason: the reason phrase, up to LF */
     PHASE_FRAME_HEADER, /* the 9 bytes of an HTTP/2 frame header */
     PHASE_FRAME_SKIP,   /* the payload of a frame that does not carry the answer */
     PHASE_HEADER_BLOCK, /* the start of the first HEADERS frame's payload */
@@ -20,6 +22,7 @@ enum {
 };
 
 #define STATUS_LINE_PREFIX_LENGTH 9 /* "HTTP/1.1 " */
+#define STATUS_LINE_LIMIT         4096 /* a longer status line ends there, cut */
 #define FRAME_HEADER_LENGTH       9
 
 enum {
@@ -47,6 +50,83 @@ void mtls_http_reader_init(mtls_http_reader_t *reader)
 {
     memset(reader, 0, sizeof(*reader));
     reader->phase = PHASE_START;
+}
+
+void mtls_http_reader_init_with_reason(mtls_http_reader_t *reader)
+{
+    mtls_http_reader_init(reader);
+    reader->keep_reason = true;
+}
+
+const char *mtls_http_reader_reason(const mtls_http_reader_t *reader)
+{
+    /* The reason is NUL-terminated in the buffer once the status was returned. */
+    if (!reader->keep_reason || reader->phase != PHASE_DONE || reader->status == 0)
+        return "";
+    return (const char *)reader->buffer;
+}
+
+const char *mtls_http_reason_phrase(uint16_t status)
+{
+    static const struct {
+        uint16_t status;
+        const char *phrase;
+    } phrases[] = {
+        {100, "Continue"},
+        {101, "Switching Protocols"},
+        {200, "OK"},
+        {201, "Created"},
+        {202, "Accepted"},
+        {203, "Non-Authoritative Information"},
+        {204, "No Content"},
+        {205, "Reset Content"},
+        {206, "Partial Content"},
+        {300, "Multiple Choices"},
+        {301, "Moved Permanently"},
+        {302, "Found"},
+        {303, "See Other"},
+        {304, "Not Modified"},
+        {305, "Use Proxy"},
+        {307, "Temporary Redirect"},
+        {308, "Permanent Redirect"},
+        {400, "Bad Request"},
+        {401, "Unauthorized"},
+        {402, "Payment Required"},
+        {403, "Forbidden"},
+        {404, "Not Found"},
+        {405, "Method Not Allowed"},
+        {406, "Not Acceptable"},
+        {407, "Proxy Authentication Required"},
+        {408, "Request Timeout"},
+        {409, "Conflict"},
+        {410, "Gone"},
+        {411, "Length Required"},
+        {412, "Precondition Failed"},
+        {413, "Content Too Large"},
+        {414, "URI Too Long"},
+        {415, "Unsupported Media Type"},
+        {416, "Range Not Satisfiable"},
+        {417, "Expectation Failed"},
+        {421, "Misdirected Request"},
+        {422, "Unprocessable Content"},
+        {426, "Upgrade Required"},
+        {428, "Precondition Required"},
+        {429, "Too Many Requests"},
+        {431, "Request Header Fields Too Large"},
+        {495, "SSL Certificate Error"},
+        {496, "SSL Certificate Required"},
+        {497, "HTTP Request Sent to HTTPS Port"},
+        {500, "Internal Server Error"},
+        {501, "Not Implemented"},
+        {502, "Bad Gateway"},
+        {503, "Service Unavailable"},
+        {504, "Gateway Timeout"},
+        {505, "HTTP Version Not Supported"},
+    };
+    for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
+        if (phrases[i].status == status)
+            return phrases[i].phrase;
+    return "";
 }
 
 bool mtls_http_reader_wants_data(const mtls_http_reader_t *reader)
@@ -272,6 +352,28 @@ static void on_frame_header(mtls_http_reader_t *reader)
     reader->phase = length ? PHASE_FRAME_SKIP : PHASE_FRAME_HEADER;
 }
 
+/* The status line ended: the reason becomes a printable, NUL-terminated string. */
+static void end_status_line(mtls_http_reader_t *reader, uint16_t *status,
+                            mtls_http_protocol_t *protocol)
+{
+    uint8_t *reason = reader->buffer;
+    size_t length = reader->buffered;
+    for (size_t i = 0; i < length; i++)
+        if (reason[i] < 0x20 || reason[i] > 0x7e)
+            reason[i] = '?';
+    if (reader->reason_cut) {
+        if (length > MTLS_HTTP_BUFFER_SIZE - 4)
+            length = MTLS_HTTP_BUFFER_SIZE - 4;
+        memcpy(reason + length, "...", 3);
+        length += 3;
+    }
+    reason[length] = '\0';
+    reader->buffered = (uint8_t)length;
+    *status = reader->status;
+    *protocol = MTLS_HTTP_1;
+    reader->phase = PHASE_DONE;
+}
+
 static size_t min_size(size_t a, size_t b)
 {
     return a < b ? a : b;
@@ -307,12 +409,50 @@ bool mtls_http_reader_feed(mtls_http_reader_t *reader, const uint8_t *data, size
             reader->buffer[reader->buffered++] = byte;
             if (reader->buffered == 3) {
                 const uint8_t *digits = reader->buffer;
-                *status = (uint16_t)((digits[0] - '0') * 100 + (digits[1] - '0') * 10 +
-                                     (digits[2] - '0'));
+                uint16_t found = (uint16_t)((digits[0] - '0') * 100 + (digits[1] - '0') * 10 +
+                                            (digits[2] - '0'));
+                if (reader->keep_reason) {
+                    reader->status = found;
+                    reader->buffered = 0;
+                    reader->frame_left = 0;
+                    reader->phase = PHASE_REASON_START;
+                    break;
+                }
+                *status = found;
                 *protocol = MTLS_HTTP_1;
                 reader->phase = PHASE_DONE;
                 return true;
             }
+            break;
+        }
+        case PHASE_REASON_START: {
+            /* "HTTP/1.1 403 Forbidden", "HTTP/1.1 403 ", "HTTP/1.1 403" (RFC 9112 4). */
+            uint8_t byte = data[at++];
+            if (byte == ' ' || byte == '\r') {
+                reader->phase = PHASE_REASON;
+            } else if (byte == '\n') {
+                end_status_line(reader, status, protocol);
+                return true;
+            } else {
+                reader->status = 0;
+                give_up(reader);
+            }
+            break;
+        }
+        case PHASE_REASON: {
+            uint8_t byte = data[at++];
+            reader->frame_left++;
+            if (byte == '\n' || reader->frame_left >= STATUS_LINE_LIMIT) {
+                reader->reason_cut = reader->reason_cut || byte != '\n';
+                end_status_line(reader, status, protocol);
+                return true;
+            }
+            if (byte == '\r')
+                break; /* the line's end; a CR inside a reason is dropped too */
+            if (reader->buffered < MTLS_HTTP_BUFFER_SIZE - 1)
+                reader->buffer[reader->buffered++] = byte;
+            else
+                reader->reason_cut = true;
             break;
         }
         case PHASE_FRAME_HEADER: {

@@ -3,8 +3,9 @@
 # Rewrites the libFuzzer seed corpus (tests/fuzz/corpus/<harness>/) from the sample
 # captures, whose TLS secrets are embedded: hellos, client certificates and CA
 # names, Certificate and CertificateRequest messages (decrypted TLS 1.3 ones
-# included), the servers' first application data, and every TCP connection as
-# segments with its decrypted records. The formats are in each harness's header
+# included), the servers' first application data, both directions' application
+# data per connection (and a transcript per application protocol), and every TCP
+# connection as segments with its decrypted records. The formats are in each harness's header
 # comment; make_corpus.py does the work.
 #
 #   tests/fuzz/make-corpus.sh [--per-harness N] [--only HARNESS]... [CAPTURE...]

@@ -16,6 +16,9 @@ Seeds written, in the input formats the harnesses' headers describe:
   messages/    whole Certificate and CertificateRequest messages, clear and
                decrypted, after a byte that says TLS 1.3 (1) or not (0)
   http/        a chunking byte + the first application data the server sent
+  app/         a chunking byte, the server port, then each connection's decrypted
+               application data as turns (direction, length, bytes); and one
+               hand-written transcript per protocol of fuzz_app.c (APP_TRANSCRIPTS)
   tls_stream/  each TCP connection as segments + the decrypted records'
                plaintexts; TLS 1.3 ones also without plaintexts (no keys)
 
@@ -249,6 +252,144 @@ def encode_connection(connection, plaintexts, keys):
     return struct.pack(">BH", 0, len(segments)) + bytes(segments) + bytes(section)
 
 
+def encode_app_turns(turns, port, chunking, limit=4096):
+    """fuzz_app.c's input: chunking byte, server port, then (direction, length, bytes)."""
+    out = bytearray(struct.pack(">BH", chunking, port))
+    for server, data in turns:
+        if len(out) + 3 + len(data) > limit:
+            data = data[:max(0, limit - len(out) - 3)]
+        out += struct.pack(">BH", 0x80 if server else 0x00, len(data)) + data
+        if len(out) >= limit:
+            break
+    return bytes(out)
+
+
+def _ldap_result(message_id, op, code, text=b""):
+    result = b"\x0a\x01" + bytes([code]) + b"\x04\x00\x04" + bytes([len(text)]) + text
+    body = b"\x02\x01" + bytes([message_id]) + bytes([op, len(result)]) + result
+    return b"\x30" + bytes([len(body)]) + body
+
+
+def _ldap_simple_bind(message_id, name, password):
+    request = b"\x02\x01\x03\x04" + bytes([len(name)]) + name + b"\x80" + bytes([len(password)]) + password
+    body = b"\x02\x01" + bytes([message_id]) + b"\x60" + bytes([len(request)]) + request
+    return b"\x30" + bytes([len(body)]) + body
+
+
+def _ldap_notice_of_disconnection(code):
+    oid = b"1.3.6.1.4.1.1466.20036"
+    result = b"\x0a\x01" + bytes([code]) + b"\x04\x00\x04\x00\x8a" + bytes([len(oid)]) + oid
+    body = b"\x02\x01\x00\x78" + bytes([len(result)]) + result
+    return b"\x30" + bytes([len(body)]) + body
+
+
+def _mysql_packet(sequence, payload):
+    return struct.pack("<I", len(payload))[:3] + bytes([sequence]) + payload
+
+
+def _mysql_handshake_response():
+    payload = struct.pack("<IIB", 0x00088A01, 0x01000000, 0x21) + bytes(23)
+    payload += b"alice\x00\x00mysql_native_password\x00"
+    return _mysql_packet(2, payload)
+
+
+def _pg_message(kind, payload):
+    return kind + struct.pack(">I", 4 + len(payload)) + payload
+
+
+def _pg_startup():
+    parameters = b"user\x00alice\x00database\x00shop\x00\x00"
+    return struct.pack(">II", 8 + len(parameters), 196608) + parameters
+
+
+def _mqtt_connect(name, level):
+    body = struct.pack(">H", len(name)) + name + bytes([level, 0x02]) + struct.pack(">H", 60)
+    if level == 5:
+        body += b"\x00"
+    body += b"\x00\x04test"
+    return b"\x10" + bytes([len(body)]) + body
+
+
+# One transcript per protocol, written from its RFC or documentation (the same
+# exchanges as tests/unit/test_app.c): (name, server port, [(from server, bytes)]).
+APP_TRANSCRIPTS = [
+    ("smtp-starttls-421", 25, [
+        (False, b"EHLO client.example.org\r\n"),
+        (True, b"421 4.7.1 mail.example.org Error: No client certificate presented\r\n")]),
+    ("smtp-auth-challenge-235", 587, [
+        (False, b"EHLO c\r\n"), (True, b"250-m\r\n250-PIPELINING\r\n250 AUTH PLAIN\r\n"),
+        (False, b"AUTH PLAIN\r\n"), (True, b"334 \r\n"), (False, b"AGFsaWNlAHNlY3JldA==\r\n"),
+        (True, b"235 2.7.0 Authentication successful\r\n")]),
+    ("smtps-greeting-rcpt-554-pipelined", 465, [
+        (True, b"220 mail.example.org ESMTP Postfix\r\n"), (False, b"EHLO c\r\n"),
+        (True, b"250-m\r\n250 8BITMIME\r\n"),
+        (False, b"MAIL FROM:<a@c>\r\nRCPT TO:<b@d>\r\nDATA\r\n"),
+        (True, b"250 2.1.0 Ok\r\n554 5.7.1 <b@d>: Relay access denied\r\n")]),
+    ("imap-login-no", 143, [
+        (False, b"a1 CAPABILITY\r\n"),
+        (True, b"* CAPABILITY IMAP4rev1 LITERAL+\r\na1 OK Pre-login capabilities listed.\r\n"),
+        (False, b"a2 LOGIN {5}\r\n"), (True, b"+ OK\r\n"), (False, b"alice {6+}\r\nsecret\r\n"),
+        (True, b"* 1 FETCH (BODY[] {5}\r\nab\r\n)\r\n"
+               b"a2 NO [ALERT] Client didn't present valid SSL certificate\r\n")]),
+    ("imaps-bye", 993, [(True, b"* BYE Disconnected: client certificate required\r\n")]),
+    ("imaps-authenticate", 993, [
+        (True, b"* OK Dovecot ready.\r\n"), (False, b"a1 AUTHENTICATE PLAIN\r\n"),
+        (True, b"+ \r\n"), (False, b"AGFsaWNlAHNlY3JldA==\r\n"), (True, b"a1 OK Logged in\r\n")]),
+    ("pop3-pass-err", 110, [
+        (False, b"CAPA\r\n"), (True, b"+OK\r\nTOP\r\nUSER\r\nSASL PLAIN\r\n.\r\n"),
+        (False, b"USER alice\r\n"), (True, b"+OK\r\n"), (False, b"PASS secret\r\n"),
+        (True, b"-ERR [AUTH] Authentication failed.\r\n")]),
+    ("pop3s-auth", 995, [
+        (True, b"+OK Dovecot ready.\r\n"), (False, b"AUTH PLAIN\r\n"), (True, b"+ \r\n"),
+        (False, b"AGFsaWNlAHNlY3JldA==\r\n"), (True, b"+OK Logged in.\r\n")]),
+    ("http1-400", 443, [
+        (False, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+        (True, b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\nContent-Length: 0\r\n\r\n")]),
+    ("http2-403", 443, [
+        (False, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00"),
+        (True, b"\x00\x00\x06\x04\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x80"
+               b"\x00\x00\x00\x04\x01\x00\x00\x00\x00"
+               b"\x00\x00\x05\x01\x04\x00\x00\x00\x01\x48\x03403")]),
+    ("ldap-bind-49", 636, [
+        (False, _ldap_simple_bind(1, b"cn=alice,dc=example,dc=org", b"secret")),
+        (True, _ldap_result(1, 0x61, 14, b"sasl") + _ldap_result(1, 0x61, 49, b"invalid"))]),
+    ("ldap-notice-of-disconnection", 389, [
+        (False, _ldap_simple_bind(1, b"", b"")),
+        (True, _ldap_notice_of_disconnection(52))]),
+    ("mysql-1045", 3306, [
+        (False, _mysql_handshake_response()),
+        (True, _mysql_packet(3, b"\xff\x15\x04#28000Access denied for user 'alice'@'localhost'"))]),
+    ("mysql-auth-switch-ok", 3306, [
+        (False, _mysql_handshake_response()),
+        (True, _mysql_packet(3, b"\xfemysql_native_password\x00" + bytes(range(0x30, 0x44)) + b"\x00")),
+        (False, _mysql_packet(4, bytes(20))),
+        (True, _mysql_packet(5, b"\x00\x00\x00\x02\x00\x00\x00"))]),
+    ("pgsql-fatal-28000", 5432, [
+        (False, _pg_startup()),
+        (True, _pg_message(b"E", b"SFATAL\x00VFATAL\x00C28000\x00Mconnection requires a valid "
+                                 b"client certificate\x00Fauth.c\x00L354\x00\x00"))]),
+    ("pgsql-sasl-ok", 5432, [
+        (False, _pg_startup()),
+        (True, _pg_message(b"R", b"\x00\x00\x00\x0aSCRAM-SHA-256\x00\x00")),
+        (False, _pg_message(b"p", b"SCRAM-SHA-256\x00\x00\x00\x00\x08n,,n=,r=x")),
+        (True, _pg_message(b"R", b"\x00\x00\x00\x00") + _pg_message(b"Z", b"I"))]),
+    ("mqtt-311-connack-5", 8883, [
+        (False, _mqtt_connect(b"MQTT", 4)), (True, b"\x20\x02\x00\x05")]),
+    ("mqtt-5-connack-135", 8883, [
+        (False, _mqtt_connect(b"MQTT", 5)), (True, b"\xf0\x02\x18\x00"),
+        (True, b"\x20\x08\x00\x87\x05\x1f\x00\x02no")]),
+    ("mqtt-31-connack-4", 1883, [
+        (False, _mqtt_connect(b"MQIsdp", 3)), (True, b"\x20\x02\x00\x04")]),
+]
+
+
+def add_app_transcripts(corpus):
+    for name, port, turns in APP_TRANSCRIPTS:
+        for chunking in (0x00, 0x31):
+            corpus.add("app", f"{name}-{chunking:02x}", encode_app_turns(turns, port, chunking),
+                       ("transcript", name))
+
+
 class Corpus:
     def __init__(self, root, per_harness):
         self.root, self.per_harness = root, per_harness
@@ -354,6 +495,15 @@ def collect(capture, corpus):
                 corpus.add("http", f"{tag}-server-data-{chunking:02x}", bytes([chunking]) + answer,
                            (kind, chunking))
 
+        # Both directions' application data, in order, for the application reader.
+        turns = [(d, p) for d, ok, t, p in plaintexts if ok and t == CT_APPLICATION_DATA and p]
+        if turns:
+            first_packet = stream_packets[0]
+            server_port = (first_packet.dst if connection.direction(first_packet) == 0
+                           else first_packet.src)
+            data = encode_app_turns(turns, server_port, 0x00)
+            corpus.add("app", f"{tag}-app-data", data, ("capture", feature(stem), version))
+
         corpus.add("tls_stream", f"{tag}", encode_connection(connection, plaintexts, True),
                    ("keys", feature(stem), version))
         if connection.tls13:
@@ -374,6 +524,7 @@ def main():
             collect(capture, corpus)
         except (subprocess.CalledProcessError, ValueError) as error:
             print(f"{capture}: skipped ({error})", file=sys.stderr)
+    add_app_transcripts(corpus)
     if args.only:
         corpus.inputs = {h: v for h, v in corpus.inputs.items() if h in args.only}
     corpus.write()

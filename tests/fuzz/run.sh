@@ -6,7 +6,7 @@
 #
 # Builds build-fuzz (CC=clang -DMTLS_FUZZ=ON; MTLS_FUZZ_BUILD_DIR to change it),
 # then runs each harness (default: every one that is built: hello certs messages
-# http tls_stream) for SECONDS (default 600) on a fresh copy of its seed corpus
+# http app tls_stream) for SECONDS (default 600) on a fresh copy of its seed corpus
 # tests/fuzz/corpus/<harness>/, one libFuzzer process per harness, as many at
 # once as there are cores (MTLS_FUZZ_PARALLEL). A crash, leak, timeout or
 # out-of-memory input is copied to tests/fuzz/regressions/<harness>/ under a name

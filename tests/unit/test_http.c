@@ -374,6 +374,100 @@ static void http1_cut_before_status_waits(void)
     CHECK(reads_as((const uint8_t *)text, strlen(text), NULL, 0, still_waiting));
 }
 
+/* HTTP/1.x with the reason phrase kept (mtls_http_reader_init_with_reason):
+ * the status comes at the end of the line, with its reason, fed whole or one
+ * byte per call. */
+typedef struct {
+    const char *text;
+    uint16_t status; /* 0: none */
+    const char *reason;
+    bool waiting; /* no status: the reader still wants data */
+} reason_case_t;
+
+static bool reads_reason(const reason_case_t *c)
+{
+    bool ok = true;
+    size_t length = strlen(c->text);
+    for (int bytewise = 0; bytewise < 2; bytewise++) {
+        mtls_http_reader_t reader;
+        mtls_http_reader_init_with_reason(&reader);
+        uint16_t status = 0, found = 0;
+        mtls_http_protocol_t protocol = 0;
+        size_t known_at = 0;
+        int count = 0;
+        for (size_t at = 0; at < length;) {
+            size_t chunk = bytewise ? 1 : length;
+            if (mtls_http_reader_feed(&reader, (const uint8_t *)c->text + at, chunk, &status,
+                                      &protocol)) {
+                count++;
+                found = status;
+                known_at = at + chunk;
+            }
+            at += chunk;
+        }
+        bool good = found == c->status && count == (c->status != 0);
+        if (c->status) {
+            const char *line_end = strchr(c->text, '\n');
+            good = good && protocol == MTLS_HTTP_1 && strcmp(mtls_http_reader_reason(&reader),
+                                                             c->reason) == 0;
+            if (bytewise && line_end)
+                good = good && known_at == (size_t)(line_end - c->text) + 1;
+        } else {
+            good = good && mtls_http_reader_wants_data(&reader) == c->waiting &&
+                   strcmp(mtls_http_reader_reason(&reader), "") == 0;
+        }
+        if (!good)
+            fprintf(stderr, "  \"%s\" fed %s: status %u reason \"%s\" at %zu\n", c->text,
+                    bytewise ? "bytewise" : "whole", found, mtls_http_reader_reason(&reader),
+                    known_at);
+        ok = ok && good;
+    }
+    return ok;
+}
+
+static void http1_reason_phrase_kept(void)
+{
+    static const reason_case_t cases[] = {
+        {"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", 403, "Forbidden", false},
+        {"HTTP/1.1 496 SSL Certificate Required\r\n", 496, "SSL Certificate Required", false},
+        {"HTTP/1.0 302 Found\nLocation: /\n\n", 302, "Found", false},
+        {"HTTP/1.1 401 \r\n\r\n", 401, "", false},
+        {"HTTP/1.1 200\r\n\r\n", 200, "", false},
+        {"HTTP/1.1 400 Bad\x01Request\r\n", 400, "Bad?Request", false},
+        /* 31 characters are kept; a longer reason ends with "..." */
+        {"HTTP/1.1 403 Forbidden: Client certificate required\r\n", 403,
+         "Forbidden: Client certificat...", false},
+        {"HTTP/1.1 403 Forbidden: thirty-one character\r\n", 403,
+         "Forbidden: thirty-one character", false},
+        {"HTTP/1.1 403 Forbidden: thirty-one characters\r\n", 403,
+         "Forbidden: thirty-one charac...", false},
+        {"HTTP/1.1 2000 OK\r\n", 0, "", false},
+        {"HTTP/1.1 403Forbidden\r\n", 0, "", false},
+        {"HTTP/1.1 403 Forb", 0, "", true},
+    };
+    for (size_t i = 0; i < COUNT(cases); i++)
+        CHECK(reads_reason(&cases[i]));
+}
+
+static void http2_reason_is_empty_and_phrases_are_standard(void)
+{
+    mtls_http_reader_t reader;
+    mtls_http_reader_init_with_reason(&reader);
+    uint16_t status = 0;
+    mtls_http_protocol_t protocol = 0;
+    REQUIRE(mtls_http_reader_feed(&reader, nginx_h2_403, sizeof(nginx_h2_403), &status, &protocol));
+    CHECK(status == 403 && protocol == MTLS_HTTP_2);
+    CHECK(strcmp(mtls_http_reader_reason(&reader), "") == 0);
+    CHECK(strcmp(mtls_http_reason_phrase(403), "Forbidden") == 0);
+    CHECK(strcmp(mtls_http_reason_phrase(400), "Bad Request") == 0);
+    CHECK(strcmp(mtls_http_reason_phrase(495), "SSL Certificate Error") == 0);
+    CHECK(strcmp(mtls_http_reason_phrase(299), "") == 0);
+    /* Without init_with_reason, nothing is kept. */
+    mtls_http_reader_init(&reader);
+    REQUIRE(mtls_http_reader_feed(&reader, nginx_h1_400, sizeof(nginx_h1_400), &status, &protocol));
+    CHECK(strcmp(mtls_http_reader_reason(&reader), "") == 0);
+}
+
 /* HTTP/2: real bytes */
 
 static void http2_nginx_indexed_200_real_bytes(void)
@@ -769,6 +863,8 @@ static const unit_test_t tests[] = {
     UNIT_TEST(http1_status_without_reason),
     UNIT_TEST(http1_malformed_status_gives_up),
     UNIT_TEST(http1_cut_before_status_waits),
+    UNIT_TEST(http1_reason_phrase_kept),
+    UNIT_TEST(http2_reason_is_empty_and_phrases_are_standard),
     UNIT_TEST(http2_nginx_indexed_200_real_bytes),
     UNIT_TEST(http2_indexed_400_real_bytes),
     UNIT_TEST(http2_plain_literal_403_real_bytes),
