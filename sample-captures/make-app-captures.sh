@@ -663,6 +663,124 @@ JS
     app 0 1 - - no - "no application data either way: the server closed before its Finished (TLS 1.2), curl never sent its request."
   fi
 fi
+# ==========================================================================
+# Postfix 3.7 on 25 (SMTP STARTTLS): smtpd_tls_req_ccert and smtpd_tls_ask_ccert
+#   Runs with its own /etc/postfix and /var/spool/postfix (bind mounts inside
+#   this script's private mount namespace).  Clients: openssl s_client
+#   -starttls smtp and swaks (Net::SSLeay, secrets through keylog-preload.so).
+# ==========================================================================
+PF_NAMES=(postfix-smtp-starttls-tls13-req-ccert-good-cert postfix-smtp-starttls-tls13-req-ccert-no-cert
+          postfix-smtp-starttls-tls13-req-ccert-untrusted-cert postfix-smtp-starttls-tls12-req-ccert-no-cert
+          postfix-smtp-starttls-tls13-ask-ccert-no-cert-swaks postfix-smtp-starttls-tls13-ask-ccert-good-cert-swaks)
+if any_want "${PF_NAMES[@]}"; then
+  PFD=$WORK/pf; mkdir -p "$PFD/etc" "$PFD/spool"
+  cp -a /etc/postfix/. "$PFD/etc/"     # Debian keeps postfix-script, post-install there
+  : > "$PFD/etc/main.cf"                # compiled-in defaults + the settings below
+  mount --bind "$PFD/etc" /etc/postfix
+  mount --bind "$PFD/spool" /var/spool/postfix
+  PF_VER=$(postconf -h mail_version 2>/dev/null)
+  postconf -e compatibility_level=3.6 myhostname=mx.mtls.test mydomain=mtls.test myorigin=mtls.test \
+    'mydestination=mtls.test, localhost' inet_interfaces=$ADDR inet_protocols=ipv4 'mynetworks=' \
+    maillog_file=$PFD/maillog maillog_file_prefixes=/tmp smtpd_tls_loglevel=1 smtpd_tls_cert_file=$PKI/server.pem \
+    smtpd_tls_key_file=$PKI/server.key smtpd_tls_CAfile=$PKI/ca.pem \
+    'smtpd_relay_restrictions=permit_tls_all_clientcerts, reject_unauth_destination' \
+    smtputf8_enable=no biff=no alias_maps= alias_database= 'queue_directory=/var/spool/postfix' \
+    'data_directory=/var/spool/postfix/data'
+  postconf -F 'smtp/inet/chroot=n' 'postlog/unix-dgram/chroot=n'
+  mkdir -p /var/spool/postfix/data
+  chown postfix: /var/spool/postfix/data
+  postfix check 2>"$PFD/check.log" || die "postfix check failed: $(cat "$PFD/check.log")"
+  pf_start() { # mode: req|ask  [max TLS protocol]
+    if [ "$1" = req ]; then
+      postconf -e smtpd_tls_security_level=encrypt smtpd_tls_ask_ccert=yes smtpd_tls_req_ccert=yes
+    else
+      postconf -e smtpd_tls_security_level=may smtpd_tls_ask_ccert=yes smtpd_tls_req_ccert=no
+    fi
+    if [ -n "${2:-}" ]; then postconf -e "smtpd_tls_protocols=$2" "smtpd_tls_mandatory_protocols=$2"
+    else postconf -e 'smtpd_tls_protocols=>=TLSv1.2' 'smtpd_tls_mandatory_protocols=>=TLSv1.2'; fi
+    postfix start >> "$PFD/start.log" 2>&1 || die "postfix start failed: $(cat "$PFD/start.log")"
+    wait_listen 25
+  }
+  pf_stop() {
+    postfix stop >> "$PFD/start.log" 2>&1 || true
+    local i; for i in $(seq 50); do listening 25 || break; sleep 0.1; done
+    sleep 0.5
+  }
+  # s_client -starttls smtp does EHLO + STARTTLS itself; then: EHLO, MAIL, RCPT, QUIT
+  # (-nocommands: lines starting with Q or R are sent, not taken as s_client commands)
+  smtp_client() { # s_client args...
+    ( sleep 1; printf 'EHLO client.mtls.test\r\n'; sleep 0.5; printf 'MAIL FROM:<sender@mtls.test>\r\n'; sleep 0.5
+      printf 'RCPT TO:<user@remote.example>\r\n'; sleep 0.5; printf 'QUIT\r\n'; sleep 1 ) |
+      timeout 20 openssl s_client -connect $ADDR:25 -starttls smtp -name client.mtls.test -nocommands \
+        -servername localhost -CAfile "$PKI/ca.pem" -verify_return_error -keylogfile "$D/keylog" "$@"
+  }
+  swaks_client() { # swaks args...
+    LD_PRELOAD=$SHIM SSLKEYLOGFILE=$D/keylog timeout 20 swaks --server $ADDR:25 --helo client.mtls.test \
+      --from sender@mtls.test --to user@remote.example --tls --quit-after RCPT "$@"
+  }
+  SV_PF="Postfix $PF_VER"
+  SWAKS_VER=$(swaks --version 2>&1 | awk 'NR==1{print $3}')
+  CL_SWAKS="swaks $SWAKS_VER (Net::SSLeay, OpenSSL $OSSL_VER)"
+  pf_log() { grep -m1 -o "$1.*" "$D/server.log" | sed 's/ from localhost\[127.0.0.1\]//' ; }
+
+  # CASE: tls-version mode cert | smtp-reply-after-TLS | log line | client | verdict
+  for CASE in tls13-req-ccert-good-cert tls13-req-ccert-no-cert tls13-req-ccert-untrusted-cert tls12-req-ccert-no-cert \
+              tls13-ask-ccert-no-cert-swaks tls13-ask-ccert-good-cert-swaks; do
+    want postfix-smtp-starttls-$CASE || continue
+    case $CASE in *req-ccert*) MODE=req ;; *) MODE=ask ;; esac
+    case $CASE in tls12*) pf_start $MODE TLSv1.2; TV=1.2 ;; *) pf_start $MODE; TV=1.3 ;; esac
+    begin_capture postfix-smtp-starttls-$CASE 25 "$PFD/maillog"
+    case $CASE in
+      *good-cert-swaks) run_client swaks_client --tls-cert "$PKI/client.pem" --tls-key "$PKI/client.key"; CL=$CL_SWAKS ;;
+      *swaks) run_client swaks_client; CL=$CL_SWAKS ;;
+      *good*) run_client smtp_client "${GOOD[@]}"; CL="$CL_OSSL -starttls smtp" ;;
+      *untrusted*) run_client smtp_client "${UNTRUSTED[@]}"; CL="$CL_OSSL -starttls smtp" ;;
+      *) run_client smtp_client; CL="$CL_OSSL -starttls smtp" ;;
+    esac
+    end_capture; pf_stop; expect_streams
+    expect_dissect "smtp.req.command == \"STAR\""   # (Wireshark 4.0 keeps 4 letters)
+    if [ $MODE = req ]; then SVC="$SV_PF smtpd_tls_req_ccert=yes (security_level encrypt)"
+    else SVC="$SV_PF smtpd_tls_ask_ccert=yes (security_level may), relay: permit_tls_all_clientcerts"; fi
+    case $CASE in
+      *good-cert|*good-cert-swaks)
+        srv_log_has "Trusted TLS connection established from localhost[127.0.0.1]: TLSv$TV"
+        srv_log_has "rcpt=1 quit=1"
+        expect_wire "tls=$TV scr=1 ccert=c salert=- calert=-"
+        expect_dissect 'smtp.response.code == 250 && smtp.rsp.parameter contains "2.1.5 Ok"'
+        row 0 1 handshake yes certificate accepted - no "$(pha)" "$SVC" "$CL" \
+          "postfix $MODE-ccert (TLS $TV); good cert; log: '$(pf_log 'Trusted TLS connection established' | cut -d: -f1-2)', '$(pf_log disconnect)'; RCPT to a remote domain accepted (relay by client cert)."
+        app 0 1 smtp 250 no "SMTP 250 2.1.5 Ok" "no 4xx/5xx after TLS; the decisive reply is the one that accepted RCPT TO:<user@remote.example> (relay allowed by the client certificate): '250 2.1.5 Ok'." ;;
+      *req-ccert-no-cert)
+        srv_log_has "NOQUEUE: abort: TLS from localhost[127.0.0.1]: No client certificate presented"
+        expect_wire "tls=$TV scr=1 ccert=e salert=- calert=-"
+        expect_dissect 'smtp.response.code == 421'
+        cli_log_has 1 "421 4.7.1 mx.mtls.test Error: No client certificate presented"
+        row 0 1 handshake yes empty server-ignored - no "$(pha)" "$SVC" "$CL" \
+          "postfix req-ccert (TLS $TV); client without cert sent an empty Certificate, the handshake completed (no alert); log: 'Anonymous TLS connection established', 'NOQUEUE: abort: TLS from localhost[127.0.0.1]: No client certificate presented'; the first command after TLS (EHLO) got 421 and the server closed."
+        app 0 1 smtp 421 yes "SMTP 421 4.7.1 mx.mtls.test Error: No client certificate presented" \
+          "the reply to the first command after STARTTLS (EHLO), then close_notify and FIN; s_client: '421 4.7.1 mx.mtls.test Error: No client certificate presented'." ;;
+      *req-ccert-untrusted-cert)
+        srv_log_has "certificate verification failed for localhost[127.0.0.1]: untrusted issuer /CN=mtls sample UNTRUSTED CA"
+        srv_log_has "NOQUEUE: abort: TLS from localhost[127.0.0.1]: Client certificate not trusted"
+        expect_wire "tls=$TV scr=1 ccert=c salert=- calert=-"
+        expect_dissect 'smtp.response.code == 421'
+        row 0 1 handshake yes certificate accepted - no "$(pha)" "$SVC" "$CL" \
+          "postfix req-ccert (TLS $TV); cert from an untrusted CA, the handshake completed (no alert); log: 'certificate verification failed for localhost[127.0.0.1]: untrusted issuer /CN=mtls sample UNTRUSTED CA', 'Untrusted TLS connection established', 'NOQUEUE: abort: TLS from localhost[127.0.0.1]: Client certificate not trusted'. Refused above TLS."
+        app 0 1 smtp 421 yes "SMTP 421 4.7.1 mx.mtls.test Error: Client certificate not trusted" \
+          "the reply to the first command after STARTTLS (EHLO), then close_notify and FIN." ;;
+      *ask-ccert-no-cert-swaks)
+        srv_log_has "NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 554 5.7.1 <user@remote.example>: Relay access denied"
+        expect_wire "tls=$TV scr=1 ccert=e salert=- calert=-"
+        expect_dissect 'smtp.response.code == 554'
+        cli_log_has 1 "554 5.7.1 <user@remote.example>: Relay access denied"
+        row 0 1 handshake yes empty server-ignored - no "$(pha)" "$SVC" "$CL" \
+          "postfix ask-ccert (TLS $TV); swaks without cert sent an empty Certificate, the handshake completed; log: 'Anonymous TLS connection established', 'NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 554 5.7.1 <user@remote.example>: Relay access denied'."
+        app 0 1 smtp 554 yes "SMTP 554 5.7.1 <user@remote.example>: Relay access denied" \
+          "EHLO and MAIL got 250, RCPT TO:<user@remote.example> got the first 4xx/5xx after TLS: '554 5.7.1 <user@remote.example>: Relay access denied' (swaks: '<~* 554 ...')." ;;
+    esac
+  done
+  umount /var/spool/postfix /etc/postfix
+fi
 
 # ==========================================================================
 [ -n "$LIST" ] && exit 0
