@@ -781,6 +781,124 @@ if any_want "${PF_NAMES[@]}"; then
   done
   umount /var/spool/postfix /etc/postfix
 fi
+# ==========================================================================
+# Dovecot 2.3: IMAP STARTTLS (143), imaps (993), POP3 STLS (110)
+#   ssl_verify_client_cert = yes, auth_ssl_require_client_cert = yes
+# ==========================================================================
+DC_NAMES=(dovecot-imap-starttls-tls13-good-cert dovecot-imap-starttls-tls13-no-cert dovecot-imaps-tls13-untrusted-cert
+          dovecot-imaps-tls12-no-cert dovecot-pop3-starttls-tls13-no-cert)
+if any_want "${DC_NAMES[@]}"; then
+  DCD=$WORK/dc; mkdir -p "$DCD/mail"; chown nobody: "$DCD/mail"
+  echo "mtlsuser:{PLAIN}mtls-pw::::::" > "$DCD/passwd"
+  cat > "$DCD/dovecot.conf" <<CONF
+base_dir = $DCD/run
+state_dir = $DCD/state
+log_path = $DCD/server.log
+protocols = imap pop3
+listen = $ADDR
+ssl = yes
+ssl_cert = <$PKI/server.pem
+ssl_key = <$PKI/server.key
+ssl_ca = <$PKI/ca.pem
+ssl_verify_client_cert = yes
+ssl_require_crl = no
+ssl_min_protocol = TLSv1.2
+auth_ssl_require_client_cert = yes
+auth_verbose = yes
+auth_mechanisms = plain
+first_valid_uid = 1
+mail_location = maildir:$DCD/mail/%u
+passdb {
+  driver = passwd-file
+  args = $DCD/passwd
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=$DCD/mail/%u
+}
+service imap-login {
+  inet_listener imap {
+    port = 143
+  }
+  inet_listener imaps {
+    port = 993
+    ssl = yes
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    port = 110
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+}
+CONF
+  dovecot -F -c "$DCD/dovecot.conf" & DC_PID=$!; SRV_PIDS="$SRV_PIDS $DC_PID"
+  wait_listen 143 $DC_PID; wait_listen 993 $DC_PID; wait_listen 110 $DC_PID
+  DC_VER=$(dovecot --version | awk '{print $1}')
+  SV_DC="Dovecot $DC_VER ssl_verify_client_cert=yes, auth_ssl_require_client_cert=yes"
+  imap_client() { # port s_client-args...
+    local port=$1; shift
+    ( sleep 1; printf 'a LOGIN mtlsuser mtls-pw\r\n'; sleep 0.7; printf 'b LOGOUT\r\n'; sleep 1 ) |
+      timeout 20 openssl s_client -connect $ADDR:$port -nocommands -servername localhost -CAfile "$PKI/ca.pem" \
+        -verify_return_error -keylogfile "$D/keylog" "$@"
+  }
+  pop3_client() { # s_client-args...
+    ( sleep 1; printf 'USER mtlsuser\r\n'; sleep 0.5; printf 'PASS mtls-pw\r\n'; sleep 0.7; printf 'QUIT\r\n'; sleep 1 ) |
+      timeout 20 openssl s_client -connect $ADDR:110 -starttls pop3 -nocommands -servername localhost -CAfile "$PKI/ca.pem" \
+        -verify_return_error -keylogfile "$D/keylog" "$@"
+  }
+  for CASE in imap-starttls-tls13-good-cert imap-starttls-tls13-no-cert imaps-tls13-untrusted-cert imaps-tls12-no-cert pop3-starttls-tls13-no-cert; do
+    want dovecot-$CASE || continue
+    case $CASE in imaps*) P=993 ;; pop3*) P=110 ;; *) P=143 ;; esac
+    begin_capture dovecot-$CASE $P "$DCD/server.log"
+    A=()
+    case $CASE in *good*) A=("${GOOD[@]}") ;; *untrusted*) A=("${UNTRUSTED[@]}") ;; esac
+    case $CASE in *tls12*) A+=(-tls1_2) ;; esac
+    case $CASE in
+      imap-starttls*) run_client imap_client 143 -starttls imap "${A[@]}" ;;
+      imaps*) run_client imap_client 993 "${A[@]}" ;;
+      pop3*) run_client pop3_client "${A[@]}" ;;
+    esac
+    end_capture; expect_streams
+    case $CASE in *tls12*) TV=1.2; PHA=no ;; *) TV=1.3; PHA=$(pha) ;; esac
+    case $CASE in imap-starttls*) HOW="IMAP STARTTLS on 143"; CL="$CL_OSSL -starttls imap" ;;
+                  imaps*) HOW="imaps on 993"; CL="$CL_OSSL" ;;
+                  pop3*) HOW="POP3 STLS on 110"; CL="$CL_OSSL -starttls pop3" ;; esac
+    case $CASE in
+      imap*good-cert)
+        srv_log_has "imap-login: Info: Login: user=<mtlsuser>, method=PLAIN"
+        expect_wire "tls=$TV scr=1 ccert=c salert=- calert=-"
+        expect_dissect 'imap.response contains "a OK Logged in"'
+        row 0 1 handshake yes certificate accepted - no "$PHA" "$SV_DC" "$CL" \
+          "dovecot $HOW (TLS $TV); good cert; LOGIN accepted; log: '$(grep -m1 -o 'imap-login: Info: Login: user=<mtlsuser>, method=PLAIN, [^,]*, [^,]*, [^,]*, TLS' "$D/server.log")'."
+        app 0 1 imap - no "IMAP OK Logged in" "the tagged answer to 'a LOGIN': '* CAPABILITY ...' then 'a OK Logged in'." ;;
+      imap*)
+        case $CASE in *untrusted*) CC=c; R=certificate; V=accepted; WHY="client sent an invalid cert"; WHAT="cert from an untrusted CA, the handshake completed (no alert)"
+                      ;; *) CC=e; R=empty; V=server-ignored; WHY="client didn't send a cert"; WHAT="client without cert sent an empty Certificate, the handshake completed" ;; esac
+        srv_log_has "Client didn't present valid SSL certificate"
+        srv_log_has "Aborted login by logging out ($WHY)"
+        expect_wire "tls=$TV scr=1 ccert=$CC salert=- calert=-"
+        expect_dissect "imap.response contains \"a NO [ALERT] Client didn't present valid SSL certificate\""
+        cli_log_has 1 "a NO [ALERT] Client didn't present valid SSL certificate"
+        row 0 1 handshake yes $R $V - no "$PHA" "$SV_DC" "$CL" \
+          "dovecot $HOW (TLS $TV); $WHAT; LOGIN refused; log: 'auth: Info: plain(?,127.0.0.1,...): Client didn't present valid SSL certificate', 'imap-login: Info: Disconnected: Aborted login by logging out ($WHY)'."
+        app 0 1 imap - yes "IMAP NO [ALERT] Client didn't present valid SSL certificate" \
+          "the tagged answer to 'a LOGIN mtlsuser ...': 'a NO [ALERT] Client didn't present valid SSL certificate' (then the client's LOGOUT got '* BYE Logging out', 'b OK Logout completed.')." ;;
+      pop3*)
+        srv_log_has "Client didn't present valid SSL certificate"
+        srv_log_has "pop3-login: Info: Disconnected: Aborted login by logging out (client didn't send a cert)"
+        expect_wire "tls=$TV scr=1 ccert=e salert=- calert=-"
+        expect_dissect "pop.response.description contains \"[AUTH] Client didn't present valid SSL certificate\""
+        row 0 1 handshake yes empty server-ignored - no "$PHA" "$SV_DC" "$CL" \
+          "dovecot $HOW (TLS $TV); client without cert sent an empty Certificate, the handshake completed; USER got +OK, PASS got -ERR; log: 'Client didn't present valid SSL certificate', 'pop3-login: Info: Disconnected: Aborted login by logging out (client didn't send a cert)'."
+        app 0 1 pop3 - yes "POP3 -ERR [AUTH] Client didn't present valid SSL certificate" \
+          "USER mtlsuser got a bare '+OK' (not an acceptance: the password is still to come), PASS got '-ERR [AUTH] Client didn't present valid SSL certificate' (the decisive answer), QUIT '+OK Logging out'." ;;
+    esac
+  done
+  kill $DC_PID; wait $DC_PID 2>/dev/null || true
+fi
 
 # ==========================================================================
 [ -n "$LIST" ] && exit 0
