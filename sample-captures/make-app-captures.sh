@@ -157,7 +157,7 @@ begin_capture() {
   NAME=$1; PORT=$2; SRVLOG=${3:-}; D=$WORK/$NAME; mkdir -p "$D"; : > "$D/keylog"; chmod 666 "$D/keylog"; CLIENT_N=0
   SRVLOG_OFF=0; [ -n "$SRVLOG" ] && [ -f "$SRVLOG" ] && SRVLOG_OFF=$(stat -c %s "$SRVLOG")
   log "scenario $NAME"
-  tcpdump -i lo -n -U --immediate-mode -w "$D/raw.pcap" "tcp port $PORT" 2> "$D/tcpdump.log" & TCPDUMP_PID=$!
+  tcpdump -i lo -n -U --immediate-mode -B 16384 -w "$D/raw.pcap" "tcp port $PORT" 2> "$D/tcpdump.log" & TCPDUMP_PID=$!
   local i; for i in $(seq 100); do grep -qs "listening on" "$D/tcpdump.log" && break; sleep 0.1; done
   grep -q "listening on" "$D/tcpdump.log" || die "tcpdump did not start"
 }
@@ -171,6 +171,7 @@ end_capture() {
   sleep 1   # the server's last words and the FIN/ACKs
   if [ -n "$SRVLOG" ]; then tail -c +$((SRVLOG_OFF + 1)) "$SRVLOG" > "$D/server.log"; else : > "$D/server.log"; fi
   kill -INT "$TCPDUMP_PID"; wait "$TCPDUMP_PID" 2>/dev/null || true; TCPDUMP_PID=
+  grep -q "^0 packets dropped by kernel" "$D/tcpdump.log" || die "tcpdump lost packets: $(grep dropped "$D/tcpdump.log" | paste -sd' ')"
   [ -s "$D/keylog" ] || die "empty key log"
   editcap --inject-secrets "tls,$D/keylog" "$D/raw.pcap" "$NEW/$NAME.pcapng" || die "editcap failed"
 }
@@ -205,6 +206,8 @@ expect_streams() {
   [ "$n" = "${1:-1}" ] || die "expected ${1:-1} TCP connection(s), capture has $n"
   n=$(ts -Y "tcp.flags.fin==1 || tcp.flags.reset==1" -T fields -e tcp.stream | sort -u | grep -c . || true)
   [ "$n" = "${1:-1}" ] || die "connection does not end with FIN/RST in the capture"
+  n=$(ts -Y "tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment" -T fields -e frame.number | grep -c . || true)
+  [ "$n" = 0 ] || die "segments missing from the capture"
 }
 # expect_dissect FILTER [min]: plain tshark shows at least min (1) frames matching
 expect_dissect() {
@@ -252,417 +255,6 @@ GOOD=(-cert "$PKI/client.pem" -key "$PKI/client.key")
 UNTRUSTED=(-cert "$PKI/untrusted.pem" -key "$PKI/untrusted.key")
 
 #@@SCENARIOS@@
-# ==========================================================================
-# PostgreSQL 15 on 5432: hostssl ... cert and clientcert=verify-ca
-#   ssl_ca_file set: the server sends a CertificateRequest on every TLS
-#   connection (SSL_VERIFY_PEER without FAIL_IF_NO_PEER_CERT): no certificate
-#   goes through TLS and is refused by pg_hba in the startup (ErrorResponse);
-#   an untrusted one is refused in TLS (alert unknown_ca).
-# ==========================================================================
-PG_NAMES=(pgsql-tls13-cert-good-cert pgsql-tls13-cert-no-cert pgsql-tls13-cert-untrusted-cert
-          pgsql-tls13-cert-wrong-cn pgsql-tls12-verify-ca-no-cert)
-if any_want "${PG_NAMES[@]}"; then
-  PGD=$WORK/pg; mkdir -p "$PGD"; chown postgres: "$PGD"
-  cp "$PKI/server.key" "$PGD/server.key"; chown postgres: "$PGD/server.key"; chmod 600 "$PGD/server.key"
-  runuser -u postgres -- $PG_BIN/initdb -D "$PGD/data" -A trust -U postgres > "$PGD/initdb.log" 2>&1 || die "initdb failed"
-  cat >> "$PGD/data/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = 5432
-unix_socket_directories = '$PGD'
-ssl = on
-ssl_cert_file = '$PKI/server.pem'
-ssl_key_file = '$PGD/server.key'
-ssl_ca_file = '$PKI/ca.pem'
-log_connections = on
-log_min_messages = info
-CONF
-  cat > "$PGD/data/pg_hba.conf" <<CONF
-local     all  postgres                  trust
-hostssl   all  mtlsuser   127.0.0.1/32   cert
-hostssl   all  otheruser  127.0.0.1/32   trust clientcert=verify-ca
-CONF
-  setpriv --reuid postgres --regid postgres --init-groups -- $PG_BIN/postgres -D "$PGD/data" > "$PGD/server.log" 2>&1 & SRV_PIDS="$SRV_PIDS $!"; PG_PID=$!
-  wait_listen 5432 $PG_PID
-  runuser -u postgres -- psql -h "$PGD" -U postgres -q -c "CREATE USER mtlsuser; CREATE USER otheruser;" postgres > /dev/null || die "psql setup failed"
-  PG_VER=$($PG_BIN/postgres --version | awk '{print $3}')
-  SV_PG="PostgreSQL $PG_VER"
-  CL_PG="psql $PG_VER (libpq, OpenSSL $OSSL_VER)"
-  pg_client() { # user extra-conninfo...
-    local user=$1; shift
-    LD_PRELOAD=$SHIM SSLKEYLOGFILE=$D/keylog timeout 20 psql -X -w \
-      "host=$ADDR port=5432 dbname=postgres user=$user sslmode=verify-full sslrootcert=$PKI/ca.pem gssencmode=disable sslcert=$WORK/none.pem sslkey=$WORK/none.key $*" \
-      -c "SELECT 'mtls ok'"
-  }
-  PG_GOOD="sslcert=$PKI/client.pem sslkey=$PKI/client.key"
-
-  if want pgsql-tls13-cert-good-cert; then
-    begin_capture pgsql-tls13-cert-good-cert 5432 "$PGD/server.log"
-    run_client pg_client mtlsuser "$PG_GOOD"
-    end_capture; expect_streams
-    cli_log_has 1 "mtls ok"
-    srv_log_has "connection authorized: user=mtlsuser database=postgres application_name=psql SSL enabled (protocol=TLSv1.3"
-    expect_wire "tls=1.3 scr=1 ccert=c salert=- calert=-"
-    expect_dissect "pgsql.type == \"Authentication request\" && pgsql.authtype == 0"
-    row 0 1 handshake yes certificate accepted - no "$(pha)" "$SV_PG hostssl cert" "$CL_PG" \
-      "pg_hba 'hostssl all mtlsuser 127.0.0.1/32 cert', ssl_ca_file set (TLS 1.3); psql sent the good cert CN=mtlsuser; log: 'connection authenticated: identity=\"CN=mtlsuser\" method=cert', 'connection authorized: user=mtlsuser database=postgres application_name=psql SSL enabled (protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384'; query answered."
-    app 0 1 pgsql - no "PostgreSQL AuthenticationOk" \
-      "server answered the startup with AuthenticationOk (R, code 0) then ReadyForQuery; psql printed the query result 'mtls ok'."
-  fi
-
-  if want pgsql-tls13-cert-no-cert; then
-    begin_capture pgsql-tls13-cert-no-cert 5432 "$PGD/server.log"
-    run_client pg_client mtlsuser
-    end_capture; expect_streams
-    cli_log_has 1 "FATAL:  connection requires a valid client certificate"
-    srv_log_has "FATAL:  connection requires a valid client certificate"
-    expect_wire "tls=1.3 scr=1 ccert=e salert=- calert=-"
-    expect_dissect 'pgsql.type == "Error" && pgsql.code == "28000"'
-    row 0 1 handshake yes empty server-ignored - no "$(pha)" "$SV_PG hostssl cert" "$CL_PG" \
-      "pg_hba 'hostssl all mtlsuser 127.0.0.1/32 cert', ssl_ca_file set (TLS 1.3); psql without cert sent an empty Certificate, the handshake completed; then ErrorResponse; log: 'FATAL:  connection requires a valid client certificate'."
-    app 0 1 pgsql - yes "PostgreSQL FATAL 28000 connection requires a valid client certificate" \
-      "ErrorResponse to the startup message: S FATAL, C 28000, M 'connection requires a valid client certificate'; psql: 'FATAL:  connection requires a valid client certificate'."
-  fi
-
-  if want pgsql-tls13-cert-untrusted-cert; then
-    begin_capture pgsql-tls13-cert-untrusted-cert 5432 "$PGD/server.log"
-    run_client pg_client mtlsuser "sslcert=$PKI/untrusted.pem sslkey=$PKI/untrusted.key"
-    end_capture; expect_streams
-    srv_log_has "could not accept SSL connection"
-    cli_log_has 1 "alert unknown ca"
-    expect_wire "tls=1.3 scr=1 ccert=c salert=48 calert=-"
-    row 0 1 handshake yes certificate rejected unknown_ca no "$(pha)" "$SV_PG hostssl cert" "$CL_PG" \
-      "pg_hba 'hostssl ... cert', ssl_ca_file set (TLS 1.3); psql sent a cert from an untrusted CA; server sent alert unknown_ca; log: '$(grep -m1 -o 'could not accept SSL connection.*' "$D/server.log")'; psql: '$(grep -m1 -o 'SSL error.*' "$D/client1.log")'."
-    app 0 1 pgsql - no - "refused inside TLS: after its Finished the client sent no startup message and the server sent no application data (only the SSLRequest and its 'S' in clear before TLS)."
-  fi
-
-  if want pgsql-tls13-cert-wrong-cn; then
-    begin_capture pgsql-tls13-cert-wrong-cn 5432 "$PGD/server.log"
-    run_client pg_client mtlsuser "sslcert=$PKI/other.pem sslkey=$PKI/other.key"
-    end_capture; expect_streams
-    srv_log_has 'FATAL:  certificate authentication failed for user "mtlsuser"'
-    srv_log_has 'provided user name (mtlsuser) and authenticated user name (otheruser) do not match'
-    cli_log_has 1 'FATAL:  certificate authentication failed for user "mtlsuser"'
-    expect_wire "tls=1.3 scr=1 ccert=c salert=- calert=-"
-    expect_dissect 'pgsql.type == "Error" && pgsql.code == "28000"'
-    row 0 1 handshake yes certificate accepted - no "$(pha)" "$SV_PG hostssl cert" "$CL_PG" \
-      "pg_hba 'hostssl all mtlsuser 127.0.0.1/32 cert' (TLS 1.3); psql as mtlsuser sent a good cert with CN=otheruser: TLS accepted it; log: 'provided user name (mtlsuser) and authenticated user name (otheruser) do not match', 'FATAL:  certificate authentication failed for user \"mtlsuser\"'. Refused above TLS."
-    app 0 1 pgsql - yes 'PostgreSQL FATAL 28000 certificate authentication failed for user "mtlsuser"' \
-      "ErrorResponse to the startup message: S FATAL, C 28000, M 'certificate authentication failed for user \"mtlsuser\"'."
-  fi
-
-  if want pgsql-tls12-verify-ca-no-cert; then
-    begin_capture pgsql-tls12-verify-ca-no-cert 5432 "$PGD/server.log"
-    run_client pg_client otheruser "ssl_max_protocol_version=TLSv1.2"
-    end_capture; expect_streams
-    cli_log_has 1 "FATAL:  connection requires a valid client certificate"
-    srv_log_has "FATAL:  connection requires a valid client certificate"
-    expect_wire "tls=1.2 scr=1 ccert=e salert=- calert=-"
-    expect_dissect 'pgsql.type == "Error" && pgsql.code == "28000"'
-    row 0 1 handshake yes empty server-ignored - no no "$SV_PG hostssl trust clientcert=verify-ca" "$CL_PG ssl_max_protocol_version=TLSv1.2" \
-      "pg_hba 'hostssl all otheruser 127.0.0.1/32 trust clientcert=verify-ca', ssl_ca_file set (TLS 1.2); psql without cert sent an empty Certificate, the handshake completed; log: 'FATAL:  connection requires a valid client certificate'."
-    app 0 1 pgsql - yes "PostgreSQL FATAL 28000 connection requires a valid client certificate" \
-      "ErrorResponse to the startup message: S FATAL, C 28000, M 'connection requires a valid client certificate'."
-  fi
-  kill $PG_PID; wait $PG_PID 2>/dev/null || true
-fi
-# ==========================================================================
-# MariaDB 10.11 on 3306: an account with REQUIRE X509
-#   ssl-ca set: the server sends a CertificateRequest on every TLS connection;
-#   no certificate goes through TLS and the login gets ERR 1045; an untrusted
-#   one is refused in TLS.
-# ==========================================================================
-MY_NAMES=(mariadb-tls13-x509-good-cert mariadb-tls13-x509-no-cert mariadb-tls13-x509-untrusted-cert
-          mariadb-tls12-x509-no-cert)
-if any_want "${MY_NAMES[@]}"; then
-  MYD=$WORK/my; mkdir -p "$MYD/data"; chown -R mysql: "$MYD"
-  mariadb-install-db --no-defaults --datadir="$MYD/data" --user=mysql --skip-test-db > "$MYD/install.log" 2>&1 || die "mariadb-install-db failed"
-  mariadbd --no-defaults --user=mysql --datadir="$MYD/data" --socket="$MYD/sock" --pid-file="$MYD/pid" \
-    --port=3306 --bind-address=$ADDR --skip-name-resolve --log-warnings=4 --log-error="$MYD/server.log" \
-    --ssl-ca="$PKI/ca.pem" --ssl-cert="$PKI/server.pem" --ssl-key="$PKI/server.key" &
-  MY_PID=$!; SRV_PIDS="$SRV_PIDS $MY_PID"
-  wait_listen 3306 $MY_PID
-  mariadb --no-defaults -S "$MYD/sock" -u root -e "CREATE USER 'x509user'@'127.0.0.1' IDENTIFIED BY 'mtls-pw' REQUIRE X509; GRANT USAGE ON *.* TO 'x509user'@'127.0.0.1';" || die "mariadb setup failed"
-  MY_VER=$(mariadbd --version | awk '{print $3}' | sed 's/-MariaDB.*//')
-  SV_MY="MariaDB $MY_VER REQUIRE X509"
-  CL_MY="mariadb client $(mariadb --version | awk '{print $3}' | tr -d ,) (OpenSSL $OSSL_VER)"
-  my_client() { # extra-options...
-    LD_PRELOAD=$SHIM SSLKEYLOGFILE=$D/keylog timeout 20 mariadb --no-defaults -h $ADDR -P 3306 -u x509user -pmtls-pw \
-      --ssl --ssl-ca="$PKI/ca.pem" --ssl-verify-server-cert "$@" -e "SELECT 'mtls ok'"
-  }
-  MY_GOOD=(--ssl-cert="$PKI/client.pem" --ssl-key="$PKI/client.key")
-  DENIED="Access denied for user 'x509user'@'127.0.0.1' (using password: YES)"
-
-  if want mariadb-tls13-x509-good-cert; then
-    begin_capture mariadb-tls13-x509-good-cert 3306 "$MYD/server.log"
-    run_client my_client --tls-version=TLSv1.3 "${MY_GOOD[@]}"
-    end_capture; expect_streams
-    cli_log_has 1 "mtls ok"
-    expect_wire "tls=1.3 scr=1 ccert=c salert=- calert=-"
-    expect_dissect "mysql.response_code == 0x00"
-    row 0 1 handshake yes certificate accepted - no "$(pha)" "$SV_MY" "$CL_MY" \
-      "account x509user@127.0.0.1 REQUIRE X509, server ssl-ca set (TLS 1.3); the client sent the good cert; login OK, query answered ('mtls ok'); no error in the server log."
-    app 0 1 mysql 0 no "MySQL OK" "OK packet to the login (tshark: mysql.response_code 0x00); the client printed 'mtls ok'."
-  fi
-
-  if want mariadb-tls13-x509-no-cert; then
-    begin_capture mariadb-tls13-x509-no-cert 3306 "$MYD/server.log"
-    run_client my_client --tls-version=TLSv1.3
-    end_capture; expect_streams
-    cli_log_has 1 "ERROR 1045 (28000): $DENIED"
-    srv_log_has "$DENIED"
-    expect_wire "tls=1.3 scr=1 ccert=e salert=- calert=-"
-    expect_dissect "mysql.error_code == 1045"
-    row 0 1 handshake yes empty server-ignored - no "$(pha)" "$SV_MY" "$CL_MY" \
-      "account REQUIRE X509, server ssl-ca set (TLS 1.3); the client without cert sent an empty Certificate, the handshake completed, then ERR to the login; client: 'ERROR 1045 (28000): $DENIED'; server log: 'Access denied for user ...'."
-    app 0 1 mysql 1045 yes "MySQL ERROR 1045 (28000) $DENIED" "ERR packet to the login (error 1045, SQLSTATE 28000); client: 'ERROR 1045 (28000): $DENIED'."
-  fi
-
-  if want mariadb-tls13-x509-untrusted-cert; then
-    begin_capture mariadb-tls13-x509-untrusted-cert 3306 "$MYD/server.log"
-    run_client my_client --tls-version=TLSv1.3 --ssl-cert="$PKI/untrusted.pem" --ssl-key="$PKI/untrusted.key"
-    end_capture; expect_streams
-    cli_log_has 1 "alert unknown ca"
-    expect_wire "tls=1.3 scr=1 ccert=c salert=48 calert=-"
-    row 0 1 handshake yes certificate rejected unknown_ca no "$(pha)" "$SV_MY" "$CL_MY" \
-      "account REQUIRE X509, server ssl-ca set (TLS 1.3); the client sent a cert from an untrusted CA; the server sent alert unknown_ca; client: '$(grep -m1 -o 'ERROR.*' "$D/client1.log")'."
-    app 0 1 mysql - no - "refused inside TLS: the server sent no application data after the handshake (its greeting and the client's SSL request were in clear before TLS); the client's Login Request followed the alert inside TLS and was never answered."
-  fi
-
-  if want mariadb-tls12-x509-no-cert; then
-    begin_capture mariadb-tls12-x509-no-cert 3306 "$MYD/server.log"
-    run_client my_client --tls-version=TLSv1.2
-    end_capture; expect_streams
-    cli_log_has 1 "ERROR 1045 (28000): $DENIED"
-    srv_log_has "$DENIED"
-    expect_wire "tls=1.2 scr=1 ccert=e salert=- calert=-"
-    expect_dissect "mysql.error_code == 1045"
-    row 0 1 handshake yes empty server-ignored - no no "$SV_MY" "$CL_MY --tls-version=TLSv1.2" \
-      "account REQUIRE X509, server ssl-ca set (TLS 1.2); the client without cert sent an empty Certificate, the handshake completed, then ERR to the login; client: 'ERROR 1045 (28000): $DENIED'."
-    app 0 1 mysql 1045 yes "MySQL ERROR 1045 (28000) $DENIED" "ERR packet to the login (error 1045, SQLSTATE 28000); client: 'ERROR 1045 (28000): $DENIED'."
-  fi
-  kill $MY_PID; wait $MY_PID 2>/dev/null || true
-fi
-# ==========================================================================
-# Mosquitto 2.0 on 8883 (MQTT over TLS): require_certificate true, with and
-# without use_identity_as_username (allow_anonymous is false by default in 2.0)
-# ==========================================================================
-MQ_NAMES=(mosquitto-mqtt-tls13-good-cert-no-identity mosquitto-mqtt-tls13-identity-good-cert
-          mosquitto-mqtt-tls13-no-cert mosquitto-mqtt-tls13-untrusted-cert)
-if any_want "${MQ_NAMES[@]}"; then
-  MQD=$WORK/mq; mkdir -p "$MQD"; chmod 777 "$MQD"
-  MQ_VER=$( (mosquitto -h 2>/dev/null || true) | awk 'NR==1{print $3}')
-  CL_MQ="mosquitto_pub $MQ_VER -V mqttv311 (OpenSSL $OSSL_VER)"
-  mq_start() { # use_identity_as_username true|false
-    cat > "$MQD/mosquitto.conf" <<CONF
-user mosquitto
-log_dest file $MQD/server.log
-log_type all
-connection_messages true
-listener 8883 $ADDR
-cafile $PKI/ca.pem
-certfile $PKI/server.pem
-keyfile $PKI/server.key
-require_certificate true
-use_identity_as_username $1
-CONF
-    [ -z "${2:-}" ] || echo "tls_version $2" >> "$MQD/mosquitto.conf"
-    mosquitto -c "$MQD/mosquitto.conf" & MQ_PID=$!; SRV_PIDS="$SRV_PIDS $MQ_PID"
-    wait_listen 8883 $MQ_PID
-  }
-  mq_stop() { kill $MQ_PID; wait $MQ_PID 2>/dev/null || true; }
-  mq_client() { # extra-options...
-    LD_PRELOAD=$SHIM SSLKEYLOGFILE=$D/keylog timeout 20 mosquitto_pub -d -V mqttv311 -h localhost -p 8883 -i mtls-sample \
-      --cafile "$PKI/ca.pem" -t mtls/sample -m hello "$@"
-  }
-  MQ_GOOD=(--cert "$PKI/client.pem" --key "$PKI/client.key")
-
-  if want mosquitto-mqtt-tls13-good-cert-no-identity; then
-    mq_start false
-    begin_capture mosquitto-mqtt-tls13-good-cert-no-identity 8883 "$MQD/server.log"
-    run_client mq_client "${MQ_GOOD[@]}"
-    end_capture; mq_stop; expect_streams
-    cli_log_has 1 "Connection error: Connection Refused: not authorised."
-    srv_log_has "not authorised"
-    expect_wire "tls=1.3 scr=1 ccert=c salert=- calert=-"
-    expect_dissect "mqtt.conack.val == 5"
-    row 0 1 handshake yes certificate accepted - no "$(pha)" "mosquitto $MQ_VER require_certificate true, use_identity_as_username false" "$CL_MQ" \
-      "mosquitto require_certificate true without use_identity_as_username (TLS 1.3); the good cert was accepted in TLS, then CONNACK 5; log: '$(grep -m1 -o 'Client .*not authorised.*' "$D/server.log" || grep -m1 -o '[^:]*not authorised.*' "$D/server.log")'; client: 'Connection error: Connection Refused: not authorised.'"
-    app 0 1 mqtt 5 yes "MQTT CONNACK 5 not authorised" "CONNACK return code 5 (MQTT 3.1.1 'Connection Refused, not authorized'); allow_anonymous defaults to false in 2.0 and the client sent no username."
-  fi
-
-  if want mosquitto-mqtt-tls13-identity-good-cert; then
-    mq_start true
-    begin_capture mosquitto-mqtt-tls13-identity-good-cert 8883 "$MQD/server.log"
-    run_client mq_client "${MQ_GOOD[@]}"
-    end_capture; mq_stop; expect_streams
-    cli_log_has 1 "Client mtls-sample received CONNACK (0)"
-    srv_log_has "u'mtlsuser'"
-    expect_wire "tls=1.3 scr=1 ccert=c salert=- calert=-"
-    expect_dissect "mqtt.conack.val == 0"
-    row 0 1 handshake yes certificate accepted - no "$(pha)" "mosquitto $MQ_VER require_certificate true, use_identity_as_username true" "$CL_MQ" \
-      "mosquitto require_certificate true, use_identity_as_username true (TLS 1.3); good cert CN=mtlsuser; log: '$(grep -m1 -o 'New client connected.*' "$D/server.log")'; client: 'received CONNACK (0)', PUBLISH sent."
-    app 0 1 mqtt 0 no "MQTT CONNACK 0 accepted" "CONNACK return code 0 (Connection Accepted); the certificate's CN mtlsuser became the user name."
-  fi
-
-  if want mosquitto-mqtt-tls13-no-cert; then
-    mq_start true
-    begin_capture mosquitto-mqtt-tls13-no-cert 8883 "$MQD/server.log"
-    run_client mq_client
-    end_capture; mq_stop; expect_streams
-    expect_wire "tls=1.3 scr=1 ccert=e salert=116 calert=-"
-    row 0 1 handshake yes empty rejected certificate_required no "$(pha)" "mosquitto $MQ_VER require_certificate true" "$CL_MQ" \
-      "mosquitto require_certificate true (TLS 1.3); client without cert sent an empty Certificate; the server sent alert certificate_required; log: '$(grep -m1 -o 'OpenSSL Error.*' "$D/server.log")'; client: '$(grep -m1 -o 'Error.*' "$D/client1.log")'."
-    app 0 1 mqtt - no - "refused inside TLS: no application data from the server."
-  fi
-
-  if want mosquitto-mqtt-tls13-untrusted-cert; then
-    mq_start true
-    begin_capture mosquitto-mqtt-tls13-untrusted-cert 8883 "$MQD/server.log"
-    run_client mq_client --cert "$PKI/untrusted.pem" --key "$PKI/untrusted.key"
-    end_capture; mq_stop; expect_streams
-    expect_wire "tls=1.3 scr=1 ccert=c salert=48 calert=-"
-    row 0 1 handshake yes certificate rejected unknown_ca no "$(pha)" "mosquitto $MQ_VER require_certificate true" "$CL_MQ" \
-      "mosquitto require_certificate true (TLS 1.3); client cert from an untrusted CA; the server sent alert unknown_ca; log: '$(grep -m1 -o 'OpenSSL Error.*' "$D/server.log")'; client: '$(grep -m1 -o 'Error.*' "$D/client1.log")'."
-    app 0 1 mqtt - no - "refused inside TLS: no application data from the server."
-  fi
-fi
-# ==========================================================================
-# Node.js https on 443: requestCert true with rejectUnauthorized false (the
-# application answers 401/403 itself) and rejectUnauthorized true (node
-# checks the certificate after the handshake and destroys the socket)
-# ==========================================================================
-NODE_NAMES=(node-https-tls13-reqcert-good-cert node-https-tls13-reqcert-no-cert-401 node-https-tls13-reqcert-untrusted-cert-403
-            node-https-tls13-reject-unauthorized-no-cert node-https-tls13-reject-unauthorized-untrusted-cert
-            node-https-tls12-reject-unauthorized-untrusted-cert)
-if any_want "${NODE_NAMES[@]}"; then
-  NODE_VER=$(node --version)
-  CURL_VER=$(curl --version | awk 'NR==1{print $2}')
-  CL_CURL="curl $CURL_VER (OpenSSL $OSSL_VER)"
-  cat > "$WORK/server.js" <<'JS'
-// requestCert: true; rejectUnauthorized from argv[2]; max TLS version argv[3]
-const https = require('https');
-const fs = require('fs');
-const pki = process.env.PKI;
-const reject = process.argv[2] === 'true';
-const server = https.createServer({
-  key: fs.readFileSync(pki + '/server.key'), cert: fs.readFileSync(pki + '/server.pem'),
-  ca: fs.readFileSync(pki + '/ca.pem'), requestCert: true, rejectUnauthorized: reject,
-  maxVersion: process.argv[3] || 'TLSv1.3',
-}, (req, res) => {
-  const s = req.socket;
-  const peer = s.getPeerCertificate();
-  let status, body;
-  if (s.authorized) { status = 200; body = 'hello ' + peer.subject.CN + '\n'; }
-  else if (!peer || !peer.subject) { status = 401; body = 'client certificate required\n'; }
-  else { status = 403; body = 'client certificate not trusted: ' + s.authorizationError + '\n'; }
-  console.log('request ' + req.method + ' ' + req.url + ' authorized=' + s.authorized +
-              ' authorizationError=' + s.authorizationError + ' -> ' + status);
-  res.writeHead(status, { 'Content-Type': 'text/plain', 'Connection': 'close' });
-  res.end(body);
-});
-server.on('secureConnection', (s) => console.log('secureConnection ' + s.getProtocol() +
-  ' authorized=' + s.authorized + ' authorizationError=' + s.authorizationError));
-server.on('tlsClientError', (e, s) => console.log('tlsClientError ' + e.code + ': ' + e.message));
-server.listen(443, '127.0.0.1', () => console.log('listening'));
-JS
-  node_start() { # rejectUnauthorized maxVersion
-    PKI=$PKI node "$WORK/server.js" "$@" > "$D/node.log" 2>&1 & NODE_PID=$!; SRV_PIDS="$SRV_PIDS $NODE_PID"
-    wait_listen 443 $NODE_PID
-  }
-  node_stop() { kill $NODE_PID; wait $NODE_PID 2>/dev/null || true; }
-  curl_client() { # extra-options...
-    SSLKEYLOGFILE=$D/keylog timeout 20 curl -sS -v --http1.1 --resolve localhost:443:$ADDR --cacert "$PKI/ca.pem" "$@" https://localhost/
-  }
-  C_GOOD=(--cert "$PKI/client.pem" --key "$PKI/client.key")
-  C_UNTRUSTED=(--cert "$PKI/untrusted.pem" --key "$PKI/untrusted.key")
-  SV_NODE="node $NODE_VER https requestCert true"
-
-  if want node-https-tls13-reqcert-good-cert; then
-    begin_capture node-https-tls13-reqcert-good-cert 443
-    node_start false
-    run_client curl_client "${C_GOOD[@]}"
-    end_capture; node_stop; cp "$D/node.log" "$D/server.log"; expect_streams
-    srv_log_has "secureConnection TLSv1.3 authorized=true"; srv_log_has "-> 200"
-    cli_log_has 1 "hello mtlsuser"
-    expect_wire "tls=1.3 scr=1 ccert=c salert=- calert=-"
-    expect_dissect "http.response.code == 200"
-    row 0 1 handshake yes certificate accepted - no "$(pha)" "$SV_NODE, rejectUnauthorized false" "$CL_CURL" \
-      "node https requestCert true, rejectUnauthorized false (TLS 1.3); good cert; log: 'secureConnection TLSv1.3 authorized=true', 'request GET / authorized=true ... -> 200'; curl got 'hello mtlsuser'."
-    app 0 1 http 200 no "HTTP 200 OK" "the application answered 200 (socket.authorized true); curl: '< HTTP/1.1 200 OK'."
-  fi
-
-  if want node-https-tls13-reqcert-no-cert-401; then
-    begin_capture node-https-tls13-reqcert-no-cert-401 443
-    node_start false
-    run_client curl_client
-    end_capture; node_stop; cp "$D/node.log" "$D/server.log"; expect_streams
-    srv_log_has "authorizationError=UNABLE_TO_GET_ISSUER_CERT -> 401"
-    cli_log_has 1 "< HTTP/1.1 401 Unauthorized"
-    expect_wire "tls=1.3 scr=1 ccert=e salert=- calert=-"
-    expect_dissect "http.response.code == 401"
-    row 0 1 handshake yes empty server-ignored - no "$(pha)" "$SV_NODE, rejectUnauthorized false" "$CL_CURL" \
-      "node https requestCert true, rejectUnauthorized false (TLS 1.3); curl without cert sent an empty Certificate; handshake completed; log: '$(grep -m1 -o 'secureConnection.*' "$D/server.log")', '$(grep -m1 -o 'request .*' "$D/server.log")'."
-    app 0 1 http 401 yes "HTTP 401 Unauthorized" "the application answered 401 'client certificate required' (no peer certificate); curl: '< HTTP/1.1 401 Unauthorized'."
-  fi
-
-  if want node-https-tls13-reqcert-untrusted-cert-403; then
-    begin_capture node-https-tls13-reqcert-untrusted-cert-403 443
-    node_start false
-    run_client curl_client "${C_UNTRUSTED[@]}"
-    end_capture; node_stop; cp "$D/node.log" "$D/server.log"; expect_streams
-    srv_log_has "authorizationError=UNABLE_TO_VERIFY_LEAF_SIGNATURE -> 403"
-    cli_log_has 1 "< HTTP/1.1 403 Forbidden"
-    expect_wire "tls=1.3 scr=1 ccert=c salert=- calert=-"
-    expect_dissect "http.response.code == 403"
-    row 0 1 handshake yes certificate accepted - no "$(pha)" "$SV_NODE, rejectUnauthorized false" "$CL_CURL" \
-      "node https requestCert true, rejectUnauthorized false (TLS 1.3); cert from an untrusted CA went through TLS; log: '$(grep -m1 -o 'secureConnection.*' "$D/server.log")', '$(grep -m1 -o 'request .*' "$D/server.log")'. Refused above TLS."
-    app 0 1 http 403 yes "HTTP 403 Forbidden" "the application answered 403 'client certificate not trusted: UNABLE_TO_VERIFY_LEAF_SIGNATURE'; curl: '< HTTP/1.1 403 Forbidden'."
-  fi
-
-  if want node-https-tls13-reject-unauthorized-no-cert; then
-    begin_capture node-https-tls13-reject-unauthorized-no-cert 443
-    node_start true
-    run_client curl_client
-    end_capture; node_stop; cp "$D/node.log" "$D/server.log"; expect_streams
-    srv_log_has "tlsClientError ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE"
-    expect_wire "tls=1.3 scr=1 ccert=e salert=116 calert=-"
-    row 0 1 handshake yes empty rejected certificate_required no "$(pha)" "$SV_NODE, rejectUnauthorized true" "$CL_CURL" \
-      "node https requestCert true, rejectUnauthorized true (TLS 1.3: SSL_VERIFY_FAIL_IF_NO_PEER_CERT); curl without cert sent an empty Certificate; the server sent alert certificate_required; log: 'tlsClientError ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE ... peer did not return a certificate'; curl: '$(grep -m1 -o 'curl: .*' "$D/client1.log")'."
-    app 0 1 http - no - "refused inside TLS: curl's GET (TLS 1.3: sent right after its Finished) followed the alert and was never answered."
-  fi
-
-  if want node-https-tls13-reject-unauthorized-untrusted-cert; then
-    begin_capture node-https-tls13-reject-unauthorized-untrusted-cert 443
-    node_start true
-    run_client curl_client "${C_UNTRUSTED[@]}"
-    end_capture; node_stop; cp "$D/node.log" "$D/server.log"; expect_streams
-    srv_log_lacks "secureConnection"; srv_log_lacks "request "
-    cli_log_has 1 "> GET / HTTP/1.1"; cli_log_has 1 "Connection reset by peer"
-    expect_wire "tls=1.3 scr=1 ccert=c salert=- calert=-"
-    expect_dissect "http.request.method == \"GET\""
-    expect_no_dissect "tcp.srcport==443 && tls.record.content_type==23"
-    expect_silent_close
-    row 0 1 handshake yes certificate rejected - no "$(pha)" "$SV_NODE, rejectUnauthorized true" "$CL_CURL" \
-      "node https requestCert true, rejectUnauthorized true (TLS 1.3); cert from an untrusted CA; the handshake completed (no alert), curl sent 'GET / HTTP/1.1', node checked the cert after the handshake and destroyed the socket: RST, no alert, no ticket, no application data (silent refusal); no 'secureConnection' in the log, only '$(grep -m1 -o 'tlsClientError.*' "$D/server.log")'; curl: '$(grep -m1 -o 'curl: .*' "$D/client1.log")'."
-    app 0 1 http - no - "silent refusal: curl's GET was answered by a TCP RST, no HTTP response."
-  fi
-
-  if want node-https-tls12-reject-unauthorized-untrusted-cert; then
-    begin_capture node-https-tls12-reject-unauthorized-untrusted-cert 443
-    node_start true TLSv1.2
-    run_client curl_client "${C_UNTRUSTED[@]}"
-    end_capture; node_stop; cp "$D/node.log" "$D/server.log"; expect_streams
-    srv_log_lacks "secureConnection"; srv_log_lacks "request "
-    cli_log_lacks 1 "> GET"; cli_log_has 1 "SSL_ERROR_SYSCALL"
-    expect_wire "tls=1.2 scr=1 ccert=c salert=- calert=-"
-    expect_no_dissect "tcp.srcport==443 && tls.record.content_type==20"
-    expect_no_dissect "tcp.dstport==443 && tls.record.content_type==23"
-    expect_dissect "tcp.srcport==443 && tcp.flags.fin==1"
-    row 0 1 handshake yes certificate rejected - no no "$SV_NODE, rejectUnauthorized true, maxVersion TLSv1.2" "$CL_CURL" \
-      "node https requestCert true, rejectUnauthorized true, maxVersion TLSv1.2; cert from an untrusted CA; after the client's Finished node closed (FIN) without its ChangeCipherSpec/Finished and without an alert: the handshake never completed, the client sent no application data; no 'secureConnection' in the log, only '$(grep -m1 -o 'tlsClientError.*' "$D/server.log")'; curl: '$(grep -m1 -o 'curl: .*' "$D/client1.log")'."
-    app 0 1 - - no - "no application data either way: the server closed before its Finished (TLS 1.2), curl never sent its request."
-  fi
-fi
 # ==========================================================================
 # Postfix 3.7 on 25 (SMTP STARTTLS): smtpd_tls_req_ccert and smtpd_tls_ask_ccert
 #   Runs with its own /etc/postfix and /var/spool/postfix (bind mounts inside
@@ -862,7 +454,7 @@ CONF
       pop3*) run_client pop3_client "${A[@]}" ;;
     esac
     end_capture; expect_streams
-    case $CASE in *tls12*) TV=1.2; PHA=no ;; *) TV=1.3; PHA=$(pha) ;; esac
+    case $CASE in *tls12*) TV=1.2 ;; *) TV=1.3 ;; esac; PHA=$(pha)
     case $CASE in imap-starttls*) HOW="IMAP STARTTLS on 143"; CL="$CL_OSSL -starttls imap" ;;
                   imaps*) HOW="imaps on 993"; CL="$CL_OSSL" ;;
                   pop3*) HOW="POP3 STLS on 110"; CL="$CL_OSSL -starttls pop3" ;; esac
@@ -898,6 +490,568 @@ CONF
     esac
   done
   kill $DC_PID; wait $DC_PID 2>/dev/null || true
+fi
+# ==========================================================================
+# OpenLDAP slapd 2.5 (GnuTLS): StartTLS on 389 (ldapsearch -ZZ), ldaps on 636
+#   TLSVerifyClient demand.  slapd checks the client certificate after the
+#   GnuTLS handshake: a bad one is dropped without an alert.
+# ==========================================================================
+LD_NAMES=(slapd-ldaps-tls13-good-cert-sasl-external slapd-ldap-starttls-tls13-good-cert-bad-password
+          slapd-ldap-starttls-tls13-no-cert slapd-ldaps-tls12-no-cert slapd-ldaps-tls13-untrusted-cert
+          slapd-ldaps-tls12-untrusted-cert)
+if any_want "${LD_NAMES[@]}"; then
+  LDD=$WORK/ldap; mkdir -p "$LDD/db"; chown -R openldap: "$LDD"
+  ld_start() { # gnutls-priority
+    cat > "$LDD/slapd.conf" <<CONF
+include /etc/ldap/schema/core.schema
+pidfile $LDD/slapd.pid
+argsfile $LDD/slapd.args
+modulepath /usr/lib/ldap
+moduleload back_mdb
+TLSCACertificateFile $PKI/ca.pem
+TLSCertificateFile $PKI/server.pem
+TLSCertificateKeyFile $PKI/server.key
+TLSVerifyClient demand
+TLSCipherSuite $1
+authz-regexp "^cn=mtlsuser\$" "cn=mtlsuser,dc=mtls,dc=test"
+database mdb
+maxsize 10485760
+suffix "dc=mtls,dc=test"
+rootdn "cn=admin,dc=mtls,dc=test"
+rootpw mtls-admin-pw
+directory $LDD/db
+CONF
+    slapd -d 264 -u openldap -g openldap -f "$LDD/slapd.conf" -h "ldap://$ADDR/ ldaps://$ADDR/" >> "$LDD/server.log" 2>&1 &
+    LD_PID=$!; SRV_PIDS="$SRV_PIDS $LD_PID"
+    wait_listen 389 $LD_PID; wait_listen 636 $LD_PID
+  }
+  ld_stop() { kill $LD_PID; wait $LD_PID 2>/dev/null || true; }
+  LD_VER=$(slapd -VV 2>&1 | grep -o 'slapd [0-9.]*' | head -1 | awk '{print $2}')
+  SV_LD="slapd $LD_VER (GnuTLS) TLSVerifyClient demand"
+  CL_LD="ldapsearch $LD_VER (libldap, GnuTLS)"
+  ld_client() { # cert|untrusted|none args...
+    local c=$1; shift
+    local cert= key=
+    case $c in cert) cert=$PKI/client.pem key=$PKI/client.key ;; untrusted) cert=$PKI/untrusted.pem key=$PKI/untrusted.key ;; esac
+    env SSLKEYLOGFILE=$D/keylog HOME=$WORK LDAPCONF=/dev/null LDAPRC=/dev/null LDAPTLS_CACERT=$PKI/ca.pem LDAPTLS_REQCERT=demand \
+      ${cert:+LDAPTLS_CERT=$cert LDAPTLS_KEY=$key} \
+      timeout 20 ldapsearch -LLL -o nettimeout=10 -b "dc=mtls,dc=test" -s base "$@" "(objectClass=*)" dn
+  }
+  # ldapsearch (GnuTLS) sends only a certificate whose issuer is in the server's
+  # CertificateRequest CA list, so it never sends the untrusted one: those
+  # scenarios use openssl s_client on ldaps and an anonymous simple BindRequest
+  # (messageID 1, version 3, name "", simple "") written as raw BER.
+  BIND_BER='\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00'
+  ldaps_raw_client() { # s_client args...
+    ( printf "$BIND_BER"; sleep 1.5 ) |   # at once: sent right after the handshake, as ldapsearch does
+      timeout 20 openssl s_client -connect $ADDR:636 -nocommands -servername localhost -CAfile "$PKI/ca.pem" \
+        -verify_return_error -keylogfile "$D/keylog" "$@"
+  }
+  for CASE in ldaps-tls13-good-cert-sasl-external ldap-starttls-tls13-good-cert-bad-password ldap-starttls-tls13-no-cert \
+              ldaps-tls12-no-cert ldaps-tls13-untrusted-cert ldaps-tls12-untrusted-cert; do
+    want slapd-$CASE || continue
+    case $CASE in *tls12*) ld_start NORMAL:-VERS-ALL:+VERS-TLS1.2; TV=1.2; SVP="$SV_LD, TLSCipherSuite NORMAL:-VERS-ALL:+VERS-TLS1.2" ;;
+                  *) ld_start NORMAL; TV=1.3; SVP="$SV_LD" ;; esac
+    case $CASE in ldaps*) P=636 ;; *) P=389 ;; esac
+    for TRY in 1 2 3 4 5 6 7 8 9 10; do
+    begin_capture slapd-$CASE $P "$LDD/server.log"
+    case $CASE in
+      *sasl-external) run_client ld_client cert -H ldaps://$ADDR -Y EXTERNAL; CL="$CL_LD -H ldaps:// -Y EXTERNAL" ;;
+      *bad-password) run_client ld_client cert -H ldap://$ADDR -ZZ -x -D "cn=admin,dc=mtls,dc=test" -w wrong-pw; CL="$CL_LD -ZZ -x (simple bind)" ;;
+      ldap-starttls*no-cert) run_client ld_client none -H ldap://$ADDR -ZZ -x -D "cn=admin,dc=mtls,dc=test" -w mtls-admin-pw; CL="$CL_LD -ZZ -x (simple bind)" ;;
+      ldaps*no-cert) run_client ld_client none -H ldaps://$ADDR -x -D "cn=admin,dc=mtls,dc=test" -w mtls-admin-pw; CL="$CL_LD -H ldaps:// -x (simple bind)" ;;
+      *untrusted*) run_client ldaps_raw_client "${UNTRUSTED[@]}"; CL="$CL_OSSL (raw anonymous BindRequest)" ;;
+    esac
+    end_capture
+    # the untrusted-cert scenarios show the silent refusal only when the
+    # client's BindRequest gets out before slapd's close (a race that slapd
+    # often wins over TLS 1.2): run them again until it does
+    case $CASE in *untrusted*)
+      if [ -z "$(ts -Y "ldap.protocolOp == 0" -T fields -e frame.number)" ] && [ $TRY -lt 10 ]; then
+        log "  slapd closed before the client's BindRequest left (try $TRY): again"; sleep 0.5; continue
+      fi ;;
+    esac
+    break
+    done
+    ld_stop; expect_streams
+    PHA=$(pha)
+    case $CASE in
+      *sasl-external)
+        srv_log_has 'BIND dn="" method=163'; srv_log_has 'BIND authcid="cn=mtlsuser" authzid="cn=mtlsuser"'
+        srv_log_has 'op=0 RESULT tag=97 err=0'
+        expect_wire "tls=$TV scr=1 ccert=c salert=- calert=-"
+        expect_dissect "ldap.protocolOp == 1 && ldap.resultCode == 0"
+        row 0 1 handshake yes certificate accepted - no "$PHA" "$SVP" "$CL" \
+          "slapd ldaps, TLSVerifyClient demand (TLS $TV); good cert CN=mtlsuser; SASL EXTERNAL bind succeeded; log: 'BIND dn=\"\" method=163', 'BIND authcid=\"cn=mtlsuser\" authzid=\"cn=mtlsuser\"', 'RESULT tag=97 err=0'."
+        app 0 1 ldap 0 no "LDAP bindResponse 0 success" "bindResponse(1) resultCode 0 to the SASL EXTERNAL bind (log: 'op=0 RESULT tag=97 err=0'); then the search." ;;
+      *bad-password)
+        srv_log_has 'STARTTLS'; srv_log_has 'BIND dn="cn=admin,dc=mtls,dc=test" method=128'; srv_log_has 'RESULT tag=97 err=49'
+        cli_log_has 1 "ldap_bind: Invalid credentials (49)"
+        expect_wire "tls=$TV scr=1 ccert=c salert=- calert=-"
+        expect_dissect "ldap.protocolOp == 1 && ldap.resultCode == 49"
+        row 0 1 handshake yes certificate accepted - no "$PHA" "$SVP" "$CL" \
+          "slapd StartTLS on 389, TLSVerifyClient demand (TLS $TV); good cert, TLS accepted; then a simple bind as cn=admin with a wrong password; log: 'BIND dn=\"cn=admin,dc=mtls,dc=test\" method=128', 'RESULT tag=97 err=49'; ldapsearch: 'ldap_bind: Invalid credentials (49)'. Refused above TLS (password, not certificate)."
+        app 0 1 ldap 49 yes "LDAP bindResponse 49 invalidCredentials" "bindResponse(2) resultCode 49 (invalidCredentials) to the simple bind (the StartTLS extendedResp(1) before TLS is not the decisive answer)." ;;
+      ldap-starttls*no-cert)
+        srv_log_has 'STARTTLS'; srv_log_has "TLS: can't accept: Certificate is required"; srv_log_has "closed (TLS negotiation failure)"
+        srv_log_lacks "BIND"
+        expect_wire "tls=$TV scr=1 ccert=e salert=- calert=-"
+        expect_no_dissect "ldap.protocolOp == 1"
+        expect_no_dissect "tcp.srcport==389 && tls.record.content_type==23"
+        expect_no_dissect "tcp.srcport==389 && tls.handshake.type==4"
+        # a race: ldapsearch sends its bindRequest right after its Finished,
+        # slapd closes right after reading that Finished
+        if [ -n "$(ts -Y "ldap.protocolOp == 0" -T fields -e frame.number)" ]; then
+          expect_silent_close
+          WHEN="the handshake completed for the client, which sent its bindRequest; slapd (GnuTLS) sent no alert, no ticket, no answer: FIN then RST (silent refusal)"
+          APPW="silent refusal: the bindRequest after TLS was answered by FIN/RST"
+        else
+          WHEN="slapd (GnuTLS) closed right after the client's Finished (FIN then RST), before the client's bindRequest was sent: no alert, no ticket, no application data (a close before it went on; this run did not catch the client's bindRequest, which it sends right after its Finished)"
+          APPW="no application data after TLS from either side: slapd closed before the client's bindRequest"
+        fi
+        row 0 1 handshake yes empty rejected - no "$PHA" "$SVP" "$CL" \
+          "slapd StartTLS on 389, TLSVerifyClient demand (TLS $TV); ldapsearch without cert sent an empty Certificate and Finished; $WHEN; log: 'TLS: can't accept: Certificate is required..', 'closed (TLS negotiation failure)'; ldapsearch: '$(grep -m1 -o 'ldap_[a-z_]*[:(].*' "$D/client1.log")'."
+        app 0 1 ldap - no - "$APPW; the StartTLS extendedResp(1) in clear before TLS is the only LDAP answer (not decisive)." ;;
+      ldaps*no-cert)
+        srv_log_has "TLS: can't accept: No certificate was found"; srv_log_has "closed (TLS negotiation failure)"
+        expect_wire "tls=$TV scr=1 ccert=e salert=- calert=-"
+        expect_no_dissect "tcp.srcport==636 && tls.record.content_type==20"
+        expect_no_dissect "tcp.dstport==636 && tls.record.content_type==23"
+        row 0 1 handshake yes empty rejected - no "$(pha)" "$SVP" "$CL" \
+          "slapd ldaps, TLSVerifyClient demand (TLS $TV); ldapsearch without cert sent an empty Certificate; slapd (GnuTLS) closed at once (FIN, then RST for the client's late ClientKeyExchange), before its ChangeCipherSpec/Finished and without an alert; log: 'TLS: can't accept: No certificate was found..', 'closed (TLS negotiation failure)'; ldapsearch: '$(grep -m1 -o 'ldap_sasl_bind.*' "$D/client1.log")'."
+        app 0 1 - - no - "no application data either way: the handshake never completed." ;;
+      *untrusted*)
+        srv_log_has "TLS: can't accept: (unknown error code)"; srv_log_has "closed (TLS negotiation failure)"
+        srv_log_lacks "BIND"
+        cli_log_has 1 "unexpected eof while reading"
+        # s_client answers the server's FIN with a decode_error alert when it
+        # gets there before the server's RST (a race): after the server's close
+        CA=$(wire | sed 's/.*calert=//')
+        case $CA in -) CAW="" ;; 50) CAW=" (s_client answered the FIN with a fatal decode_error alert, after the server's close, before the RST)" ;;
+                    *) die "unexpected client alert $CA" ;; esac
+        expect_wire "tls=$TV scr=1 ccert=c salert=- calert=$CA"
+        expect_dissect "ldap.protocolOp == 0"
+        expect_silent_close
+        if [ $TV = 1.2 ]; then expect_dissect "tcp.srcport==636 && tls.handshake.type==20"; FINW="slapd sent ChangeCipherSpec and Finished (handshake complete)"
+        else FINW="the handshake completed for the client (TLS 1.3), no NewSessionTicket"; fi
+        row 0 1 handshake yes certificate rejected - no "$PHA" "$SVP" "$CL" \
+          "slapd ldaps, TLSVerifyClient demand (TLS $TV); s_client sent a cert from an untrusted CA; $FINW; the client sent its BindRequest; slapd (GnuTLS) sent no alert and no answer: FIN then RST$CAW (silent refusal, as in issue 12); log: 'TLS: can't accept: (unknown error code).', 'closed (TLS negotiation failure)'; s_client: 'unexpected eof while reading'."
+        app 0 1 ldap - no - "silent refusal: the anonymous BindRequest after the handshake was answered by FIN/RST, no LDAP message from the server." ;;
+    esac
+  done
+fi
+# ==========================================================================
+# MariaDB 10.11 on 3306: an account with REQUIRE X509
+#   ssl-ca set: the server sends a CertificateRequest on every TLS connection;
+#   no certificate goes through TLS and the login gets ERR 1045; an untrusted
+#   one is refused in TLS.
+# ==========================================================================
+MY_NAMES=(mariadb-tls13-x509-good-cert mariadb-tls13-x509-no-cert mariadb-tls13-x509-untrusted-cert
+          mariadb-tls12-x509-no-cert)
+if any_want "${MY_NAMES[@]}"; then
+  MYD=$WORK/my; mkdir -p "$MYD/data"; chown -R mysql: "$MYD"
+  mariadb-install-db --no-defaults --datadir="$MYD/data" --user=mysql --skip-test-db > "$MYD/install.log" 2>&1 || die "mariadb-install-db failed"
+  mariadbd --no-defaults --user=mysql --datadir="$MYD/data" --socket="$MYD/sock" --pid-file="$MYD/pid" \
+    --port=3306 --bind-address=$ADDR --skip-name-resolve --log-warnings=4 --log-error="$MYD/server.log" \
+    --ssl-ca="$PKI/ca.pem" --ssl-cert="$PKI/server.pem" --ssl-key="$PKI/server.key" &
+  MY_PID=$!; SRV_PIDS="$SRV_PIDS $MY_PID"
+  wait_listen 3306 $MY_PID
+  mariadb --no-defaults -S "$MYD/sock" -u root -e "CREATE USER 'x509user'@'127.0.0.1' IDENTIFIED BY 'mtls-pw' REQUIRE X509; GRANT USAGE ON *.* TO 'x509user'@'127.0.0.1';" || die "mariadb setup failed"
+  MY_VER=$(mariadbd --version | awk '{print $3}' | sed 's/-MariaDB.*//')
+  SV_MY="MariaDB $MY_VER REQUIRE X509"
+  CL_MY="mariadb client $(mariadb --version | awk '{print $3}' | tr -d ,) (OpenSSL $OSSL_VER)"
+  my_client() { # extra-options...
+    LD_PRELOAD=$SHIM SSLKEYLOGFILE=$D/keylog timeout 20 mariadb --no-defaults -h $ADDR -P 3306 -u x509user -pmtls-pw \
+      --ssl --ssl-ca="$PKI/ca.pem" --ssl-verify-server-cert "$@" -e "SELECT 'mtls ok'"
+  }
+  MY_GOOD=(--ssl-cert="$PKI/client.pem" --ssl-key="$PKI/client.key")
+  DENIED="Access denied for user 'x509user'@'127.0.0.1' (using password: YES)"
+
+  if want mariadb-tls13-x509-good-cert; then
+    begin_capture mariadb-tls13-x509-good-cert 3306 "$MYD/server.log"
+    run_client my_client --tls-version=TLSv1.3 "${MY_GOOD[@]}"
+    end_capture; expect_streams
+    cli_log_has 1 "mtls ok"
+    expect_wire "tls=1.3 scr=1 ccert=c salert=- calert=-"
+    expect_dissect "mysql.response_code == 0x00"
+    row 0 1 handshake yes certificate accepted - no "$(pha)" "$SV_MY" "$CL_MY" \
+      "account x509user@127.0.0.1 REQUIRE X509, server ssl-ca set (TLS 1.3); the client sent the good cert; login OK, query answered ('mtls ok'); no error in the server log."
+    app 0 1 mysql 0 no "MySQL OK" "OK packet to the login (tshark: mysql.response_code 0x00); the client printed 'mtls ok'."
+  fi
+
+  if want mariadb-tls13-x509-no-cert; then
+    begin_capture mariadb-tls13-x509-no-cert 3306 "$MYD/server.log"
+    run_client my_client --tls-version=TLSv1.3
+    end_capture; expect_streams
+    cli_log_has 1 "ERROR 1045 (28000): $DENIED"
+    srv_log_has "$DENIED"
+    expect_wire "tls=1.3 scr=1 ccert=e salert=- calert=-"
+    expect_dissect "mysql.error_code == 1045"
+    row 0 1 handshake yes empty server-ignored - no "$(pha)" "$SV_MY" "$CL_MY" \
+      "account REQUIRE X509, server ssl-ca set (TLS 1.3); the client without cert sent an empty Certificate, the handshake completed, then ERR to the login; client: 'ERROR 1045 (28000): $DENIED'; server log: 'Access denied for user ...'."
+    app 0 1 mysql 1045 yes "MySQL ERROR 1045 (28000) $DENIED" "ERR packet to the login (error 1045, SQLSTATE 28000); client: 'ERROR 1045 (28000): $DENIED'."
+  fi
+
+  if want mariadb-tls13-x509-untrusted-cert; then
+    begin_capture mariadb-tls13-x509-untrusted-cert 3306 "$MYD/server.log"
+    run_client my_client --tls-version=TLSv1.3 --ssl-cert="$PKI/untrusted.pem" --ssl-key="$PKI/untrusted.key"
+    end_capture; expect_streams
+    cli_log_has 1 "alert unknown ca"
+    expect_wire "tls=1.3 scr=1 ccert=c salert=48 calert=-"
+    row 0 1 handshake yes certificate rejected unknown_ca no "$(pha)" "$SV_MY" "$CL_MY" \
+      "account REQUIRE X509, server ssl-ca set (TLS 1.3); the client sent a cert from an untrusted CA; the server sent alert unknown_ca; client: '$(grep -m1 -o 'ERROR.*' "$D/client1.log")'."
+    app 0 1 mysql - no - "refused inside TLS: the server sent no application data after the handshake (its greeting and the client's SSL request were in clear before TLS); the client's Login Request followed the alert inside TLS and was never answered."
+  fi
+
+  if want mariadb-tls12-x509-no-cert; then
+    begin_capture mariadb-tls12-x509-no-cert 3306 "$MYD/server.log"
+    run_client my_client --tls-version=TLSv1.2
+    end_capture; expect_streams
+    cli_log_has 1 "ERROR 1045 (28000): $DENIED"
+    srv_log_has "$DENIED"
+    expect_wire "tls=1.2 scr=1 ccert=e salert=- calert=-"
+    expect_dissect "mysql.error_code == 1045"
+    row 0 1 handshake yes empty server-ignored - no "$(pha)" "$SV_MY" "$CL_MY --tls-version=TLSv1.2" \
+      "account REQUIRE X509, server ssl-ca set (TLS 1.2); the client without cert sent an empty Certificate, the handshake completed, then ERR to the login; client: 'ERROR 1045 (28000): $DENIED'."
+    app 0 1 mysql 1045 yes "MySQL ERROR 1045 (28000) $DENIED" "ERR packet to the login (error 1045, SQLSTATE 28000); client: 'ERROR 1045 (28000): $DENIED'."
+  fi
+  kill $MY_PID; wait $MY_PID 2>/dev/null || true
+fi
+# ==========================================================================
+# PostgreSQL 15 on 5432: hostssl ... cert and clientcert=verify-ca
+#   ssl_ca_file set: the server sends a CertificateRequest on every TLS
+#   connection (SSL_VERIFY_PEER without FAIL_IF_NO_PEER_CERT): no certificate
+#   goes through TLS and is refused by pg_hba in the startup (ErrorResponse);
+#   an untrusted one is refused in TLS (alert unknown_ca).
+# ==========================================================================
+PG_NAMES=(pgsql-tls13-cert-good-cert pgsql-tls13-cert-no-cert pgsql-tls13-cert-untrusted-cert
+          pgsql-tls13-cert-wrong-cn pgsql-tls12-verify-ca-no-cert)
+if any_want "${PG_NAMES[@]}"; then
+  PGD=$WORK/pg; mkdir -p "$PGD"; chown postgres: "$PGD"
+  cp "$PKI/server.key" "$PGD/server.key"; chown postgres: "$PGD/server.key"; chmod 600 "$PGD/server.key"
+  runuser -u postgres -- $PG_BIN/initdb -D "$PGD/data" -A trust -U postgres > "$PGD/initdb.log" 2>&1 || die "initdb failed"
+  cat >> "$PGD/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = 5432
+unix_socket_directories = '$PGD'
+ssl = on
+ssl_cert_file = '$PKI/server.pem'
+ssl_key_file = '$PGD/server.key'
+ssl_ca_file = '$PKI/ca.pem'
+log_connections = on
+log_min_messages = info
+CONF
+  cat > "$PGD/data/pg_hba.conf" <<CONF
+local     all  postgres                  trust
+hostssl   all  mtlsuser   127.0.0.1/32   cert
+hostssl   all  otheruser  127.0.0.1/32   trust clientcert=verify-ca
+CONF
+  setpriv --reuid postgres --regid postgres --init-groups -- $PG_BIN/postgres -D "$PGD/data" > "$PGD/server.log" 2>&1 & SRV_PIDS="$SRV_PIDS $!"; PG_PID=$!
+  wait_listen 5432 $PG_PID
+  runuser -u postgres -- psql -h "$PGD" -U postgres -q -c "CREATE USER mtlsuser; CREATE USER otheruser;" postgres > /dev/null || die "psql setup failed"
+  PG_VER=$($PG_BIN/postgres --version | awk '{print $3}')
+  SV_PG="PostgreSQL $PG_VER"
+  CL_PG="psql $PG_VER (libpq, OpenSSL $OSSL_VER)"
+  pg_client() { # user extra-conninfo...
+    local user=$1; shift
+    LD_PRELOAD=$SHIM SSLKEYLOGFILE=$D/keylog timeout 20 psql -X -w \
+      "host=$ADDR port=5432 dbname=postgres user=$user sslmode=verify-full sslrootcert=$PKI/ca.pem gssencmode=disable sslcert=$WORK/none.pem sslkey=$WORK/none.key $*" \
+      -c "SELECT 'mtls ok'"
+  }
+  PG_GOOD="sslcert=$PKI/client.pem sslkey=$PKI/client.key"
+
+  if want pgsql-tls13-cert-good-cert; then
+    begin_capture pgsql-tls13-cert-good-cert 5432 "$PGD/server.log"
+    run_client pg_client mtlsuser "$PG_GOOD"
+    end_capture; expect_streams
+    cli_log_has 1 "mtls ok"
+    srv_log_has "connection authorized: user=mtlsuser database=postgres application_name=psql SSL enabled (protocol=TLSv1.3"
+    expect_wire "tls=1.3 scr=1 ccert=c salert=- calert=-"
+    expect_dissect "pgsql.type == \"Authentication request\" && pgsql.authtype == 0"
+    row 0 1 handshake yes certificate accepted - no "$(pha)" "$SV_PG hostssl cert" "$CL_PG" \
+      "pg_hba 'hostssl all mtlsuser 127.0.0.1/32 cert', ssl_ca_file set (TLS 1.3); psql sent the good cert CN=mtlsuser; log: 'connection authenticated: identity=\"CN=mtlsuser\" method=cert', 'connection authorized: user=mtlsuser database=postgres application_name=psql SSL enabled (protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384'; query answered."
+    app 0 1 pgsql - no "PostgreSQL AuthenticationOk" \
+      "server answered the startup with AuthenticationOk (R, code 0) then ReadyForQuery; psql printed the query result 'mtls ok'."
+  fi
+
+  if want pgsql-tls13-cert-no-cert; then
+    begin_capture pgsql-tls13-cert-no-cert 5432 "$PGD/server.log"
+    run_client pg_client mtlsuser
+    end_capture; expect_streams
+    cli_log_has 1 "FATAL:  connection requires a valid client certificate"
+    srv_log_has "FATAL:  connection requires a valid client certificate"
+    expect_wire "tls=1.3 scr=1 ccert=e salert=- calert=-"
+    expect_dissect 'pgsql.type == "Error" && pgsql.code == "28000"'
+    row 0 1 handshake yes empty server-ignored - no "$(pha)" "$SV_PG hostssl cert" "$CL_PG" \
+      "pg_hba 'hostssl all mtlsuser 127.0.0.1/32 cert', ssl_ca_file set (TLS 1.3); psql without cert sent an empty Certificate, the handshake completed; then ErrorResponse; log: 'FATAL:  connection requires a valid client certificate'."
+    app 0 1 pgsql - yes "PostgreSQL FATAL 28000 connection requires a valid client certificate" \
+      "ErrorResponse to the startup message: S FATAL, C 28000, M 'connection requires a valid client certificate'; psql: 'FATAL:  connection requires a valid client certificate'."
+  fi
+
+  if want pgsql-tls13-cert-untrusted-cert; then
+    begin_capture pgsql-tls13-cert-untrusted-cert 5432 "$PGD/server.log"
+    run_client pg_client mtlsuser "sslcert=$PKI/untrusted.pem sslkey=$PKI/untrusted.key"
+    end_capture; expect_streams
+    srv_log_has "could not accept SSL connection"
+    cli_log_has 1 "alert unknown ca"
+    expect_wire "tls=1.3 scr=1 ccert=c salert=48 calert=-"
+    row 0 1 handshake yes certificate rejected unknown_ca no "$(pha)" "$SV_PG hostssl cert" "$CL_PG" \
+      "pg_hba 'hostssl ... cert', ssl_ca_file set (TLS 1.3); psql sent a cert from an untrusted CA; server sent alert unknown_ca; log: '$(grep -m1 -o 'could not accept SSL connection.*' "$D/server.log")'; psql: '$(grep -m1 -o 'SSL error.*' "$D/client1.log")'."
+    app 0 1 pgsql - no - "refused inside TLS: after its Finished the client sent no startup message and the server sent no application data (only the SSLRequest and its 'S' in clear before TLS)."
+  fi
+
+  if want pgsql-tls13-cert-wrong-cn; then
+    begin_capture pgsql-tls13-cert-wrong-cn 5432 "$PGD/server.log"
+    run_client pg_client mtlsuser "sslcert=$PKI/other.pem sslkey=$PKI/other.key"
+    end_capture; expect_streams
+    srv_log_has 'FATAL:  certificate authentication failed for user "mtlsuser"'
+    srv_log_has 'provided user name (mtlsuser) and authenticated user name (otheruser) do not match'
+    cli_log_has 1 'FATAL:  certificate authentication failed for user "mtlsuser"'
+    expect_wire "tls=1.3 scr=1 ccert=c salert=- calert=-"
+    expect_dissect 'pgsql.type == "Error" && pgsql.code == "28000"'
+    row 0 1 handshake yes certificate accepted - no "$(pha)" "$SV_PG hostssl cert" "$CL_PG" \
+      "pg_hba 'hostssl all mtlsuser 127.0.0.1/32 cert' (TLS 1.3); psql as mtlsuser sent a good cert with CN=otheruser: TLS accepted it; log: 'provided user name (mtlsuser) and authenticated user name (otheruser) do not match', 'FATAL:  certificate authentication failed for user \"mtlsuser\"'. Refused above TLS."
+    app 0 1 pgsql - yes 'PostgreSQL FATAL 28000 certificate authentication failed for user "mtlsuser"' \
+      "ErrorResponse to the startup message: S FATAL, C 28000, M 'certificate authentication failed for user \"mtlsuser\"'."
+  fi
+
+  if want pgsql-tls12-verify-ca-no-cert; then
+    begin_capture pgsql-tls12-verify-ca-no-cert 5432 "$PGD/server.log"
+    run_client pg_client otheruser "ssl_max_protocol_version=TLSv1.2"
+    end_capture; expect_streams
+    cli_log_has 1 "FATAL:  connection requires a valid client certificate"
+    srv_log_has "FATAL:  connection requires a valid client certificate"
+    expect_wire "tls=1.2 scr=1 ccert=e salert=- calert=-"
+    expect_dissect 'pgsql.type == "Error" && pgsql.code == "28000"'
+    row 0 1 handshake yes empty server-ignored - no "$(pha)" "$SV_PG hostssl trust clientcert=verify-ca" "$CL_PG ssl_max_protocol_version=TLSv1.2" \
+      "pg_hba 'hostssl all otheruser 127.0.0.1/32 trust clientcert=verify-ca', ssl_ca_file set (TLS 1.2); psql without cert sent an empty Certificate, the handshake completed; log: 'FATAL:  connection requires a valid client certificate'."
+    app 0 1 pgsql - yes "PostgreSQL FATAL 28000 connection requires a valid client certificate" \
+      "ErrorResponse to the startup message: S FATAL, C 28000, M 'connection requires a valid client certificate'."
+  fi
+  kill $PG_PID; wait $PG_PID 2>/dev/null || true
+fi
+# ==========================================================================
+# Mosquitto 2.0 on 8883 (MQTT over TLS): require_certificate true, with and
+# without use_identity_as_username (allow_anonymous is false by default in 2.0)
+# ==========================================================================
+MQ_NAMES=(mosquitto-mqtt-tls13-good-cert-no-identity mosquitto-mqtt-tls13-identity-good-cert
+          mosquitto-mqtt-tls13-no-cert mosquitto-mqtt-tls13-untrusted-cert)
+if any_want "${MQ_NAMES[@]}"; then
+  MQD=$WORK/mq; mkdir -p "$MQD"; chmod 777 "$MQD"
+  MQ_VER=$( (mosquitto -h 2>/dev/null || true) | awk 'NR==1{print $3}')
+  CL_MQ="mosquitto_pub $MQ_VER -V mqttv311 (OpenSSL $OSSL_VER)"
+  mq_start() { # use_identity_as_username true|false
+    cat > "$MQD/mosquitto.conf" <<CONF
+user mosquitto
+log_dest file $MQD/server.log
+log_type all
+connection_messages true
+listener 8883 $ADDR
+cafile $PKI/ca.pem
+certfile $PKI/server.pem
+keyfile $PKI/server.key
+require_certificate true
+use_identity_as_username $1
+CONF
+    [ -z "${2:-}" ] || echo "tls_version $2" >> "$MQD/mosquitto.conf"
+    mosquitto -c "$MQD/mosquitto.conf" & MQ_PID=$!; SRV_PIDS="$SRV_PIDS $MQ_PID"
+    wait_listen 8883 $MQ_PID
+  }
+  mq_stop() { kill $MQ_PID; wait $MQ_PID 2>/dev/null || true; }
+  mq_client() { # extra-options...
+    LD_PRELOAD=$SHIM SSLKEYLOGFILE=$D/keylog timeout 20 mosquitto_pub -d -V mqttv311 -h localhost -p 8883 -i mtls-sample \
+      --cafile "$PKI/ca.pem" -t mtls/sample -m hello "$@"
+  }
+  MQ_GOOD=(--cert "$PKI/client.pem" --key "$PKI/client.key")
+
+  if want mosquitto-mqtt-tls13-good-cert-no-identity; then
+    mq_start false
+    begin_capture mosquitto-mqtt-tls13-good-cert-no-identity 8883 "$MQD/server.log"
+    run_client mq_client "${MQ_GOOD[@]}"
+    end_capture; mq_stop; expect_streams
+    cli_log_has 1 "Connection error: Connection Refused: not authorised."
+    srv_log_has "not authorised"
+    expect_wire "tls=1.3 scr=1 ccert=c salert=- calert=-"
+    expect_dissect "mqtt.conack.val == 5"
+    row 0 1 handshake yes certificate accepted - no "$(pha)" "mosquitto $MQ_VER require_certificate true, use_identity_as_username false" "$CL_MQ" \
+      "mosquitto require_certificate true without use_identity_as_username (TLS 1.3); the good cert was accepted in TLS, then CONNACK 5; log: '$(grep -m1 -o 'Client .*not authorised.*' "$D/server.log" || grep -m1 -o '[^:]*not authorised.*' "$D/server.log")'; client: 'Connection error: Connection Refused: not authorised.'"
+    app 0 1 mqtt 5 yes "MQTT CONNACK 5 not authorised" "CONNACK return code 5 (MQTT 3.1.1 'Connection Refused, not authorized'); allow_anonymous defaults to false in 2.0 and the client sent no username."
+  fi
+
+  if want mosquitto-mqtt-tls13-identity-good-cert; then
+    mq_start true
+    begin_capture mosquitto-mqtt-tls13-identity-good-cert 8883 "$MQD/server.log"
+    run_client mq_client "${MQ_GOOD[@]}"
+    end_capture; mq_stop; expect_streams
+    cli_log_has 1 "Client mtls-sample received CONNACK (0)"
+    srv_log_has "u'mtlsuser'"
+    expect_wire "tls=1.3 scr=1 ccert=c salert=- calert=-"
+    expect_dissect "mqtt.conack.val == 0"
+    row 0 1 handshake yes certificate accepted - no "$(pha)" "mosquitto $MQ_VER require_certificate true, use_identity_as_username true" "$CL_MQ" \
+      "mosquitto require_certificate true, use_identity_as_username true (TLS 1.3); good cert CN=mtlsuser; log: '$(grep -m1 -o 'New client connected.*' "$D/server.log")'; client: 'received CONNACK (0)', PUBLISH sent."
+    app 0 1 mqtt 0 no "MQTT CONNACK 0 accepted" "CONNACK return code 0 (Connection Accepted); the certificate's CN mtlsuser became the user name."
+  fi
+
+  if want mosquitto-mqtt-tls13-no-cert; then
+    mq_start true
+    begin_capture mosquitto-mqtt-tls13-no-cert 8883 "$MQD/server.log"
+    run_client mq_client
+    end_capture; mq_stop; expect_streams
+    expect_wire "tls=1.3 scr=1 ccert=e salert=116 calert=-"
+    row 0 1 handshake yes empty rejected certificate_required no "$(pha)" "mosquitto $MQ_VER require_certificate true" "$CL_MQ" \
+      "mosquitto require_certificate true (TLS 1.3); client without cert sent an empty Certificate; the server sent alert certificate_required; log: '$(grep -m1 -o 'OpenSSL Error.*' "$D/server.log")'; client: '$(grep -m1 -o 'Error.*' "$D/client1.log")'."
+    app 0 1 mqtt - no - "refused inside TLS: no application data from the server."
+  fi
+
+  if want mosquitto-mqtt-tls13-untrusted-cert; then
+    mq_start true
+    begin_capture mosquitto-mqtt-tls13-untrusted-cert 8883 "$MQD/server.log"
+    run_client mq_client --cert "$PKI/untrusted.pem" --key "$PKI/untrusted.key"
+    end_capture; mq_stop; expect_streams
+    expect_wire "tls=1.3 scr=1 ccert=c salert=48 calert=-"
+    row 0 1 handshake yes certificate rejected unknown_ca no "$(pha)" "mosquitto $MQ_VER require_certificate true" "$CL_MQ" \
+      "mosquitto require_certificate true (TLS 1.3); client cert from an untrusted CA; the server sent alert unknown_ca; log: '$(grep -m1 -o 'OpenSSL Error.*' "$D/server.log")'; client: '$(grep -m1 -o 'Error.*' "$D/client1.log")'."
+    app 0 1 mqtt - no - "refused inside TLS: no application data from the server."
+  fi
+fi
+# ==========================================================================
+# Node.js https on 443: requestCert true with rejectUnauthorized false (the
+# application answers 401/403 itself) and rejectUnauthorized true (node
+# checks the certificate after the handshake and destroys the socket)
+# ==========================================================================
+NODE_NAMES=(node-https-tls13-reqcert-good-cert node-https-tls13-reqcert-no-cert-401 node-https-tls13-reqcert-untrusted-cert-403
+            node-https-tls13-reject-unauthorized-no-cert node-https-tls13-reject-unauthorized-untrusted-cert
+            node-https-tls12-reject-unauthorized-untrusted-cert)
+if any_want "${NODE_NAMES[@]}"; then
+  NODE_VER=$(node --version)
+  CURL_VER=$(curl --version | awk 'NR==1{print $2}')
+  CL_CURL="curl $CURL_VER (OpenSSL $OSSL_VER)"
+  cat > "$WORK/server.js" <<'JS'
+// requestCert: true; rejectUnauthorized from argv[2]; max TLS version argv[3]
+const https = require('https');
+const fs = require('fs');
+const pki = process.env.PKI;
+const reject = process.argv[2] === 'true';
+const server = https.createServer({
+  key: fs.readFileSync(pki + '/server.key'), cert: fs.readFileSync(pki + '/server.pem'),
+  ca: fs.readFileSync(pki + '/ca.pem'), requestCert: true, rejectUnauthorized: reject,
+  maxVersion: process.argv[3] || 'TLSv1.3',
+}, (req, res) => {
+  const s = req.socket;
+  const peer = s.getPeerCertificate();
+  let status, body;
+  if (s.authorized) { status = 200; body = 'hello ' + peer.subject.CN + '\n'; }
+  else if (!peer || !peer.subject) { status = 401; body = 'client certificate required\n'; }
+  else { status = 403; body = 'client certificate not trusted: ' + s.authorizationError + '\n'; }
+  console.log('request ' + req.method + ' ' + req.url + ' authorized=' + s.authorized +
+              ' authorizationError=' + s.authorizationError + ' -> ' + status);
+  res.writeHead(status, { 'Content-Type': 'text/plain', 'Connection': 'close' });
+  res.end(body);
+});
+server.on('secureConnection', (s) => console.log('secureConnection ' + s.getProtocol() +
+  ' authorized=' + s.authorized + ' authorizationError=' + s.authorizationError));
+server.on('tlsClientError', (e, s) => console.log('tlsClientError ' + e.code + ': ' + e.message));
+server.listen(443, '127.0.0.1', () => console.log('listening'));
+JS
+  node_start() { # rejectUnauthorized maxVersion
+    PKI=$PKI node "$WORK/server.js" "$@" > "$D/node.log" 2>&1 & NODE_PID=$!; SRV_PIDS="$SRV_PIDS $NODE_PID"
+    wait_listen 443 $NODE_PID
+  }
+  node_stop() { kill $NODE_PID; wait $NODE_PID 2>/dev/null || true; }
+  curl_client() { # extra-options...
+    SSLKEYLOGFILE=$D/keylog timeout 20 curl -sS -v --http1.1 --resolve localhost:443:$ADDR --cacert "$PKI/ca.pem" "$@" https://localhost/
+  }
+  C_GOOD=(--cert "$PKI/client.pem" --key "$PKI/client.key")
+  C_UNTRUSTED=(--cert "$PKI/untrusted.pem" --key "$PKI/untrusted.key")
+  SV_NODE="node $NODE_VER https requestCert true"
+
+  if want node-https-tls13-reqcert-good-cert; then
+    begin_capture node-https-tls13-reqcert-good-cert 443
+    node_start false
+    run_client curl_client "${C_GOOD[@]}"
+    end_capture; node_stop; cp "$D/node.log" "$D/server.log"; expect_streams
+    srv_log_has "secureConnection TLSv1.3 authorized=true"; srv_log_has "-> 200"
+    cli_log_has 1 "hello mtlsuser"
+    expect_wire "tls=1.3 scr=1 ccert=c salert=- calert=-"
+    expect_dissect "http.response.code == 200"
+    row 0 1 handshake yes certificate accepted - no "$(pha)" "$SV_NODE, rejectUnauthorized false" "$CL_CURL" \
+      "node https requestCert true, rejectUnauthorized false (TLS 1.3); good cert; log: 'secureConnection TLSv1.3 authorized=true', 'request GET / authorized=true ... -> 200'; curl got 'hello mtlsuser'."
+    app 0 1 http 200 no "HTTP 200 OK" "the application answered 200 (socket.authorized true); curl: '< HTTP/1.1 200 OK'."
+  fi
+
+  if want node-https-tls13-reqcert-no-cert-401; then
+    begin_capture node-https-tls13-reqcert-no-cert-401 443
+    node_start false
+    run_client curl_client
+    end_capture; node_stop; cp "$D/node.log" "$D/server.log"; expect_streams
+    srv_log_has "authorizationError=UNABLE_TO_GET_ISSUER_CERT -> 401"
+    cli_log_has 1 "< HTTP/1.1 401 Unauthorized"
+    expect_wire "tls=1.3 scr=1 ccert=e salert=- calert=-"
+    expect_dissect "http.response.code == 401"
+    row 0 1 handshake yes empty server-ignored - no "$(pha)" "$SV_NODE, rejectUnauthorized false" "$CL_CURL" \
+      "node https requestCert true, rejectUnauthorized false (TLS 1.3); curl without cert sent an empty Certificate; handshake completed; log: '$(grep -m1 -o 'secureConnection.*' "$D/server.log")', '$(grep -m1 -o 'request .*' "$D/server.log")'."
+    app 0 1 http 401 yes "HTTP 401 Unauthorized" "the application answered 401 'client certificate required' (no peer certificate); curl: '< HTTP/1.1 401 Unauthorized'."
+  fi
+
+  if want node-https-tls13-reqcert-untrusted-cert-403; then
+    begin_capture node-https-tls13-reqcert-untrusted-cert-403 443
+    node_start false
+    run_client curl_client "${C_UNTRUSTED[@]}"
+    end_capture; node_stop; cp "$D/node.log" "$D/server.log"; expect_streams
+    srv_log_has "authorizationError=UNABLE_TO_VERIFY_LEAF_SIGNATURE -> 403"
+    cli_log_has 1 "< HTTP/1.1 403 Forbidden"
+    expect_wire "tls=1.3 scr=1 ccert=c salert=- calert=-"
+    expect_dissect "http.response.code == 403"
+    row 0 1 handshake yes certificate accepted - no "$(pha)" "$SV_NODE, rejectUnauthorized false" "$CL_CURL" \
+      "node https requestCert true, rejectUnauthorized false (TLS 1.3); cert from an untrusted CA went through TLS; log: '$(grep -m1 -o 'secureConnection.*' "$D/server.log")', '$(grep -m1 -o 'request .*' "$D/server.log")'. Refused above TLS."
+    app 0 1 http 403 yes "HTTP 403 Forbidden" "the application answered 403 'client certificate not trusted: UNABLE_TO_VERIFY_LEAF_SIGNATURE'; curl: '< HTTP/1.1 403 Forbidden'."
+  fi
+
+  if want node-https-tls13-reject-unauthorized-no-cert; then
+    begin_capture node-https-tls13-reject-unauthorized-no-cert 443
+    node_start true
+    run_client curl_client
+    end_capture; node_stop; cp "$D/node.log" "$D/server.log"; expect_streams
+    srv_log_has "tlsClientError ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE"
+    expect_wire "tls=1.3 scr=1 ccert=e salert=116 calert=-"
+    row 0 1 handshake yes empty rejected certificate_required no "$(pha)" "$SV_NODE, rejectUnauthorized true" "$CL_CURL" \
+      "node https requestCert true, rejectUnauthorized true (TLS 1.3: SSL_VERIFY_FAIL_IF_NO_PEER_CERT); curl without cert sent an empty Certificate; the server sent alert certificate_required; log: 'tlsClientError ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE ... peer did not return a certificate'; curl: '$(grep -m1 -o 'curl: .*' "$D/client1.log")'."
+    app 0 1 http - no - "refused inside TLS: curl's GET (TLS 1.3: sent right after its Finished) followed the alert and was never answered."
+  fi
+
+  if want node-https-tls13-reject-unauthorized-untrusted-cert; then
+    begin_capture node-https-tls13-reject-unauthorized-untrusted-cert 443
+    node_start true
+    run_client curl_client "${C_UNTRUSTED[@]}"
+    end_capture; node_stop; cp "$D/node.log" "$D/server.log"; expect_streams
+    srv_log_lacks "secureConnection"; srv_log_lacks "request "
+    cli_log_has 1 "> GET / HTTP/1.1"
+    # node destroys the socket: RST when the GET is still unread, else FIN (then RST)
+    if grep -q "Connection reset by peer" "$D/client1.log"; then CLOSE=RST; else cli_log_has 1 "Empty reply from server"; CLOSE="FIN (then RST for the client's close_notify)"; fi
+    expect_wire "tls=1.3 scr=1 ccert=c salert=- calert=-"
+    expect_dissect "http.request.method == \"GET\""
+    expect_no_dissect "tcp.srcport==443 && tls.record.content_type==23"
+    expect_silent_close
+    row 0 1 handshake yes certificate rejected - no "$(pha)" "$SV_NODE, rejectUnauthorized true" "$CL_CURL" \
+      "node https requestCert true, rejectUnauthorized true (TLS 1.3); cert from an untrusted CA; the handshake completed (no alert), curl sent 'GET / HTTP/1.1', node checked the cert after the handshake and destroyed the socket: $CLOSE, no alert, no ticket, no application data (silent refusal); no 'secureConnection' in the log, only '$(grep -m1 -o 'tlsClientError.*' "$D/server.log")'; curl: '$(grep -m1 -o 'curl: .*' "$D/client1.log")'."
+    app 0 1 http - no - "silent refusal: curl's GET was answered by $CLOSE, no HTTP response."
+  fi
+
+  if want node-https-tls12-reject-unauthorized-untrusted-cert; then
+    begin_capture node-https-tls12-reject-unauthorized-untrusted-cert 443
+    node_start true TLSv1.2
+    run_client curl_client "${C_UNTRUSTED[@]}"
+    end_capture; node_stop; cp "$D/node.log" "$D/server.log"; expect_streams
+    srv_log_lacks "secureConnection"; srv_log_lacks "request "
+    cli_log_lacks 1 "> GET"; cli_log_has 1 "SSL_ERROR_SYSCALL"
+    expect_wire "tls=1.2 scr=1 ccert=c salert=- calert=-"
+    expect_no_dissect "tcp.srcport==443 && tls.record.content_type==20"
+    expect_no_dissect "tcp.dstport==443 && tls.record.content_type==23"
+    expect_dissect "tcp.srcport==443 && tcp.flags.fin==1"
+    row 0 1 handshake yes certificate rejected - no "$(pha)" "$SV_NODE, rejectUnauthorized true, maxVersion TLSv1.2" "$CL_CURL" \
+      "node https requestCert true, rejectUnauthorized true, maxVersion TLSv1.2; cert from an untrusted CA; after the client's Finished node closed (FIN) without its ChangeCipherSpec/Finished and without an alert: the handshake never completed, the client sent no application data; no 'secureConnection' in the log, only '$(grep -m1 -o 'tlsClientError.*' "$D/server.log")'; curl: '$(grep -m1 -o 'curl: .*' "$D/client1.log")'."
+    app 0 1 - - no - "no application data either way: the server closed before its Finished (TLS 1.2), curl never sent its request."
+  fi
 fi
 
 # ==========================================================================
