@@ -853,7 +853,6 @@ keyfile $PKI/server.key
 require_certificate true
 use_identity_as_username $1
 CONF
-    [ -z "${2:-}" ] || echo "tls_version $2" >> "$MQD/mosquitto.conf"
     mosquitto -c "$MQD/mosquitto.conf" & MQ_PID=$!; SRV_PIDS="$SRV_PIDS $MQ_PID"
     wait_listen 8883 $MQ_PID
   }
