@@ -529,8 +529,8 @@ static mtls_app_step_t http_feed(mtls_app_reader_t *reader, bool from_server, co
     if ((version == MTLS_HTTP_2) != (reader->protocol == MTLS_APP_HTTP2))
         return MTLS_APP_GIVE_UP;
     mtls_http_reader_t *http = &reader->state.http.reader;
-    const char *reason =
-        version == MTLS_HTTP_2 ? mtls_http_reason_phrase(status) : mtls_http_reader_reason(http);
+    /* HTTP/2 has no reason phrase: the reply says what the server sent, ":status 403". */
+    const char *reason = version == MTLS_HTTP_2 ? "" : mtls_http_reader_reason(http);
     mtls_app_text_t text;
     mtls_app_text_clear(&text);
     char code[4] = {(char)('0' + status / 100), (char)('0' + status / 10 % 10),
@@ -700,4 +700,11 @@ bool mtls_app_reader_wants_data(const mtls_app_reader_t *reader)
 size_t mtls_app_reader_memory(const mtls_app_reader_t *reader)
 {
     return reader ? sizeof(*reader) : 0;
+}
+
+mtls_app_protocol_t mtls_app_reader_protocol(const mtls_app_reader_t *reader)
+{
+    if (!reader || (unsigned)reader->protocol >= MTLS_APP_PROTOCOL_COUNT)
+        return MTLS_APP_UNKNOWN;
+    return (mtls_app_protocol_t)reader->protocol;
 }

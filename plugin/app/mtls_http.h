@@ -66,8 +66,4 @@ bool mtls_http_reader_wants_data(const mtls_http_reader_t *reader);
  * with "..." when cut; "" otherwise (HTTP/2 has none). */
 const char *mtls_http_reader_reason(const mtls_http_reader_t *reader);
 
-/* The standard reason phrase of a status (RFC 9110 15, and nginx's 495-497),
- * e.g. "Forbidden" for 403; "" when the status has none. */
-const char *mtls_http_reason_phrase(uint16_t status);
-
 #endif /* MTLS_HTTP_H */
