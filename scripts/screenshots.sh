@@ -169,7 +169,8 @@ shrink "$tmp/raw2.png" "$out/mtls-expert-info.png"
 stop_wireshark
 
 # 3. The Flow Graph with flow type mTLS, when the plugin registers it
-if MTLS_BUILD_DIR=$build "$repo/scripts/tshark-mtls" -z help 2>/dev/null | grep -q '^ *flow,mtls'; then
+stats=$(MTLS_BUILD_DIR=$build "$repo/scripts/tshark-mtls" -z help 2>&1 || true)   # tshark prints this list on stderr
+if grep -q '^ *flow,mtls' <<< "$stats"; then
   echo "screenshots.sh: flow,mtls is registered; the Flow Graph screenshot is not automated yet" >&2
 else
   echo "screenshots.sh: this plugin build has no mTLS flow (-z flow,mtls): no Flow Graph screenshot" >&2

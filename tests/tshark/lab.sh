@@ -62,7 +62,8 @@ echo "mtls-lab all: exit $status, $((SECONDS - start)) s"
 [ "$status" = 0 ] || { bad "mtls-lab exited $status"; sed 's/^/  | /' "$tmp/out.txt" | tail -n 40; }
 
 have_flow=0
-if "$tshark_mtls" -z help 2>/dev/null | grep -q '^ *flow,mtls'; then have_flow=1; fi
+stats=$("$tshark_mtls" -z help 2>&1 || true)   # tshark prints this list on stderr
+if grep -q '^ *flow,mtls' <<< "$stats"; then have_flow=1; fi
 
 for s in "${listed[@]}"; do
   # this scenario's part of the output: from its "######## name:" line to the next
