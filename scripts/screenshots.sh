@@ -16,6 +16,7 @@
 # Runs Wireshark as nobody when root (Wireshark ignores WIRESHARK_PLUGIN_DIR as
 # root), with a throwaway HOME holding the profile.
 #
+# Usage: scripts/screenshots.sh [details] [expert] [flow]   (default: all three)
 # Env: MTLS_BUILD_DIR   build tree (default <repo>/build)
 #      SHOT_WIDTH       width of the PNGs (default 800)
 #      SHOT_DISPLAY     X display number for Xvfb (default 87)
@@ -23,6 +24,8 @@ set -euo pipefail
 trap 'echo "screenshots.sh: failed at line $LINENO" >&2' ERR
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+shots=" ${*:-details expert flow} "
+want() { [[ $shots == *" $1 "* ]]; }
 build=$(cd "${MTLS_BUILD_DIR:-$repo/build}" && pwd)
 out=$repo/docs/images
 width=${SHOT_WIDTH:-800}
@@ -69,6 +72,7 @@ gui.welcome_page.show_recent: FALSE
 EOF
 cp -r "$build/plugins" "$tmp/plugins"
 cp "$repo"/sample-captures/ossl-tls12-required-no-cert.pcapng "$tmp/capture.pcapng"
+cp "$repo"/sample-captures/ossl-tls13-required-no-cert.pcapng "$tmp/capture13.pcapng"
 chmod -R a+rwX "$tmp"
 
 Xvfb "$disp" -screen 0 1280x900x24 -nolisten tcp > "$tmp/xvfb.log" 2>&1 &
@@ -123,55 +127,86 @@ first_yellow() {
 }
 
 # 1. Packet list and details: the decision frame (9), its mtls tree expanded.
-wireshark_as_user -r "$tmp/capture.pcapng" -g 9
-win=$(wait_window "ossl-tls12-required-no-cert|capture.pcapng")
-sleep 3
-X timeout 20 import -window root "$tmp/raw1.png"
-# the profile's colours: the rejected exchange's frames are #ff9e9e in the list
-colours=$(convert "$tmp/raw1.png" -crop 1200x300+0+100 +repage -unique-colors txt:-)
-if ! grep -qi 'FF9E9E' <<< "$colours"; then
-  echo "screenshots.sh: no 'mTLS rejected' colour in the packet list: the profile did not load" >&2; exit 1
-fi
-pos=
-for _ in $(seq 10); do
-  pos=$(first_yellow "$tmp/raw1.png" 0 300 600 500)
-  [ -n "$pos" ] && break
-  sleep 1
+if want details; then
+  wireshark_as_user -r "$tmp/capture.pcapng" -g 9
+  win=$(wait_window "ossl-tls12-required-no-cert|capture.pcapng")
+  sleep 3
   X timeout 20 import -window root "$tmp/raw1.png"
-done
-if [ -n "$pos" ]; then
-  read -r x y <<< "$pos"
-  X xdotool mousemove "$((x + 60))" "$((y + 5))" click 1
-  sleep 0.5
-  X xdotool key shift+Right
-  sleep 1
-  X xdotool mousemove 1250 880
-  sleep 0.5
-else
-  echo "screenshots.sh: mtls tree line not found; details left collapsed" >&2
+  # the profile's colours: the rejected exchange's frames are #ff9e9e in the list
+  colours=$(convert "$tmp/raw1.png" -crop 1200x300+0+100 +repage -unique-colors txt:-)
+  if ! grep -qi 'FF9E9E' <<< "$colours"; then
+    echo "screenshots.sh: no 'mTLS rejected' colour in the packet list: the profile did not load" >&2; exit 1
+  fi
+  pos=
+  for _ in $(seq 10); do
+    pos=$(first_yellow "$tmp/raw1.png" 0 300 600 500)
+    [ -n "$pos" ] && break
+    sleep 1
+    X timeout 20 import -window root "$tmp/raw1.png"
+  done
+  if [ -n "$pos" ]; then
+    read -r x y <<< "$pos"
+    X xdotool mousemove "$((x + 60))" "$((y + 5))" click 1
+    sleep 0.5
+    X xdotool key shift+Right
+    sleep 1
+    X xdotool mousemove 1250 880
+    sleep 0.5
+  else
+    echo "screenshots.sh: mtls tree line not found; details left collapsed" >&2
+  fi
+  X timeout 20 import -window root -crop 1200x860+0+0 "$tmp/raw1b.png"
+  shrink "$tmp/raw1b.png" "$out/mtls-packet-details.png"
+  stop_wireshark
 fi
-X timeout 20 import -window root -crop 1200x860+0+0 "$tmp/raw1b.png"
-shrink "$tmp/raw1b.png" "$out/mtls-packet-details.png"
-stop_wireshark
 
 # 2. Expert Information (-z expert opens the dialog). The mtls expert infos are
-#    added where a protocol tree is built; the dialog's own pass builds none unless
-#    it filters, so the capture is opened with the display filter "mtls", which the
-#    dialog then applies ("Limit to Display Filter" is ticked). Without a filter the
-#    dialog lists only TCP's items: a known gap of the plugin (see docs/lab.md).
-wireshark_as_user -r "$tmp/capture.pcapng" -Y mtls -z expert
-win=$(wait_window "Expert Information")
-sleep 2
-X xdotool windowsize "$win" 900 420 windowmove "$win" 0 0
-sleep 3
-X timeout 20 import -window root -crop 900x420+0+0 "$tmp/raw2.png"
-shrink "$tmp/raw2.png" "$out/mtls-expert-info.png"
-stop_wireshark
+if want expert; then
+  #    added where a protocol tree is built; the dialog's own pass builds none unless
+  #    it filters, so the capture is opened with the display filter "mtls", which the
+  #    dialog then applies ("Limit to Display Filter" is ticked). Without a filter the
+  #    dialog lists only TCP's items: a known gap of the plugin (see docs/lab.md).
+  wireshark_as_user -r "$tmp/capture.pcapng" -Y mtls -z expert
+  win=$(wait_window "Expert Information")
+  sleep 2
+  X xdotool windowsize "$win" 900 420 windowmove "$win" 0 0
+  sleep 3
+  X timeout 20 import -window root -crop 900x420+0+0 "$tmp/raw2.png"
+  shrink "$tmp/raw2.png" "$out/mtls-expert-info.png"
+  stop_wireshark
+fi
 
-# 3. The Flow Graph with flow type mTLS, when the plugin registers it
-stats=$(MTLS_BUILD_DIR=$build "$repo/scripts/tshark-mtls" -z help 2>&1 || true)   # tshark prints this list on stderr
-if grep -q '^ *flow,mtls' <<< "$stats"; then
-  echo "screenshots.sh: flow,mtls is registered; the Flow Graph screenshot is not automated yet" >&2
-else
-  echo "screenshots.sh: this plugin build has no mTLS flow (-z flow,mtls): no Flow Graph screenshot" >&2
+# 3. The Flow Graph, flow type mTLS, when the plugin registers it (-z flow,mtls):
+#    Statistics > Flow Graph (clicked where Wireshark 4.0 draws it in this
+#    window), then Flow type "mTLS" (typed into the combo box).
+if want flow; then
+  stats=$(MTLS_BUILD_DIR=$build "$repo/scripts/tshark-mtls" -z help 2>&1 || true)   # tshark prints this list on stderr
+  if grep -q '^ *flow,mtls' <<< "$stats"; then
+    wireshark_as_user -r "$tmp/capture13.pcapng"
+    win=$(wait_window "capture13.pcapng")
+    sleep 3
+    X xdotool mousemove 325 10 click 1
+    sleep 1.5
+    X xdotool mousemove 356 461 click 1
+    if flow=$(wait_window "Flow"); then
+      sleep 2
+      X xdotool windowmove "$flow" 0 0 windowsize "$flow" 1200 688
+      sleep 1
+      X xdotool mousemove 636 633 click 1
+      sleep 1
+      X xdotool type --delay 100 mTLS
+      X xdotool key Return
+      sleep 3
+      X xdotool windowsize "$flow" 1000 300
+      X xdotool mousemove 1250 880
+      sleep 2
+      X timeout 20 import -window root -crop 1000x300+0+0 "$tmp/raw3.png"
+      shrink "$tmp/raw3.png" "$out/mtls-flow-graph.png"
+    else
+      echo "screenshots.sh: Statistics > Flow Graph did not open where expected: no Flow Graph screenshot" >&2
+    fi
+    stop_wireshark
+  else
+    echo "screenshots.sh: this plugin build has no mTLS flow (-z flow,mtls): no Flow Graph screenshot" >&2
+  fi
 fi
