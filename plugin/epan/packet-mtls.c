@@ -46,6 +46,7 @@ static int proto_tls = -1;
 static int proto_tcp = -1;
 static int tcp_tap_id = -1;
 static int tcp_follow_tap_id = -1;
+static int expert_tap_id = -1; /* Wireshark's "expert" tap: the Expert Information dialog */
 /* The helper listener that makes TCP queue its segments (see mtls_init). */
 static gboolean follow_listener_registered;
 /* FALSE once the tcp_follow data failed the layout check: frames are read from bytes. */
@@ -186,6 +187,8 @@ static void mtls_init(void)
     server_name_ids = g_hash_table_new(g_str_hash, g_str_equal);
     follow_layout_ok = TRUE;
     live_connections = 0;
+    /* Registered by the expert module's own init, after the handoffs. */
+    expert_tap_id = find_tap_id("expert");
     mtls_diagnosis_init();
 }
 
@@ -965,7 +968,17 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
     const mtls_exchange_t *exchange = slot->exchange;
     mtls_verdict_t verdict = mtls_exchange_verdict(exchange, final);
     if (!tree) {
-        /* Nothing is shown or filtered: only the Info column and the reports. */
+        /* Nothing is shown or filtered: only the Info column and the reports,
+         * and the expert infos when something listens to them without a tree
+         * (the Expert Information dialog, tshark -z expert). */
+        if (expert_tap_id >= 0 && have_tap_listener(expert_tap_id)) {
+            char sentence[512] = "";
+            if (pinfo->num == exchange->decision_frame ||
+                (final && pinfo->num == exchange->last_frame))
+                mtls_exchange_evidence(exchange, final, sentence, sizeof(sentence));
+            add_experts(pinfo, NULL, exchange, verdict, final, sentence);
+            mtls_diagnosis_render(tvb, pinfo, NULL, NULL, exchange, verdict);
+        }
         if (pref_info_column && pinfo->num == exchange->decision_frame)
             col_append_fstr(pinfo->cinfo, COL_INFO, " [mTLS: %s]", mtls_verdict_name(verdict));
         queue_tap(pinfo, slot, exchange, final);
