@@ -461,6 +461,27 @@ def check_no_report(results, capture):
                   f"{capture} no_report_without_z")
 
 
+def check_expert_without_tree(results, truth):
+    """tshark -z expert without a filter builds no protocol tree: the plugin's expert
+    infos must reach it anyway, the same as with the filter `mtls` (which builds one):
+    for every rejected exchange of a few captures, its rejection warning, naming the
+    truth table's alert."""
+    for capture in ("ossl-tls12-required-no-cert.pcapng", "ossl-tls13-required-untrusted-cert.pcapng",
+                    "gnutls-tls12-required-no-cert.pcapng"):
+        rows = [row for row in truth.get(capture, []) if row["verdict"] == "rejected"]
+        results.check(bool(rows), f"{capture} expert_without_tree: a rejected truth row")
+        path = os.path.join(CAPTURES, capture)
+        plain = [line for line in run_tshark(path, "-q", "-z", "expert").splitlines()
+                 if " mTLS " in line]
+        filtered = [line for line in run_tshark(path, "-q", "-z", "expert,mtls").splitlines()
+                    if " mTLS " in line]
+        results.check(plain == filtered and plain, f"{capture} expert_without_tree equals filtered",
+                      f"{len(plain)} lines without a filter, {len(filtered)} with")
+        for row in rows:
+            results.check(any(f"fatal alert {row['alert']}" in line for line in plain),
+                          f"{capture} expert_without_tree names {row['alert']}", str(plain))
+
+
 def main():
     truth = load_truth()
     results = Results()
@@ -479,6 +500,7 @@ def main():
         check_capture(results, capture, truth[capture])
     if captures:
         check_no_report(results, captures[0])
+        check_expert_without_tree(results, truth)
     with tempfile.TemporaryDirectory() as directory:
         for capture in captures:
             check_truncated(results, capture, directory)
