@@ -16,7 +16,8 @@
 #          scenario: capture names without .pcapng, shell globs allowed
 #          (e.g. 'nginx-*'); only those are made and installed, truth.tsv rows
 #          of the other captures in output-dir are kept as they are.  Without
-#          scenario arguments everything is regenerated.
+#          scenario arguments every scenario of this script is regenerated; captures
+#          and truth rows made by other scripts (make-app-captures.sh) are kept.
 #        ./make-captures.sh --list       prints the scenario names and exits.
 # Env:   KEEP_WORK=1 keeps the temporary work dir (PKI, raw pcaps, logs).
 #        MTLS_NO_NETNS=1 runs on the host's loopback instead of a private
@@ -1644,19 +1645,12 @@ if [ -s "$WORK/impaired-summary" ]; then log "impaired-net runs:"; cat "$WORK/im
 
 # ==========================================================================
 [ -n "$LIST" ] && exit 0
-if [ ${#SELECT[@]} = 0 ]; then
-  log "all scenarios passed in $((SECONDS - T0)) s; installing into $OUT"
-  rm -f "$OUT"/*.pcapng
-  cp "$NEW"/*.pcapng "$NEW/truth.tsv" "$OUT/"
-  ls -l "$OUT"/*.pcapng "$OUT/truth.tsv" >&2
-  exit 0
-fi
-# Subset: install only the selected captures; in truth.tsv replace their rows
-# (in place) and append rows of captures not listed yet.  Other captures and
-# their rows are left untouched.
+# Install the captures made (all, or the selected ones); in truth.tsv replace
+# their rows (in place) and append rows of captures not listed yet. Other
+# captures and their rows (make-app-captures.sh's, for one) are left untouched.
 NAME=select
 for pat in "${SELECT[@]}"; do [ -n "${SELECT_HIT[$pat]:-}" ] || die "no scenario matches '$pat' (see --list)"; done
-log "selected scenarios passed in $((SECONDS - T0)) s; installing into $OUT"
+log "scenarios passed in $((SECONDS - T0)) s; installing into $OUT"
 cp "$NEW"/*.pcapng "$OUT/"
 OLD_TRUTH=$OUT/truth.tsv; [ -f "$OLD_TRUTH" ] || head -1 "$TRUTH" > "$OLD_TRUTH"
 awk -F'\t' -v OFS='\t' '
