@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from checks import Results, capture_options, keys_unusable  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+APP_TRUTH = set()  # captures with rows in app-truth.tsv (main() fills it)
 # MTLS_CAPTURES: another folder made by make-captures.sh (with its truth.tsv).
 CAPTURES = os.environ.get("MTLS_CAPTURES", os.path.join(ROOT, "sample-captures"))
 TSHARK = os.path.join(ROOT, "scripts", "tshark-mtls")
@@ -317,22 +318,48 @@ def check_exchange(results, capture, truth, rows, single_rows):
                           f"{key}: evidence lacks {wanted!r}: {first['mtls.evidence']!r}")
         else:
             no_expert("mtls.expert.app_refused")
-    else:
-        # No HTTP response in the other scenarios (s_server and gnutls-serv --echo).
+    elif capture not in APP_TRUTH:
+        # No application answer in the other scenarios (s_server and gnutls-serv
+        # --echo); those with one (the banner servers) are tshark.app's.
         results.equal(statuses, set(), f"{key}: app_status")
         no_expert("mtls.expert.app_refused")
+    else:
+        no_expert("mtls.expert.app_refused")
+
+
+def made_by_make_captures():
+    """The captures whose PKI, CA lists and HTTP statuses this test knows: the
+    scenarios of make-captures.sh (--list). Other scripts' captures (make-app-captures.sh)
+    use their own PKI; their application answers are tshark.app's."""
+    listed = subprocess.run(["bash", os.path.join(CAPTURES, "make-captures.sh"), "--list"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    return {name + ".pcapng" for name in listed}
+
+
+def app_truth_captures():
+    path = os.path.join(CAPTURES, "app-truth.tsv")
+    if not os.path.exists(path):
+        return set()
+    with open(path, newline="") as table:
+        return {row["capture"] for row in csv.DictReader(table, delimiter="\t")}
 
 
 def main():
     with open(os.path.join(CAPTURES, "truth.tsv"), newline="") as table:
         truth = [row for row in csv.DictReader(table, delimiter="\t")]
+    made_here = made_by_make_captures()
+    global APP_TRUTH
+    APP_TRUTH = app_truth_captures()
     results = Results()
     by_capture = {}
     for row in truth:
         by_capture.setdefault(row["capture"], []).append(row)
+    results.check(len(made_here) > 0, "make-captures.sh --list names its scenarios")
     for capture, exchanges in sorted(by_capture.items()):
         if not os.path.exists(os.path.join(CAPTURES, capture)):
             results.check(False, f"{capture}: listed in truth.tsv but missing")
+            continue
+        if capture not in made_here:
             continue
         rows = mtls_rows(capture, two_pass=True)
         single_rows = mtls_rows(capture, two_pass=False)
