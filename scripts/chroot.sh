@@ -177,6 +177,21 @@ else
 fi
 in_chroot dpkg --purge wireshark-plugin-mtls >/dev/null
 
+# cmake --install: the personal plugin folder (the default) is the one this tshark
+# reads (`tshark -G folders`, "Personal Plugins", plus /epan). Into a DESTDIR, so
+# nothing stays installed.
+personal=$(in_chroot tshark -G folders 2>/dev/null | awk -F'\t' '/^Personal Plugins:/ {print $2}')
+rm -rf "$root/tmp/mtls-install"
+if in_chroot env DESTDIR=/tmp/mtls-install cmake --install /build >/dev/null &&
+   [ -n "$personal" ] && [ -f "$root/tmp/mtls-install$personal/epan/mtls.so" ]; then
+  echo "ok   cmake --install puts mtls.so into tshark's personal plugin folder $personal/epan"
+else
+  echo "FAIL cmake --install: no mtls.so in tshark's personal plugin folder ${personal:-?}/epan:" >&2
+  (cd "$root/tmp/mtls-install" 2>/dev/null && find . -name mtls.so) >&2
+  status=1
+fi
+rm -rf "$root/tmp/mtls-install"
+
 # --- 5. tests ------------------------------------------------------------------------
 in_chroot bash -c 'cd /build && ctest --output-on-failure "$@" </dev/null' ctest "$@" || status=1
 exit "$status"
