@@ -67,7 +67,11 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
 set(CPACK_PACKAGE_DESCRIPTION
     "A post-dissector that tells, for every TLS handshake, whether the server asked\nfor a client certificate, what the client answered and how the server decided.")
 set(CPACK_RESOURCE_FILE_LICENSE "${PROJECT_SOURCE_DIR}/README.md")
-set(CPACK_PACKAGING_INSTALL_PREFIX "${MTLS_DEB_PREFIX}")
+# The .deb's prefix is Wireshark's; the source tarball must not get one (cpack
+# reads this file at packaging time, once per generator).
+file(WRITE "${PROJECT_BINARY_DIR}/MtlsCPackOptions.cmake"
+     "if(CPACK_GENERATOR STREQUAL \"DEB\")\n  set(CPACK_PACKAGING_INSTALL_PREFIX \"${MTLS_DEB_PREFIX}\")\nendif()\n")
+set(CPACK_PROJECT_CONFIG_FILE "${PROJECT_BINARY_DIR}/MtlsCPackOptions.cmake")
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_COMPONENTS_ALL deb)
 set(CPACK_COMPONENTS_GROUPING ALL_COMPONENTS_IN_ONE)
