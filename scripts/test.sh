@@ -69,6 +69,11 @@ fi
 
 # --- newer Wireshark versions: chroots, in parallel --------------------------------
 declare -A pids begun
+# mmdebstrap once, before the chroots are made side by side (one dpkg at a time).
+if [ -n "$suites" ] && ! command -v mmdebstrap >/dev/null && [ "$(id -u)" = 0 ]; then
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mmdebstrap; } \
+    </dev/null >/dev/null 2>&1 || echo "test.sh: could not install mmdebstrap; the chroots will be SKIPPED"
+fi
 for suite in $suites; do
   mkdir -p "$logs"
   begun[$suite]=$SECONDS
