@@ -24,6 +24,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 TSHARK = os.environ.get("MTLS_TSHARK", os.path.join(HERE, "tshark-mtls"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+from checks import canonical, tshark_bool  # noqa: E402
 
 # Column name -> mtls field. Frame-number and boolean fields are normalised below.
 FIELDS = {
@@ -84,8 +86,8 @@ def normalise(column, raw):
     if raw == "":
         return ""
     if column in BOOLEANS:
-        # tshark 4.0 prints booleans as 1/0 in JSON; later versions as True/False.
-        return "yes" if raw.lower() in ("1", "true", "yes") else "no"
+        # How each Wireshark version prints booleans: tests/lib/checks.py.
+        return {True: "yes", False: "no"}.get(canonical(tshark_bool, raw), f"?{raw}")
     if column == "alert":
         return ALERT_NAMES.get(raw, raw)
     return raw

@@ -12,8 +12,11 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${MTLS_BUILD_DIR:-$repo/build}
 
-packages=(build-essential cmake pkg-config libglib2.0-dev tshark wireshark-dev
-          libwireshark-dev libgnutls28-dev python3 util-linux valgrind)
+# libgcrypt20-dev: epan/dissectors/packet-tls-utils.h includes gcrypt.h, and from
+# Debian 13 on libwireshark-dev no longer brings it in. file: cpack -G DEB runs
+# dpkg-shlibdeps, which needs it.
+packages=(build-essential cmake pkg-config libglib2.0-dev libgcrypt20-dev tshark wireshark-dev
+          libwireshark-dev libgnutls28-dev python3 util-linux valgrind file)
 
 installed() {
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]

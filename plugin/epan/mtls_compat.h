@@ -202,4 +202,100 @@ G_STATIC_ASSERT(G_STRUCT_OFFSET(seq_analysis_info_t, items) == 16);
 #endif
 /* ==== End of sequence analysis ============================================== */
 
+/* ---- Byte-order helpers (wsutil/pint.h) ----------------------------------
+ * 4.6 renamed pntoh16/pntoh32/pntoh64 to pntohu16/pntohu32/pntohu64 and dropped
+ * the old names (4.4.19: only the old names; 4.6.9: only the new ones). The
+ * plugin keeps writing the old names; on 4.5 and later they mean the new ones. */
+#include <wsutil/pint.h>
+#if MTLS_WIRESHARK_AT_LEAST(4, 5)
+#ifndef pntoh16
+#define pntoh16 pntohu16
+#endif
+#ifndef pntoh32
+#define pntoh32 pntohu32
+#endif
+#ifndef pntoh64
+#define pntoh64 pntohu64
+#endif
+#endif
+/* ---- end of byte-order helpers ------------------------------------------ */
+
+/* ---- The TLS dissector's decrypted records of a frame (SslPacketInfo) ------
+ * The TLS dissector keeps a frame's decrypted records in an SslPacketInfo stored
+ * with p_add_proto_data(wmem_file_scope(), pinfo, proto_tls, KEY, ...):
+ *   4.0   KEY is 0 for every call of TLS in the frame (one list for all).
+ *   4.4, 4.6  KEY is pinfo->curr_proto_layer_num: 1 for TLS's first call in the
+ *         frame, 2 for its second (TCP calls TLS twice in a frame that ends one
+ *         reassembled PDU and carries the next), ... Checked on 4.4.19 and 4.6.9
+ *         by listing the keys present on every sample capture's frames.
+ *   4.2   added curr_proto_layer_num; not checked here (Debian has no 4.2):
+ *         both schemes are tried.
+ * mtls_tls_decrypted_records() returns the records of all of TLS's calls in the
+ * frame, in dissection order: the list itself when there is one, else a copy of
+ * the lists' nodes chained in pinfo->pool (the records' data is TLS's, not
+ * copied). Only for the post-dissector: it counts the TLS layers in pinfo->layers. */
+#include <epan/packet.h>
+#include <epan/proto_data.h>
+#include <epan/dissectors/packet-tls-utils.h>
+
+static inline SslRecordInfo *mtls_tls_decrypted_records(packet_info *pinfo, int proto_tls)
+{
+    SslPacketInfo *info = (SslPacketInfo *)p_get_proto_data(wmem_file_scope(), pinfo, proto_tls, 0);
+#if MTLS_WIRESHARK_AT_LEAST(4, 2)
+    if (!info) {
+        guint32 calls = 0;
+        for (wmem_list_frame_t *layer = wmem_list_head(pinfo->layers); layer;
+             layer = wmem_list_frame_next(layer))
+            if (GPOINTER_TO_INT(wmem_list_frame_data(layer)) == proto_tls)
+                calls++;
+        if (calls <= 1) {
+            info = (SslPacketInfo *)p_get_proto_data(wmem_file_scope(), pinfo, proto_tls, 1);
+        } else {
+            SslRecordInfo *head = NULL, **tail = &head;
+            for (guint32 key = 1; key <= calls; key++) {
+                SslPacketInfo *part =
+                    (SslPacketInfo *)p_get_proto_data(wmem_file_scope(), pinfo, proto_tls, key);
+                for (SslRecordInfo *record = part ? part->records : NULL; record;
+                     record = record->next) {
+                    SslRecordInfo *copy = wmem_new(pinfo->pool, SslRecordInfo);
+                    *copy = *record;
+                    copy->next = NULL;
+                    *tail = copy;
+                    tail = &copy->next;
+                }
+            }
+            return head;
+        }
+    }
+#endif
+    return info ? info->records : NULL;
+}
+/* ---- end of decrypted records ------------------------------------------- */
+
+/* ---- Did TLS see this frame? ----------------------------------------------
+ * 4.0 lists TLS in pinfo->layers for every TCP segment it is called on, also one
+ * where it only asks TCP for more bytes (a record split over segments). From 4.2
+ * on (4.4.19 and 4.6.9 checked), a call that dissects nothing leaves no layer:
+ * the first segments of a record split over several show no TLS, and the first
+ * frame with TLS is the one that completes the record (a ClientHello sent one byte
+ * per segment shows TLS only in its last frame). The TLS dissector has set up its
+ * session on the conversation by then, on every version (ssl_get_session), so a
+ * frame is TLS's when TLS is among its layers or its conversation has TLS data. */
+#include <epan/conversation.h>
+
+static inline gboolean mtls_tls_saw_frame(packet_info *pinfo, int proto_tls, gboolean tls_layer)
+{
+    if (tls_layer)
+        return TRUE;
+#if MTLS_WIRESHARK_AT_LEAST(4, 2)
+    conversation_t *conversation = find_conversation_pinfo(pinfo, 0);
+    return conversation && conversation_get_proto_data(conversation, proto_tls) != NULL;
+#else
+    (void)pinfo;
+    (void)proto_tls;
+    return FALSE;
+#endif
+}
+/* ---- end of did TLS see this frame -------------------------------------- */
+
 #endif /* MTLS_COMPAT_H */

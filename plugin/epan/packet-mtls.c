@@ -613,23 +613,18 @@ static guint32 tls_layer(packet_info *pinfo)
     return 0;
 }
 
+/* TLS was called on this frame (mtls_compat.h: from 4.2 on a call that only asks
+ * for more bytes leaves no layer). */
 static gboolean tls_in_frame(packet_info *pinfo)
 {
-    return tls_layer(pinfo) != 0;
+    return mtls_tls_saw_frame(pinfo, proto_tls, tls_layer(pinfo) != 0);
 }
 
-/* The TLS dissector's decrypted records of this frame (SslPacketInfo). 4.0
- * stores them under key 0; later versions may key them by the TLS layer's
- * number: both are looked up. */
+/* The TLS dissector's decrypted records of this frame (SslPacketInfo): where
+ * they are stored differs between versions (mtls_compat.h). */
 static SslRecordInfo *decrypted_records(packet_info *pinfo)
 {
-    SslPacketInfo *info = (SslPacketInfo *)p_get_proto_data(wmem_file_scope(), pinfo, proto_tls, 0);
-    if (!info) {
-        guint32 layer = tls_layer(pinfo);
-        if (layer)
-            info = (SslPacketInfo *)p_get_proto_data(wmem_file_scope(), pinfo, proto_tls, layer);
-    }
-    return info ? info->records : NULL;
+    return mtls_tls_decrypted_records(pinfo, proto_tls);
 }
 
 /* The TLS dissector's plaintext of a protected record: its decrypted records of

@@ -48,6 +48,8 @@ import tempfile
 import xml.etree.ElementTree as ET
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+from checks import canonical, tshark_bool  # noqa: E402
 TSHARK = os.path.join(ROOT, "scripts", "tshark-mtls")
 TIMEOUT = int(os.environ.get("MTLS_CONSISTENCY_TIMEOUT", "120"))
 DECIDED = {"accepted", "rejected", "server-ignored", "client-aborted", "not-requested"}
@@ -198,7 +200,7 @@ def check_cut(res, label, original, cut_trees, offset, first, last):
                                                f"decided in frame {decision}"):
                 continue
             problems = []
-            inferred_in_cut = ex.get("mtls.inferred") in ("1", "True", "true")
+            inferred_in_cut = canonical(tshark_bool, ex.get("mtls.inferred", "")) is True
             for x in candidates:
                 problems = []
                 for name in EVIDENCE:

@@ -42,4 +42,17 @@ for field in mtls.verdict mtls.exchange mtls.decision_frame mtls.evidence; do
     status=1
   fi
 done
+# The glue reads TCP segments from TCP's private tcp_follow tap data, whose layout
+# mtls_compat.h declares per Wireshark version; when it does not match, the glue
+# warns and reads the frames' bytes instead. That fall-back must not be what runs.
+capture=$repo/sample-captures/ossl-tls13-required-good-cert.pcapng
+if [ -f "$capture" ]; then
+  if warnings=$("$tshark_mtls" -r "$capture" -Y mtls -T fields -e mtls.verdict 2>&1 >/dev/null) &&
+     ! printf '%s\n' "$warnings" | grep -q "unexpected layout"; then
+    echo "ok   tcp_follow tap data has the layout mtls_compat.h declares ($(tshark --version | head -n1))"
+  else
+    echo "FAIL tcp_follow tap data check: ${warnings:-tshark failed}" >&2
+    status=1
+  fi
+fi
 exit "$status"

@@ -29,7 +29,8 @@ import re
 import subprocess
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
-from checks import Results, capture_options, keys_unusable  # noqa: E402
+from checks import (Results, canonical, capture_options, keys_unusable,  # noqa: E402
+                    tshark_bool, tshark_utc_time)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APP_TRUTH = set()  # captures with rows in app-truth.tsv (main() fills it)
@@ -202,22 +203,25 @@ def check_exchange(results, capture, truth, rows, single_rows):
         results.equal(first["mtls.client_cert.subject"], cert["subject"], f"{key}: subject")
         results.equal(first["mtls.client_cert.issuer"], cert["issuer"], f"{key}: issuer")
         results.equal(first["mtls.client_cert.key"], cert["key"], f"{key}: key")
-        results.equal(first["mtls.client_cert.client_auth_eku"], "1" if cert["eku"] else "0",
+        results.equal(canonical(tshark_bool, first["mtls.client_cert.client_auth_eku"]), cert["eku"],
                       f"{key}: client_auth_eku")
-        results.equal(first["mtls.client_cert.expired"], "1" if cert["expired"] else "0",
+        results.equal(canonical(tshark_bool, first["mtls.client_cert.expired"]), cert["expired"],
                       f"{key}: expired")
         not_yet_valid = cert.get("not_yet_valid", False)
-        results.equal(first["mtls.client_cert.not_yet_valid"], "1" if not_yet_valid else "0",
+        results.equal(canonical(tshark_bool, first["mtls.client_cert.not_yet_valid"]), not_yet_valid,
                       f"{key}: not_yet_valid")
         results.check(re.fullmatch(r"[0-9A-F]+", first["mtls.client_cert.serial"]) is not None,
                       f"{key}: serial {first['mtls.client_cert.serial']!r} is not hex")
-        results.check(first["mtls.client_cert.not_before"].endswith("UTC"),
-                      f"{key}: not_before {first['mtls.client_cert.not_before']!r}")
+        not_before = canonical(tshark_utc_time, first["mtls.client_cert.not_before"])
+        results.check(not_before is not None and not not_before.startswith("unparsable"),
+                      f"{key}: not_before {first['mtls.client_cert.not_before']!r} is not a UTC time")
         if "not_after" in cert:
-            results.equal(first["mtls.client_cert.not_after"], cert["not_after"],
+            results.equal(canonical(tshark_utc_time, first["mtls.client_cert.not_after"]),
+                          tshark_utc_time(cert["not_after"]),
                           f"{key}: not_after")
         if "not_before" in cert:
-            results.equal(first["mtls.client_cert.not_before"], cert["not_before"],
+            results.equal(canonical(tshark_utc_time, first["mtls.client_cert.not_before"]),
+                          tshark_utc_time(cert["not_before"]),
                           f"{key}: not_before")
         results.equal(first["mtls.client_cert.sha256"].replace(":", ""),
                       leaf_sha256(capture, response_frame), f"{key}: sha256")
@@ -273,7 +277,7 @@ def check_exchange(results, capture, truth, rows, single_rows):
             no_expert("mtls.expert.ca_names_empty")
         if count and truth["response"] == "certificate":
             listed = PKI[client_cert(capture, truth["how"])]["listed"]
-            results.equal(first["mtls.ca_names.match"], "1" if listed else "0",
+            results.equal(canonical(tshark_bool, first["mtls.ca_names.match"]), listed,
                           f"{key}: ca_names.match")
             if listed:
                 no_expert("mtls.expert.ca_names_no_match")
