@@ -17,13 +17,16 @@ build=${MTLS_BUILD_DIR:-$repo/build}
 # dpkg-shlibdeps, which needs it.
 packages=(build-essential cmake pkg-config libglib2.0-dev libgcrypt20-dev tshark wireshark-dev
           libwireshark-dev libgnutls28-dev python3 util-linux valgrind file)
+# The live lab's peers (scripts/mtls-lab, test lab.scenarios): host only, not in the
+# chroots (scripts/chroot.sh reads the list above). Their services are not started.
+lab_packages=(openssl curl nginx-light iproute2)
 
 installed() {
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
 }
 
 missing=()
-for package in "${packages[@]}"; do
+for package in "${packages[@]}" "${lab_packages[@]}"; do
   installed "$package" || missing+=("$package")
 done
 
@@ -39,7 +42,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   # Non-root packet capture is not needed here; answer the dumpcap question up front.
   echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
   apt-get update </dev/null
-  apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
+  # Packages such as nginx start their service when installed: not here (the lab
+  # starts its own servers, on its own ports, and stops them).
+  policy=/usr/sbin/policy-rc.d
+  own_policy=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=1
+  fi
+  apt-get install -y --no-install-recommends "${missing[@]}" </dev/null || { [ -z "$own_policy" ] || rm -f "$policy"; exit 1; }
+  [ -z "$own_policy" ] || rm -f "$policy"
 else
   echo "setup.sh: all packages present (${packages[*]})"
 fi
