@@ -135,8 +135,9 @@ def exchanges(capture, single_pass=False, tshark_args=()):
                 row[column] = normalise(column, first(tree.get(field)))
             key = (row["stream"], row["exchange"])
             kept = rows.get(key)
-            # Keep the decision frame's row once seen; until then, the latest one.
-            if kept is None or not is_decision(kept):
+            # Keep the decision frame's row once seen; until then, the latest one. A
+            # later decision frame wins: a silent refusal decides again at the close.
+            if kept is None or not is_decision(kept) or is_decision(row):
                 rows[key] = row
 
     def order(key):

@@ -5,6 +5,7 @@ import csv
 import re
 import importlib.util
 import os
+import subprocess
 
 
 class Results:
@@ -122,3 +123,30 @@ def canonical(parse, text):
         return parse(text)
     except ValueError:
         return f"unparsable {text!r}"
+
+
+def run_tshark(tshark, capture, *args):
+    """tshark (the wrapper that loads the build tree's plugin) on one capture, with
+    the capture's options; its standard output. Raises RuntimeError when it fails."""
+    command = [tshark, "-r", capture, *capture_options(capture), *args]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)}: {result.stderr.strip()}")
+    return result.stdout
+
+
+def mtls_rows(run, capture, fields, two_pass):
+    """One dict of `fields` per frame that shows exactly one mtls tree (fields must
+    include mtls.exchange); `run(capture, *args)` runs tshark on the capture."""
+    args = ["-Y", "mtls", "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a",
+            "-E", "aggregator=|"]
+    if two_pass:
+        args.insert(0, "-2")
+    for field in fields:
+        args += ["-e", field]
+    rows = []
+    for line in run(capture, *args).splitlines():
+        row = dict(zip(fields, line.split("\t") + [""] * len(fields)))
+        if "|" not in row["mtls.exchange"]:
+            rows.append(row)
+    return rows

@@ -15,10 +15,10 @@ Prints one line per failed check and ends with "N passed, M failed".
 """
 import csv
 import os
-import subprocess
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
-from checks import Results, capture_options  # noqa: E402
+import checks  # noqa: E402
+from checks import Results, tshark_bool  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CAPTURES = os.environ.get("MTLS_CAPTURES", os.path.join(ROOT, "sample-captures"))
@@ -46,33 +46,13 @@ DISSECTOR_STATUS = {
 REPLY_MAX = 127
 
 
-def true(value):
-    """A boolean field as tshark prints it: 1/0 up to 4.0, True/False from 4.2 on."""
-    return value in ("1", "True", "true")
-
-
 def tshark(capture, *args):
-    command = [TSHARK, "-r", os.path.join(CAPTURES, capture), *capture_options(capture), *args]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)}: {result.stderr.strip()}")
-    return result.stdout
+    return checks.run_tshark(TSHARK, os.path.join(CAPTURES, capture), *args)
 
 
 def mtls_rows(capture, two_pass):
     """One dict per frame that shows exactly one mtls tree."""
-    args = ["-Y", "mtls", "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a",
-            "-E", "aggregator=|"]
-    if two_pass:
-        args.insert(0, "-2")
-    for field in FIELDS:
-        args += ["-e", field]
-    rows = []
-    for line in tshark(capture, *args).splitlines():
-        row = dict(zip(FIELDS, line.split("\t") + [""] * len(FIELDS)))
-        if "|" not in row["mtls.exchange"]:
-            rows.append(row)
-    return rows
+    return checks.mtls_rows(tshark, capture, FIELDS, two_pass)
 
 
 def dissector_values(capture, frame, field):
@@ -93,7 +73,7 @@ def check_rows(results, key, truth, rows, two_pass):
     protocols = {r["mtls.app_protocol"] for r in rows} - {""}
     statuses = {r["mtls.app_status"] for r in rows} - {""}
     replies = {r["mtls.app_reply"] for r in rows} - {""}
-    refused = {true(r["mtls.app_refused"]) for r in rows if r["mtls.app_refused"]}
+    refused = {tshark_bool(r["mtls.app_refused"]) for r in rows if r["mtls.app_refused"]}
     experts = [r["frame.number"] for r in rows if r["mtls.expert.app_refused"]]
     expected_protocol = "" if truth["app_protocol"] in ("", "-") else truth["app_protocol"]
     results.equal(protocols, {expected_protocol} if expected_protocol else set(),

@@ -29,7 +29,8 @@ import re
 import subprocess
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
-from checks import (Results, canonical, capture_options, keys_unusable,  # noqa: E402
+import checks  # noqa: E402
+from checks import (Results, canonical, keys_unusable,  # noqa: E402
                     tshark_bool, tshark_utc_time)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -121,28 +122,12 @@ EXPERTS = [
 
 
 def tshark(capture, *args):
-    command = [TSHARK, "-r", os.path.join(CAPTURES, capture), *capture_options(capture), *args]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)}: {result.stderr.strip()}")
-    return result.stdout
+    return checks.run_tshark(TSHARK, os.path.join(CAPTURES, capture), *args)
 
 
 def mtls_rows(capture, two_pass):
     """One dict per frame that shows exactly one mtls tree."""
-    args = ["-Y", "mtls", "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a",
-            "-E", "aggregator=|"]
-    if two_pass:
-        args.insert(0, "-2")
-    for field in FIELDS + EXPERTS:
-        args += ["-e", field]
-    rows = []
-    for line in tshark(capture, *args).splitlines():
-        values = line.split("\t")
-        row = dict(zip(FIELDS + EXPERTS, values + [""] * (len(FIELDS) + len(EXPERTS))))
-        if "|" not in row["mtls.exchange"]:
-            rows.append(row)
-    return rows
+    return checks.mtls_rows(tshark, capture, FIELDS + EXPERTS, two_pass)
 
 
 def leaf_sha256(capture, frame):
