@@ -100,10 +100,21 @@ static gboolean frame_shows_final(const mtls_tap_info_t *tap_info)
     return tap_info->final || tap_info->exchange->verdict != MTLS_VERDICT_PENDING;
 }
 
-static gboolean report_selects(gboolean matched_any, gboolean matched_final,
+/* What a frame showing its exchange decided says of the decision: its frame + 1.
+ * A decision can be taken back once: a server that let the client through and
+ * then closed on its data without a word refused it after all (silent refusal),
+ * so a match counts as final only while the exchange keeps the decision that
+ * frame showed. */
+static guint32 shown_decision(const mtls_tap_info_t *tap_info)
+{
+    return tap_info->exchange->decision_frame + 1;
+}
+
+static gboolean report_selects(gboolean matched_any, guint32 matched_final,
                                const mtls_exchange_t *exchange)
 {
-    return matched_final || (matched_any && exchange->verdict == MTLS_VERDICT_PENDING);
+    gboolean final = matched_final != 0 && matched_final == exchange->decision_frame + 1;
+    return final || (matched_any && exchange->verdict == MTLS_VERDICT_PENDING);
 }
 
 /* ---- -z mtls,tree and the Statistics menu ---------------------------------- */
@@ -140,7 +151,7 @@ typedef struct {
     const mtls_exchange_t *exchange;
     const mtls_connection_info_t *connection;
     gboolean matched_any;   /* the tree's filter matched a frame that showed it */
-    gboolean matched_final; /* ... a frame that showed its final state */
+    guint32 matched_final; /* ... a frame that showed it decided: shown_decision() */
     gboolean counted;       /* it is in the counts, as the fields below say */
     int server_node;        /* its address:port row, once counted */
     const char *sni;        /* counted under the server: the connection's SNI as it was */
@@ -367,7 +378,7 @@ static tap_packet_status tree_packet(stats_tree *st, packet_info *pinfo, epan_di
         }
         record->matched_any = TRUE;
         if (frame_shows_final(tap_info))
-            record->matched_final = TRUE;
+            record->matched_final = shown_decision(tap_info);
     }
     /* This frame's events may have decided any exchange of its connection. */
     for (guint i = 0; i < siblings->len; i++)
@@ -382,7 +393,7 @@ typedef struct {
     const mtls_connection_info_t *connection;
     /* The filter matched a frame that showed the exchange's final state. In a
      * single pass the frames before the decision show it pending. */
-    gboolean matched_final;
+    guint32 matched_final; /* shown_decision() of the last matching decided frame */
 } conv_record_t;
 
 typedef struct {
@@ -445,7 +456,7 @@ static tap_packet_status conv_packet(void *tapdata, packet_info *pinfo _U_, epan
         g_ptr_array_add(state->order, record);
     }
     if (frame_shows_final(tap_info))
-        record->matched_final = TRUE;
+        record->matched_final = shown_decision(tap_info);
     return TAP_PACKET_REDRAW;
 }
 
@@ -685,7 +696,7 @@ typedef struct {
     const mtls_exchange_t *exchange;
     const mtls_connection_info_t *connection;
     gboolean matched_any;   /* the report's filter matched a frame that showed it */
-    gboolean matched_final; /* ... a frame that showed its final state */
+    guint32 matched_final; /* ... a frame that showed it decided: shown_decision() */
     gboolean listed;        /* it has a row: its index in table_model.listed */
     row_key_t shown;        /* what its row shows */
 } table_record_t;
@@ -914,7 +925,7 @@ static void table_observe(const mtls_tap_info_t *tap_info, gboolean matched)
     if (matched) {
         record->matched_any = TRUE;
         if (frame_shows_final(tap_info))
-            record->matched_final = TRUE;
+            record->matched_final = shown_decision(tap_info);
     }
     /* This frame's events may have changed any exchange of its connection. */
     for (guint i = 0; i < siblings->len; i++)

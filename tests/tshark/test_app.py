@@ -149,7 +149,14 @@ def main():
             if truth["app_protocol"] == "mysql" and want == "0":
                 # An OK packet has no error code: its header byte is 0x00.
                 field, want = "mysql.response_code", "0x00"
-            if field and want != "-":
+            protocols = dissector_values(capture, row["frame.number"], "frame.protocols")
+            dissected = any(field and field.split(".")[0] in p.split(":") for p in protocols)
+            if field and want != "-" and not dissected:
+                # Wireshark did not dissect this protocol here (e.g. the SMTP-style
+                # banner of a TLS server on port 443): nothing of its own to compare.
+                print(f"note {key}: Wireshark does not dissect {field.split('.')[0]} in frame "
+                      f"{row['frame.number']}; its status is not cross-checked")
+            elif field and want != "-":
                 values = dissector_values(capture, row["frame.number"], field)
                 results.check(want in values,
                               f"{key}: {field} in frame {row['frame.number']} is {sorted(values)}, "
