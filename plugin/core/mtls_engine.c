@@ -457,13 +457,14 @@ static void infer_request_from_server_flight(mtls_conn_t *conn)
 }
 
 /* The exchange a silent refusal can end: the connection's latest, requested and
- * answered by the client, known from its messages (not inferred), and the
- * server has not sent application data since the answer. */
+ * answered by the client, known from its messages (not inferred) from its start
+ * (a cut capture cannot vouch for what the server sent), and the server has not
+ * sent application data since the answer. */
 static mtls_exchange_t *silent_candidate(mtls_conn_t *conn)
 {
     mtls_exchange_t *exchange = mtls_conn_latest(conn);
     if (!exchange || !exchange->requested || exchange->inferred || exchange->answered ||
-        exchange->response == MTLS_RESPONSE_PENDING)
+        exchange->start_missing || exchange->response == MTLS_RESPONSE_PENDING)
         return NULL;
     return exchange;
 }

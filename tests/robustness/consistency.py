@@ -119,7 +119,10 @@ def exchanges(trees):
         ex["verdicts"].add(values.get("mtls.verdict"))
         for name in EVIDENCE:
             if values.get(name):
-                ex.setdefault(name, int(values[name]))
+                # The latest: in a single pass a silent refusal decides again.
+                ex[name] = int(values[name])
+        if values.get("mtls.verdict") in DECIDED:
+            ex["last_decided"] = values["mtls.verdict"]
         if values.get("mtls.inferred"):
             ex["mtls.inferred"] = values["mtls.inferred"]
     return result
@@ -158,7 +161,14 @@ def check_passes(res, label, single, double):
                                    f"only in single pass ({verdict})")
             continue
         (fin,) = final[key]["verdicts"] if len(final[key]["verdicts"]) == 1 else (None,)
-        if verdict != "pending" and verdict != fin:
+        shown_decision = values.get("mtls.decision_frame")
+        decision = final[key].get("mtls.decision_frame")
+        # A silent refusal takes back an acceptance: the single pass showed it
+        # let through, decided in an earlier frame than the final rejection.
+        taken_back = (verdict in ("accepted", "server-ignored") and fin == "rejected" and
+                      shown_decision and decision is not None and
+                      int(shown_decision) < decision)
+        if verdict != "pending" and verdict != fin and not taken_back:
             ok &= res.check(False, f"{label}: frame {frame}: stream {key[0]} exchange {key[1]}: "
                                    f"single pass says {verdict}, -2 says {fin}")
         decision = final[key].get("mtls.decision_frame")
@@ -189,13 +199,22 @@ def check_cut(res, label, original, cut_trees, offset, first, last):
             decided = sorted(v for v in ex["verdicts"] if v in DECIDED)
             if not decided:
                 continue
-            verdict = decided[0]
+            verdict = ex["last_decided"]
             where = f"{label} ({pass_name}) stream {key[0]} exchange {key[1]} {verdict}"
             decision = ex.get("mtls.decision_frame")
             if not res.check(decision is not None, f"{where}: decided without a decision frame"):
                 continue
             decision += offset
             candidates = [x for x in by_decision.get(decision, []) if verdict in x["verdicts"]]
+            if not candidates and verdict in ("accepted", "server-ignored"):
+                # A cut without the exchange's start never concludes a silent
+                # refusal: it keeps the acceptance the original took back later (the
+                # original's single pass shows it too). Its frames need not match.
+                taken_back = [x for x in original.values() if "rejected" in x["verdicts"] and
+                              (x.get("mtls.decision_frame") or 0) > decision]
+                res.check(bool(taken_back), f"{where}: invented: the original has no {verdict} "
+                                            f"decided in frame {decision}, nor a later rejection")
+                continue
             if not res.check(bool(candidates), f"{where}: invented: the original has no {verdict} "
                                                f"decided in frame {decision}"):
                 continue
