@@ -21,14 +21,14 @@ build=${MTLS_BUILD_DIR:-$repo/build}
 suites=${MTLS_VERSIONS-trixie sid}
 # In the chroots: every unit test (and its valgrind run), the fuzz harnesses'
 # corpus replays, the tshark-level tests whose output changes between Wireshark
-# versions (plugin_loaded, truth in both passes, inference, reports, diagnosis, the
+# versions (plugin_loaded, truth in both passes, inference, diagnosis, the
 # application's answers, the flow graph, whose structure layouts are declared per
 # version, and the mTLS profile: a new tshark.truth_*, tshark.reports_* ... is
 # picked up too) and the CI slice of the fuzz campaign. Not there: fuzz_smoke,
-# sanitizers, valgrind of tshark, consistency, passes_agree and summary_runs (the
+# sanitizers, valgrind of tshark, consistency, reports, passes_agree and summary_runs (the
 # longest; truth already compares both passes with the truth table on every
 # capture), so that the whole CI run stays well inside its 90 minutes.
-subset=${MTLS_CHROOT_SUBSET:-'^(unit\.|fuzz\.replay\.|tshark\.(plugin_loaded|truth|inference|reports|diagnosis|app|flow|profile)|robustness\.fuzz_slice)'}
+subset=${MTLS_CHROOT_SUBSET:-'^(unit\.|fuzz\.replay\.|tshark\.(plugin_loaded|truth|inference|diagnosis|app|flow|profile)|robustness\.fuzz_slice)'}
 SKIPPED=77
 
 logs=$build/versions
