@@ -35,7 +35,7 @@
 
 typedef enum {
     MTLS_APP_UNKNOWN = 0,
-    MTLS_APP_HTTP,  /* HTTP/1.0, HTTP/1.1 */
+    MTLS_APP_HTTP, /* HTTP/1.0, HTTP/1.1 */
     MTLS_APP_HTTP2,
     MTLS_APP_SMTP,
     MTLS_APP_IMAP,
@@ -56,10 +56,10 @@ const char *mtls_app_protocol_name(mtls_app_protocol_t protocol);
 
 typedef struct {
     mtls_app_protocol_t protocol;
-    bool has_status;  /* the protocol has a numeric answer and it was read */
-    uint32_t status;  /* HTTP status, SMTP reply code, LDAP resultCode, MySQL error code
-                         (0 for OK), MQTT CONNACK code; PostgreSQL has none */
-    bool refused;     /* the answer refused the client, by the protocol's own rules */
+    bool has_status; /* the protocol has a numeric answer and it was read */
+    uint32_t status; /* HTTP status, SMTP reply code, LDAP resultCode, MySQL error code
+                        (0 for OK), MQTT CONNACK code; PostgreSQL has none */
+    bool refused;    /* the answer refused the client, by the protocol's own rules */
     /* The answer as the application said it, short and readable, printable ASCII
      * only (anything else becomes '?'), NUL-terminated, cut with "..." when long:
      * "HTTP 403 Forbidden", "SMTP 421 4.7.1 Error: No client certificate presented",

@@ -21,7 +21,7 @@ enum {
     PHASE_DONE,         /* the status was found, or the reader gave up */
 };
 
-#define STATUS_LINE_PREFIX_LENGTH 9 /* "HTTP/1.1 " */
+#define STATUS_LINE_PREFIX_LENGTH 9    /* "HTTP/1.1 " */
 #define STATUS_LINE_LIMIT         4096 /* a longer status line ends there, cut */
 #define FRAME_HEADER_LENGTH       9
 

@@ -121,8 +121,7 @@ bool mtls_diagnosis_set_chain(mtls_diagnosis_t *diagnosis, const mtls_der_t *cha
 }
 
 bool mtls_diagnosis_set_app_answer(mtls_diagnosis_t *diagnosis, uint8_t protocol, bool has_status,
-                                   uint32_t status, bool refused, const char *reply,
-                                   uint32_t frame)
+                                   uint32_t status, bool refused, const char *reply, uint32_t frame)
 {
     if (diagnosis->app_frame || frame == 0)
         return false;

@@ -529,9 +529,8 @@ static mtls_exchange_t *on_alert(mtls_conn_t *conn, const mtls_event_t *event)
             conn->server_closed = true;
     } else if (event->alert_description == ALERT_CLOSE_NOTIFY) {
         if (event->from_server) {
-            mtls_exchange_t *silent = conn->server_closed
-                                          ? NULL
-                                          : silent_refusal(conn, event, MTLS_RECORD_CLOSE_NOTIFY);
+            mtls_exchange_t *silent =
+                conn->server_closed ? NULL : silent_refusal(conn, event, MTLS_RECORD_CLOSE_NOTIFY);
             decided =
                 connection_ended(conn, event, MTLS_CAUSE_SERVER_CLOSE, MTLS_RECORD_CLOSE_NOTIFY);
             if (!decided)

@@ -106,8 +106,8 @@ typedef enum {
     MTLS_CAUSE_ENDED_BEFORE_REQUEST, /* handshake ended before the server's flight */
     MTLS_CAUSE_CLIENT_CLOSED,        /* the client closed first, then the server */
     MTLS_CAUSE_INFERRED_FLIGHT,      /* inferred: the client's flight was Finished alone */
-    MTLS_CAUSE_SILENT_CLOSE /* the handshake completed, the client sent data, the server
-                               closed without answering */
+    MTLS_CAUSE_SILENT_CLOSE          /* the handshake completed, the client sent data, the server
+                                        closed without answering */
 } mtls_cause_t;
 
 /* What the server sent when it went on, for the evidence line. */

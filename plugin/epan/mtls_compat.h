@@ -123,7 +123,7 @@ typedef struct {
 #include <epan/tap.h>
 #include <glib.h>
 
-#if WIRESHARK_VERSION_MAJOR == 4 &&                                                              \
+#if WIRESHARK_VERSION_MAJOR == 4 &&                                                                \
     (WIRESHARK_VERSION_MINOR == 0 || WIRESHARK_VERSION_MINOR == 4 || WIRESHARK_VERSION_MINOR == 6)
 #define MTLS_HAVE_SEQ_ANALYSIS 1
 

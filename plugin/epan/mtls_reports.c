@@ -150,11 +150,11 @@ static gboolean report_selects(gboolean matched_any, guint32 matched_final,
 typedef struct {
     const mtls_exchange_t *exchange;
     const mtls_connection_info_t *connection;
-    gboolean matched_any;   /* the tree's filter matched a frame that showed it */
+    gboolean matched_any;  /* the tree's filter matched a frame that showed it */
     guint32 matched_final; /* ... a frame that showed it decided: shown_decision() */
-    gboolean counted;       /* it is in the counts, as the fields below say */
-    int server_node;        /* its address:port row, once counted */
-    const char *sni;        /* counted under the server: the connection's SNI as it was */
+    gboolean counted;      /* it is in the counts, as the fields below say */
+    int server_node;       /* its address:port row, once counted */
+    const char *sni;       /* counted under the server: the connection's SNI as it was */
     mtls_verdict_t verdict;
     uint16_t version;
     int alert;
@@ -695,10 +695,10 @@ typedef struct {
 typedef struct {
     const mtls_exchange_t *exchange;
     const mtls_connection_info_t *connection;
-    gboolean matched_any;   /* the report's filter matched a frame that showed it */
+    gboolean matched_any;  /* the report's filter matched a frame that showed it */
     guint32 matched_final; /* ... a frame that showed it decided: shown_decision() */
-    gboolean listed;        /* it has a row: its index in table_model.listed */
-    row_key_t shown;        /* what its row shows */
+    gboolean listed;       /* it has a row: its index in table_model.listed */
+    row_key_t shown;       /* what its row shows */
 } table_record_t;
 
 typedef struct {

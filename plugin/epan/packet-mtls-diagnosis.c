@@ -322,8 +322,7 @@ void mtls_diagnosis_register(int proto)
           EXPFILL}},
         {&ei_problem[MTLS_PROBLEM_APP_REFUSED],
          {"mtls.expert.app_refused", PI_SECURITY, PI_WARN,
-          "The server refused the client above TLS, in the application's own protocol",
-          EXPFILL}},
+          "The server refused the client above TLS, in the application's own protocol", EXPFILL}},
     };
 
     proto_register_field_array(proto, hf, array_length(hf));

@@ -855,8 +855,8 @@ static void add_evidence(proto_tree *tree, tvbuff_t *tvb, const char *evidence,
         item = proto_tree_add_string(tree, hf_mtls_evidence, tvb, 0, 0, evidence);
     else if (first_length <= room)
         item = proto_tree_add_string_format_value(tree, hf_mtls_evidence, tvb, 0, 0, evidence,
-                                                  "%.*s; ... (%u clauses below)",
-                                                  (int)first_length, evidence, clauses);
+                                                  "%.*s; ... (%u clauses below)", (int)first_length,
+                                                  evidence, clauses);
     else
         item = proto_tree_add_string_format_value(tree, hf_mtls_evidence, tvb, 0, 0, evidence,
                                                   "%s; the %u clauses below say why",

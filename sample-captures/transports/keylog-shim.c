@@ -43,7 +43,7 @@ SSL_CTX *SSL_CTX_new(const SSL_METHOD *method)
     SSL_CTX *ctx;
 
     if (real_new == NULL)
-        real_new = (SSL_CTX *(*)(const SSL_METHOD *))dlsym(RTLD_NEXT, "SSL_CTX_new");
+        real_new = (SSL_CTX * (*)(const SSL_METHOD *)) dlsym(RTLD_NEXT, "SSL_CTX_new");
     if (real_new == NULL)
         return NULL;
     ctx = real_new(method);
@@ -58,7 +58,7 @@ SSL_CTX *SSL_CTX_new_ex(OSSL_LIB_CTX *libctx, const char *propq, const SSL_METHO
     SSL_CTX *ctx;
 
     if (real_new_ex == NULL)
-        real_new_ex = (SSL_CTX *(*)(OSSL_LIB_CTX *, const char *, const SSL_METHOD *))
+        real_new_ex = (SSL_CTX * (*)(OSSL_LIB_CTX *, const char *, const SSL_METHOD *))
             dlsym(RTLD_NEXT, "SSL_CTX_new_ex");
     if (real_new_ex == NULL)
         return NULL;

@@ -550,9 +550,8 @@ static void silent_close_after_client_data_is_rejected(sim_t *s)
             pin(s, 40, 2000000000);
             uint32_t data = simple(s, MTLS_EV_APPLICATION_DATA, false);
             pin(s, 41, 2003000000);
-            uint32_t close = closes[i].how == 2
-                                 ? alert(s, true, LEVEL_WARNING, ALERT_CLOSE_NOTIFY)
-                                 : tcp_close(s, true, closes[i].how == 1);
+            uint32_t close = closes[i].how == 2 ? alert(s, true, LEVEL_WARNING, ALERT_CLOSE_NOTIFY)
+                                                : tcp_close(s, true, closes[i].how == 1);
             unpin(s);
             CHECK(mtls_exchange_verdict(e, true) == MTLS_VERDICT_REJECTED);
             CHECK(e->cause == MTLS_CAUSE_SILENT_CLOSE);

@@ -408,8 +408,8 @@ static bool reads_reason(const reason_case_t *c)
         bool good = found == c->status && count == (c->status != 0);
         if (c->status) {
             const char *line_end = strchr(c->text, '\n');
-            good = good && protocol == MTLS_HTTP_1 && strcmp(mtls_http_reader_reason(&reader),
-                                                             c->reason) == 0;
+            good = good && protocol == MTLS_HTTP_1 &&
+                   strcmp(mtls_http_reader_reason(&reader), c->reason) == 0;
             if (bytewise && line_end)
                 good = good && known_at == (size_t)(line_end - c->text) + 1;
         } else {
@@ -437,8 +437,8 @@ static void http1_reason_phrase_kept(void)
         /* 31 characters are kept; a longer reason ends with "..." */
         {"HTTP/1.1 403 Forbidden: Client certificate required\r\n", 403,
          "Forbidden: Client certificat...", false},
-        {"HTTP/1.1 403 Forbidden: thirty-one character\r\n", 403,
-         "Forbidden: thirty-one character", false},
+        {"HTTP/1.1 403 Forbidden: thirty-one character\r\n", 403, "Forbidden: thirty-one character",
+         false},
         {"HTTP/1.1 403 Forbidden: thirty-one characters\r\n", 403,
          "Forbidden: thirty-one charac...", false},
         {"HTTP/1.1 2000 OK\r\n", 0, "", false},

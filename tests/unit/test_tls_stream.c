@@ -133,7 +133,7 @@ static void on_event(void *context, unsigned direction, const mtls_event_t *even
     volatile uint8_t sum = 0;
     for (size_t i = 0; i < message_length; i++)
         sum ^= message_bytes[i]; /* every byte readable (valgrind, ASan) */
-    (void)sum; /* read once: GCC 16 warns about a volatile that is only set */
+    (void)sum;                   /* read once: GCC 16 warns about a volatile that is only set */
     if (seen->count >= MAX_SEEN)
         return;
     seen->type[seen->count] = event->type;
