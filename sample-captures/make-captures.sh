@@ -61,9 +61,15 @@ if [ -z "$LIST" ] && [ -z "${MTLS_IN_NETNS:-}" ] && [ -z "${MTLS_NO_NETNS:-}" ];
 fi
 if [ -n "${MTLS_IN_NETNS:-}" ]; then ip link set lo up; fi
 
-OSSL_VER=$(openssl version | awk '{print $2}')
-GNUTLS_VER=$(gnutls-cli --version | awk 'NR==1{print $2}')
-PY_VER=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+# --list names the scenarios only: it needs none of the peers (the test suite
+# runs it where they are not installed, in the chroots of scripts/chroot.sh).
+if [ -n "$LIST" ]; then
+  OSSL_VER=- GNUTLS_VER=- PY_VER=-
+else
+  OSSL_VER=$(openssl version | awk '{print $2}')
+  GNUTLS_VER=$(gnutls-cli --version | awk 'NR==1{print $2}')
+  PY_VER=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+fi
 
 WORK=$(mktemp -d /tmp/mtls-captures.XXXXXX)
 PKI=$WORK/pki

@@ -558,6 +558,87 @@ static mtls_exchange_t *on_close(mtls_conn_t *conn, const mtls_event_t *event)
     return ended ? ended : silent;
 }
 
+bool mtls_outer_is_failure(mtls_outer_t outer)
+{
+    switch (outer) {
+    case MTLS_OUTER_EAP_FAILURE:
+    case MTLS_OUTER_ACCESS_REJECT:
+    case MTLS_OUTER_EAP_FAILURE_ACCESS_REJECT:
+    case MTLS_OUTER_QUIC_CLOSE: return true;
+    case MTLS_OUTER_NONE:
+    case MTLS_OUTER_EAP_SUCCESS:
+    case MTLS_OUTER_ACCESS_ACCEPT:
+    case MTLS_OUTER_EAP_SUCCESS_ACCESS_ACCEPT: return false;
+    }
+    return false;
+}
+
+const char *mtls_outer_name(mtls_outer_t outer)
+{
+    switch (outer) {
+    case MTLS_OUTER_NONE: return NULL;
+    case MTLS_OUTER_EAP_SUCCESS: return "EAP-Success";
+    case MTLS_OUTER_EAP_FAILURE: return "EAP-Failure";
+    case MTLS_OUTER_ACCESS_ACCEPT: return "Access-Accept";
+    case MTLS_OUTER_ACCESS_REJECT: return "Access-Reject";
+    case MTLS_OUTER_EAP_SUCCESS_ACCESS_ACCEPT: return "EAP-Success; Access-Accept";
+    case MTLS_OUTER_EAP_FAILURE_ACCESS_REJECT: return "EAP-Failure; Access-Reject";
+    case MTLS_OUTER_QUIC_CLOSE: return "QUIC CONNECTION_CLOSE";
+    }
+    return NULL;
+}
+
+/* QUIC crypto errors are 0x100 + a TLS alert (RFC 9001, 4.8). */
+#define QUIC_CRYPTO_ERROR_FIRST 0x100u
+#define QUIC_CRYPTO_ERROR_LAST  0x1ffu
+
+/* An outer protocol decided (EAP-Success/Failure in EAP or RADIUS, a server's
+ * QUIC CONNECTION_CLOSE). A failure ends the connection like a server's fatal
+ * alert (a QUIC crypto error is one: its alert is kept) and also takes back an
+ * acceptance the TLS handshake showed: the outer protocol has the last word. A
+ * success decides what the handshake left open, as the server going on would. */
+static mtls_exchange_t *on_outer(mtls_conn_t *conn, const mtls_event_t *event)
+{
+    mtls_exchange_t *latest = mtls_conn_latest(conn);
+    mtls_exchange_t *decided = NULL;
+    if (event->outer == MTLS_OUTER_NONE)
+        return current(conn);
+    if (mtls_outer_is_failure(event->outer)) {
+        if (conn->server_closed)
+            return NULL; /* a repeated close (QUIC's closing period) */
+        mtls_event_t ended = *event;
+        bool alert = event->outer == MTLS_OUTER_QUIC_CLOSE &&
+                     event->quic_error >= QUIC_CRYPTO_ERROR_FIRST &&
+                     event->quic_error <= QUIC_CRYPTO_ERROR_LAST;
+        if (alert) {
+            ended.type = MTLS_EV_ALERT;
+            ended.alert_level = ALERT_LEVEL_FATAL;
+            ended.alert_description = (int)(event->quic_error - QUIC_CRYPTO_ERROR_FIRST);
+        }
+        decided = connection_ended(conn, &ended, MTLS_CAUSE_OUTER_FAILURE, MTLS_RECORD_NONE);
+        if (!decided && latest && latest->requested && let_through(latest) &&
+            !latest->start_missing) {
+            decide(latest, MTLS_VERDICT_REJECTED, MTLS_CAUSE_OUTER_FAILURE, event);
+            latest->decision_record = MTLS_RECORD_NONE;
+            if (alert)
+                latest->alert = (int16_t)ended.alert_description;
+            decided = latest;
+        }
+        conn->server_closed = true;
+    } else {
+        decided = server_went_on(conn, event, MTLS_RECORD_NONE);
+        for (mtls_exchange_t *exchange = exchanges(conn); exchange; exchange = exchange->next)
+            if (exchange == decided && exchange->cause == MTLS_CAUSE_SERVER_WENT_ON)
+                exchange->cause = MTLS_CAUSE_OUTER_SUCCESS;
+    }
+    mtls_exchange_t *target = decided ? decided : latest;
+    if (target) {
+        target->outer = event->outer;
+        target->quic_error = event->quic_error <= UINT16_MAX ? (uint16_t)event->quic_error : 0;
+    }
+    return target;
+}
+
 static mtls_exchange_t *on_server_record(mtls_conn_t *conn, const mtls_event_t *event,
                                          mtls_record_t record)
 {
@@ -981,6 +1062,7 @@ static mtls_exchange_t *apply_event(mtls_conn_t *conn, const mtls_event_t *event
     case MTLS_EV_ALERT: exchange = on_alert(conn, event); break;
     case MTLS_EV_CLOSE: exchange = on_close(conn, event); break;
     case MTLS_EV_ENCRYPTED_RECORD: exchange = on_encrypted_record(conn, event); break;
+    case MTLS_EV_OUTER: exchange = on_outer(conn, event); break;
     }
     return exchange;
 }
@@ -1143,6 +1225,20 @@ static void say_alert(line_t *line, int description)
     }
     const char *name = mtls_alert_name(description);
     say(line, "fatal alert %s (%d)", name ? name : "unknown", description);
+}
+
+/* "EAP-Failure; Access-Reject", "QUIC CONNECTION_CLOSE 0x174 (certificate_required)" */
+static void say_outer(line_t *line, const mtls_exchange_t *exchange)
+{
+    const char *name = mtls_outer_name(exchange->outer);
+    say(line, "%s", name ? name : "an outer decision");
+    if (exchange->outer == MTLS_OUTER_QUIC_CLOSE) {
+        say(line, " 0x%x", exchange->quic_error);
+        if (exchange->alert >= 0) {
+            const char *alert = mtls_alert_name(exchange->alert);
+            say(line, " (%s)", alert ? alert : "unknown alert");
+        }
+    }
 }
 
 /* ", 1.2 ms after the client's Certificate in frame 8" */
@@ -1311,7 +1407,15 @@ char *mtls_exchange_evidence(const mtls_exchange_t *exchange, bool final, char *
     case MTLS_VERDICT_SERVER_IGNORED: {
         char duration[32];
         say_client_answer(&line, exchange);
-        say(&line, "; the server went on with %s in frame %u, %s later",
+        if (exchange->cause == MTLS_CAUSE_OUTER_SUCCESS) {
+            say(&line, "; the server answered with ");
+            say_outer(&line, exchange);
+            say(&line, " in frame %u, %s later", exchange->decision_frame,
+                mtls_format_duration(
+                    mtls_difference(exchange->decision_time_ns, exchange->response_time_ns),
+                    duration, sizeof(duration)));
+        } else
+            say(&line, "; the server went on with %s in frame %u, %s later",
             record_phrase(exchange->decision_record), exchange->decision_frame,
             mtls_format_duration(
                 mtls_difference(exchange->decision_time_ns, exchange->response_time_ns), duration,
@@ -1335,6 +1439,19 @@ char *mtls_exchange_evidence(const mtls_exchange_t *exchange, bool final, char *
                 mtls_format_duration(
                     mtls_difference(exchange->decision_time_ns, exchange->data_time_ns), duration,
                     sizeof(duration)));
+            break;
+        }
+        if (exchange->cause == MTLS_CAUSE_OUTER_FAILURE) {
+            if (exchange->response == MTLS_RESPONSE_CERTIFICATE)
+                say(&line, "Server rejected the client certificate: ");
+            else if (exchange->response == MTLS_RESPONSE_PENDING)
+                say(&line, "Server ended the handshake: ");
+            else
+                say(&line, "Server refused to go on without a client certificate: ");
+            say_outer(&line, exchange);
+            say(&line, " in frame %u", exchange->decision_frame);
+            say_since_answer(&line, exchange);
+            say(&line, ".");
             break;
         }
         if (exchange->cause == MTLS_CAUSE_SERVER_ALERT) {

@@ -59,7 +59,26 @@ typedef enum {
     MTLS_EV_ALERT,
     MTLS_EV_CLOSE,            /* TCP FIN or RST */
     MTLS_EV_ENCRYPTED_RECORD, /* TLS 1.3 protected record that was not decrypted */
+    MTLS_EV_OUTER,            /* an outer protocol decided (EAP, RADIUS, QUIC): `outer` */
 } mtls_event_type_t;
+
+/* An outer protocol's decision (mtls.outer_result). RADIUS carries the EAP
+ * result in the same packet: one value names both. */
+typedef enum {
+    MTLS_OUTER_NONE = 0,
+    MTLS_OUTER_EAP_SUCCESS,
+    MTLS_OUTER_EAP_FAILURE,
+    MTLS_OUTER_ACCESS_ACCEPT,             /* without an EAP-Success in it */
+    MTLS_OUTER_ACCESS_REJECT,             /* without an EAP-Failure in it */
+    MTLS_OUTER_EAP_SUCCESS_ACCESS_ACCEPT, /* EAP-Success inside an Access-Accept */
+    MTLS_OUTER_EAP_FAILURE_ACCESS_REJECT, /* EAP-Failure inside an Access-Reject */
+    MTLS_OUTER_QUIC_CLOSE,                /* the server's CONNECTION_CLOSE 0x1c: error code in
+                                             `quic_error` (0x100 + alert: crypto error) */
+} mtls_outer_t;
+
+/* True for the outer results that refuse (EAP-Failure, Access-Reject, a server's
+ * QUIC close); false for NONE and the successes. */
+bool mtls_outer_is_failure(mtls_outer_t outer);
 
 #define MTLS_ALERT_UNKNOWN (-1) /* encrypted alert: level and description unseen */
 
@@ -91,6 +110,10 @@ typedef struct {
     uint16_t record_length;
     /* MTLS_EV_SERVER_HELLO */
     uint16_t cipher_suite;
+    /* MTLS_EV_OUTER; alert_description is the TLS alert a QUIC crypto error
+     * carries (quic_error - 0x100), else -1 */
+    mtls_outer_t outer;
+    uint64_t quic_error;
 } mtls_event_t;
 
 /* How an exchange was decided; the evidence line is written from it. */
@@ -106,8 +129,10 @@ typedef enum {
     MTLS_CAUSE_ENDED_BEFORE_REQUEST, /* handshake ended before the server's flight */
     MTLS_CAUSE_CLIENT_CLOSED,        /* the client closed first, then the server */
     MTLS_CAUSE_INFERRED_FLIGHT,      /* inferred: the client's flight was Finished alone */
-    MTLS_CAUSE_SILENT_CLOSE          /* the handshake completed, the client sent data, the server
+    MTLS_CAUSE_SILENT_CLOSE,         /* the handshake completed, the client sent data, the server
                                         closed without answering */
+    MTLS_CAUSE_OUTER_FAILURE,        /* EAP-Failure, Access-Reject, QUIC CONNECTION_CLOSE */
+    MTLS_CAUSE_OUTER_SUCCESS,        /* EAP-Success, Access-Accept */
 } mtls_cause_t;
 
 /* What the server sent when it went on, for the evidence line. */
@@ -163,6 +188,8 @@ typedef struct mtls_exchange {
     bool undecrypted : 1;   /* TLS 1.3 handshake seen only up to the ServerHello: no keys */
     bool inferred : 1;      /* deduced from protected record sizes, without keys */
     bool answered : 1;      /* the server sent application data after the client's answer */
+    mtls_outer_t outer : 8; /* the outer protocol's decision on this exchange, if any */
+    uint16_t quic_error;    /* MTLS_OUTER_QUIC_CLOSE: its error code (0 when over 0xffff) */
 } mtls_exchange_t;
 
 typedef struct mtls_conn mtls_conn_t;
@@ -205,6 +232,9 @@ const char *mtls_response_name(mtls_response_t response);
 const char *mtls_phase_name(mtls_phase_t phase);
 /* RFC name of a TLS alert description, or NULL when unknown. */
 const char *mtls_alert_name(int description);
+/* "EAP-Success", "EAP-Failure; Access-Reject", "QUIC CONNECTION_CLOSE": the
+ * outer result's name without a QUIC error code; NULL for NONE. */
+const char *mtls_outer_name(mtls_outer_t outer);
 
 /* One readable sentence: why this verdict. Returns `buffer`. */
 char *mtls_exchange_evidence(const mtls_exchange_t *exchange, bool final, char *buffer,

@@ -729,6 +729,22 @@ static const mtls_tls_stream_callbacks_t scanner_callbacks = {
     .plaintext = on_plaintext,
 };
 
+/* A connection starts at a frame TLS dissected, or, where TLS is known only
+ * from its conversation (mtls_compat.h: 4.2 and later), at a segment that
+ * begins like a TLS record: a STARTTLS reply after TLS was announced on the
+ * conversation (PostgreSQL's 'S' to the SSLRequest) is not TLS yet. */
+static gboolean starts_like_tls(packet_info *pinfo, const mtls_tcp_segment_t *segment)
+{
+    if (tls_layer(pinfo) != 0)
+        return TRUE;
+    if (segment->length == 0 || !segment->payload)
+        return FALSE;
+    guint8 type = segment->payload[0];
+    if (type < 20 || type > 24)
+        return FALSE;
+    return segment->length < 2 || segment->payload[1] == 3;
+}
+
 /* First pass: this frame's TCP segment through its connection's scanner. A
  * connection is tracked from the first frame the TLS dissector reads; frames of
  * other connections cost a stream lookup. */
@@ -747,6 +763,8 @@ static void analyse_frame(tvbuff_t *tvb, packet_info *pinfo)
     if (!connection && !tls_in_frame(pinfo))
         return;
     if (!tapped && !segment_from_frame(tvb, pinfo, &segment))
+        return;
+    if (!connection && !starts_like_tls(pinfo, &segment.segment))
         return;
     if (!connection && !(connection = new_connection(segment.stream, &segment.src)))
         return;

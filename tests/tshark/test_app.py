@@ -15,6 +15,7 @@ Prints one line per failed check and ends with "N passed, M failed".
 """
 import csv
 import os
+import subprocess
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
 import checks  # noqa: E402
@@ -34,7 +35,9 @@ DISSECTOR_STATUS = {
     "http": "http.response.code",
     "http2": "http2.headers.status",
     "smtp": "smtp.response.code",
-    "ldap": "ldap.resultCode",
+    # 4.6 names a bindResponse's code ldap.bindResponse_resultCode (4.0 and 4.4:
+    # ldap.resultCode); whichever this tshark has (dissector_values).
+    "ldap": "ldap.resultCode|ldap.bindResponse_resultCode",
     "mysql": "mysql.error_code",
     "mqtt": "mqtt.conack.val",
     "imap": None,
@@ -55,10 +58,31 @@ def mtls_rows(capture, two_pass):
     return checks.mtls_rows(tshark, capture, FIELDS, two_pass)
 
 
+_registered_fields = None
+
+
+def registered(field):
+    """Whether this tshark knows the field (tshark -G fields)."""
+    global _registered_fields
+    if _registered_fields is None:
+        out = subprocess.run([TSHARK, "-G", "fields"], capture_output=True, text=True,
+                             check=True).stdout
+        _registered_fields = {line.split("\t")[2] for line in out.splitlines()
+                              if line.count("\t") >= 2}
+    return field in _registered_fields
+
+
 def dissector_values(capture, frame, field):
-    out = tshark(capture, "-Y", f"frame.number == {frame}", "-T", "fields",
-                 "-E", "occurrence=a", "-E", "aggregator=,", "-e", field)
-    return {value for value in out.strip().split(",") if value}
+    """Values of `field` in the frame; `field` may name alternatives "a|b" (the
+    name differs between Wireshark versions): those this tshark has, together."""
+    values = set()
+    for name in field.split("|"):
+        if "|" in field and not registered(name):
+            continue
+        out = tshark(capture, "-Y", f"frame.number == {frame}", "-T", "fields",
+                     "-E", "occurrence=a", "-E", "aggregator=,", "-e", name)
+        values |= {value for value in out.strip().split(",") if value}
+    return values
 
 
 def reply_matches(got, expected):
