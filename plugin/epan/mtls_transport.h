@@ -73,10 +73,12 @@ void mtls_transport_event(packet_info *pinfo, mtls_conn_t *connection,
 
 /* An outer protocol's decision on this connection (EAP-Success/Failure,
  * Access-Accept/Reject, a QUIC CONNECTION_CLOSE): fed to the engine as
- * MTLS_EV_OUTER (see mtls_engine.h) at this frame. For a QUIC close with a TLS
- * alert set `alert_description` (error code - 0x100), else -1. */
+ * MTLS_EV_OUTER (see mtls_engine.h) at this frame, from the server. For
+ * MTLS_OUTER_QUIC_CLOSE `quic_error` is the frame's error code (0x100 + a TLS
+ * alert for a crypto error: the engine keeps that alert), else 0. Ignored until
+ * the connection's server is known. */
 void mtls_transport_outer_result(packet_info *pinfo, mtls_conn_t *connection,
-                                 mtls_outer_t outer, int alert_description);
+                                 mtls_outer_t outer, guint64 quic_error);
 
 /* Decrypted application data of the connection, for the application reader. */
 void mtls_transport_application_data(packet_info *pinfo, mtls_conn_t *connection,
@@ -89,23 +91,27 @@ void mtls_transport_closed(packet_info *pinfo, mtls_conn_t *connection);
 /* The same capture-time conversion as TCP's (saturated nanoseconds). */
 gint64 mtls_transport_time_ns(const nstime_t *when);
 
-/* Each adapter: registered in proto_reg_handoff_mtls, reset with the capture
- * file (init/cleanup), and called for every frame on the first pass. The frame
- * function must be cheap for frames that are not its transport's (check the
- * frame's layers first). */
+/* Each adapter: set up in proto_reg_handoff_mtls (look up protocols and taps),
+ * reset with the capture file (init/cleanup, from the glue's own), and called on
+ * the first pass for the frames whose layers (pinfo->layers, walked once by the
+ * glue) hold its protocol; `layer` is that protocol's 1-based position there:
+ *   DTLS:    "dtls"
+ *   EAP-TLS: the first of "radius", "eapol", "eap"
+ *   QUIC:    "quic"
+ * `tvb` is the frame's (the post-dissector's). */
 void mtls_dtls_handoff(void);
 void mtls_dtls_init(void);
 void mtls_dtls_cleanup(void);
-void mtls_dtls_frame(tvbuff_t *tvb, packet_info *pinfo);
+void mtls_dtls_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 layer);
 
 void mtls_eap_handoff(void);
 void mtls_eap_init(void);
 void mtls_eap_cleanup(void);
-void mtls_eap_frame(tvbuff_t *tvb, packet_info *pinfo);
+void mtls_eap_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 layer);
 
 void mtls_quic_handoff(void);
 void mtls_quic_init(void);
 void mtls_quic_cleanup(void);
-void mtls_quic_frame(tvbuff_t *tvb, packet_info *pinfo);
+void mtls_quic_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 layer);
 
 #endif /* MTLS_TRANSPORT_H */

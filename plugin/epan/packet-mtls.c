@@ -34,6 +34,7 @@
 #include "mtls_flow.h"
 #include "mtls_reports.h"
 #include "mtls_tls_stream.h"
+#include "mtls_transport.h"
 #include "packet-mtls.h"
 #include "packet-mtls-diagnosis.h"
 
@@ -78,6 +79,9 @@ static int hf_mtls_confidence = -1;
 static int hf_mtls_evidence = -1;
 static int hf_mtls_evidence_clause = -1;
 static int hf_mtls_evidence_continued = -1;
+static int hf_mtls_transport = -1;
+static int hf_mtls_session = -1;
+static int hf_mtls_outer_result = -1;
 static gint ett_mtls_evidence = -1;
 static gint ett_mtls_evidence_clause = -1;
 
@@ -136,19 +140,65 @@ static int mtls_tap = -1;
 
 /* Tables grow in chunks, not by doubling: a capture holds millions of
  * connections, and nothing moves once stored. */
-static mtls_table_t *connections;       /* mtls_conn_t * by tcp.stream */
+/* mtls_conn_t * by tcp.stream, and by each transport adapter's connection id */
+static mtls_table_t *connections[MTLS_TRANSPORT_COUNT];
 static mtls_table_t *exchange_slots;    /* exchange_slot_t by tag - 1 */
 static guint32 exchange_count;          /* tags given so far */
 static mtls_frame_index_t *frame_index; /* frame -> tags shown there, about 2.2 bytes an entry */
-static GPtrArray *server_names;         /* each SNI once, by id - 1: connections share it */
-static GHashTable *server_name_ids;     /* SNI -> its id */
+/* Texts many connections share (SNIs, EAP session labels), each once, by id - 1. */
+static GPtrArray *server_names;
+static GHashTable *server_name_ids; /* text -> its id */
 
-const char *mtls_connection_server_name(const mtls_connection_info_t *info)
+static const char *text_of(guint32 id)
 {
-    guint32 id = info->server_name_id;
     return server_names && id >= 1 && id <= server_names->len
                ? (const char *)g_ptr_array_index(server_names, id - 1)
                : NULL;
+}
+
+/* The id of `text`, kept once; 0 on failure. */
+static guint32 text_id(const char *text)
+{
+    guint id = GPOINTER_TO_UINT(g_hash_table_lookup(server_name_ids, text));
+    if (!id) {
+        char *copy = g_strdup(text);
+        g_ptr_array_add(server_names, copy);
+        id = server_names->len;
+        g_hash_table_insert(server_name_ids, copy, GUINT_TO_POINTER(id));
+    }
+    return id;
+}
+
+const char *mtls_connection_server_name(const mtls_connection_info_t *info)
+{
+    return text_of(info->server_name_id);
+}
+
+const char *mtls_transport_name(mtls_transport_t transport)
+{
+    switch (transport) {
+    case MTLS_TRANSPORT_TCP: return "tcp";
+    case MTLS_TRANSPORT_DTLS: return "dtls";
+    case MTLS_TRANSPORT_EAP_TLS: return "eap-tls";
+    case MTLS_TRANSPORT_QUIC: return "quic";
+    case MTLS_TRANSPORT_COUNT: break;
+    }
+    return "?";
+}
+
+const char *mtls_connection_transport(const mtls_connection_info_t *info)
+{
+    return mtls_transport_name((mtls_transport_t)info->transport);
+}
+
+const char *mtls_connection_session(const mtls_connection_info_t *info, char *buffer, size_t size)
+{
+    const char *label = text_of(info->session_label_id);
+    if (label)
+        g_strlcpy(buffer, label, size);
+    else
+        g_snprintf(buffer, (gulong)size, "%u", info->stream);
+    return buffer;
 }
 
 void mtls_connection_address(const mtls_connection_info_t *info, gboolean server, address *out)
@@ -174,12 +224,14 @@ static void free_live(mtls_connection_info_t *info)
     mtls_app_reader_free(live->app);
     g_free(live);
     info->live = NULL;
-    live_connections--;
+    if (info->transport == MTLS_TRANSPORT_TCP)
+        live_connections--;
 }
 
 static void mtls_init(void)
 {
-    connections = mtls_table_new(sizeof(mtls_conn_t *));
+    for (int transport = 0; transport < MTLS_TRANSPORT_COUNT; transport++)
+        connections[transport] = mtls_table_new(sizeof(mtls_conn_t *));
     exchange_slots = mtls_table_new(sizeof(exchange_slot_t));
     exchange_count = 0;
     frame_index = mtls_frame_index_new();
@@ -190,20 +242,28 @@ static void mtls_init(void)
     /* Registered by the expert module's own init, after the handoffs. */
     expert_tap_id = find_tap_id("expert");
     mtls_diagnosis_init();
+    mtls_dtls_init();
+    mtls_eap_init();
+    mtls_quic_init();
 }
 
 static void mtls_cleanup(void)
 {
-    if (connections)
-        for (guint32 i = 0; i < mtls_table_length(connections); i++) {
-            mtls_conn_t **connection = mtls_table_get(connections, i);
+    mtls_dtls_cleanup();
+    mtls_eap_cleanup();
+    mtls_quic_cleanup();
+    for (int transport = 0; transport < MTLS_TRANSPORT_COUNT; transport++) {
+        mtls_table_t *table = connections[transport];
+        for (guint32 i = 0; table && i < mtls_table_length(table); i++) {
+            mtls_conn_t **connection = mtls_table_get(table, i);
             if (connection && *connection) {
                 free_live(info_of(*connection));
                 mtls_conn_free(*connection);
             }
         }
-    mtls_table_free(connections);
-    connections = NULL;
+        mtls_table_free(table);
+        connections[transport] = NULL;
+    }
     mtls_table_free(exchange_slots);
     exchange_slots = NULL;
     exchange_count = 0;
@@ -456,14 +516,7 @@ static void remember_server_name(mtls_connection_info_t *info, packet_info *pinf
         return;
     char *name = (char *)get_ascii_string(pinfo->pool, message + hello.server_name_offset,
                                           hello.server_name_length);
-    guint id = GPOINTER_TO_UINT(g_hash_table_lookup(server_name_ids, name));
-    if (!id) {
-        char *copy = g_strdup(name);
-        g_ptr_array_add(server_names, copy);
-        id = server_names->len;
-        g_hash_table_insert(server_name_ids, copy, GUINT_TO_POINTER(id));
-    }
-    info->server_name_id = id;
+    info->server_name_id = text_id(name);
 }
 
 static void diagnose_message(packet_info *pinfo, const mtls_event_t *event,
@@ -498,14 +551,15 @@ static void sender_of(const frame_context_t *frame, unsigned direction, const ad
     *peer_port = same ? frame->segment->dstport : frame->segment->srcport;
 }
 
-static void on_event(void *context, unsigned direction, const mtls_event_t *scanned,
-                     const uint8_t *message, size_t message_length)
+/* One event of a connection, from `sender` to `receiver`: the server is learned
+ * from the first server-only message (or the receiver of a ClientHello), then
+ * the event goes to the engine, its exchange is shown on this frame and its
+ * message read for the diagnosis. */
+static void feed_event(packet_info *pinfo, mtls_conn_t *connection, const address *sender,
+                       guint32 sender_port, const address *receiver, guint32 receiver_port,
+                       const mtls_event_t *scanned, const uint8_t *message, size_t message_length)
 {
-    frame_context_t *frame = (frame_context_t *)context;
-    mtls_connection_info_t *info = info_of(frame->connection);
-    const address *sender, *receiver;
-    guint32 sender_port, receiver_port;
-    sender_of(frame, direction, &sender, &sender_port, &receiver, &receiver_port);
+    mtls_connection_info_t *info = info_of(connection);
     if (!server_known(info)) {
         /* The endpoint that sent the first server-only message, or received a ClientHello. */
         switch (scanned->type) {
@@ -525,14 +579,25 @@ static void on_event(void *context, unsigned direction, const mtls_event_t *scan
             return; /* mid-stream capture: no direction, no invented verdicts */
     }
     if (scanned->type == MTLS_EV_CLIENT_HELLO && !info->server_name_id && message)
-        remember_server_name(info, frame->pinfo, message, message_length);
+        remember_server_name(info, pinfo, message, message_length);
     mtls_event_t event = *scanned;
     event.from_server = is_server(info, sender, sender_port);
-    mtls_exchange_t *exchange = mtls_conn_feed(frame->connection, &event);
+    mtls_exchange_t *exchange = mtls_conn_feed(connection, &event);
     if (!exchange)
         return;
-    index_exchange(frame->pinfo, frame->connection, exchange);
-    diagnose_message(frame->pinfo, &event, exchange, message, message_length);
+    index_exchange(pinfo, connection, exchange);
+    diagnose_message(pinfo, &event, exchange, message, message_length);
+}
+
+static void on_event(void *context, unsigned direction, const mtls_event_t *scanned,
+                     const uint8_t *message, size_t message_length)
+{
+    frame_context_t *frame = (frame_context_t *)context;
+    const address *sender, *receiver;
+    guint32 sender_port, receiver_port;
+    sender_of(frame, direction, &sender, &sender_port, &receiver, &receiver_port);
+    feed_event(frame->pinfo, frame->connection, sender, sender_port, receiver, receiver_port,
+               scanned, message, message_length);
 }
 
 /* The application's answer goes to the exchange it follows: the connection's
@@ -547,18 +612,13 @@ static void record_app_answer(packet_info *pinfo, mtls_conn_t *connection,
 
 /* Decrypted application data of both directions feeds the application reader
  * (the client's requests tell it the protocol and what the server answers). */
-static void on_application_data(void *context, unsigned direction, uint32_t frame_number _U_,
-                                const uint8_t *data, size_t length)
+static void app_data(packet_info *pinfo, mtls_conn_t *connection, live_connection_t *live,
+                     gboolean from_server, const uint8_t *data, size_t length)
 {
-    frame_context_t *frame = (frame_context_t *)context;
-    mtls_connection_info_t *info = info_of(frame->connection);
-    live_connection_t *live = frame->live;
-    const address *sender, *receiver;
-    guint32 sender_port, receiver_port;
-    sender_of(frame, direction, &sender, &sender_port, &receiver, &receiver_port);
-    if (!server_known(info))
+    mtls_connection_info_t *info = info_of(connection);
+    if (!server_known(info) || !live)
         return;
-    mtls_exchange_t *latest = mtls_conn_latest(frame->connection);
+    mtls_exchange_t *latest = mtls_conn_latest(connection);
     if (!latest)
         return;
     if (!live->app && !(live->app = mtls_app_reader_new(info->server_port)))
@@ -572,11 +632,24 @@ static void on_application_data(void *context, unsigned direction, uint32_t fram
     }
     live->app_exchange = latest->number;
     mtls_app_answer_t answer;
-    if (!mtls_app_reader_feed(live->app, is_server(info, sender, sender_port), data, length,
-                              &answer))
+    if (!mtls_app_reader_feed(live->app, from_server, data, length, &answer))
         return;
     live->app_done = TRUE;
-    record_app_answer(frame->pinfo, frame->connection, latest, &answer);
+    record_app_answer(pinfo, connection, latest, &answer);
+}
+
+static void on_application_data(void *context, unsigned direction, uint32_t frame_number _U_,
+                                const uint8_t *data, size_t length)
+{
+    frame_context_t *frame = (frame_context_t *)context;
+    mtls_connection_info_t *info = info_of(frame->connection);
+    const address *sender, *receiver;
+    guint32 sender_port, receiver_port;
+    sender_of(frame, direction, &sender, &sender_port, &receiver, &receiver_port);
+    if (!server_known(info))
+        return;
+    app_data(frame->pinfo, frame->connection, frame->live, is_server(info, sender, sender_port),
+             data, length);
 }
 
 /* The connection ends without a decisive answer: its exchange keeps what the
@@ -600,24 +673,43 @@ static void app_connection_ended(packet_info *pinfo, mtls_conn_t *connection,
     record_app_answer(pinfo, connection, latest, &answer);
 }
 
-/* The 1-based position of the TLS dissector in this frame's layers, or 0. */
-static guint32 tls_layer(packet_info *pinfo)
+/* Where the protocols the plugin reads sit in this frame's layers (1-based, 0:
+ * absent); one walk of pinfo->layers per frame on the first pass. */
+typedef struct {
+    guint32 tls, dtls, eap, quic;
+} frame_layers_t;
+
+static int proto_dtls = -1;
+static int proto_eap = -1;
+static int proto_eapol = -1;
+static int proto_radius = -1;
+static int proto_quic = -1;
+
+static void find_layers(packet_info *pinfo, frame_layers_t *found)
 {
     guint32 position = 0;
+    memset(found, 0, sizeof(*found));
     for (wmem_list_frame_t *layer = wmem_list_head(pinfo->layers); layer;
          layer = wmem_list_frame_next(layer)) {
+        int proto = GPOINTER_TO_INT(wmem_list_frame_data(layer));
         position++;
-        if (GPOINTER_TO_INT(wmem_list_frame_data(layer)) == proto_tls)
-            return position;
+        if (proto == proto_tls && !found->tls)
+            found->tls = position;
+        else if (proto == proto_dtls && !found->dtls)
+            found->dtls = position;
+        else if ((proto == proto_radius || proto == proto_eapol || proto == proto_eap) &&
+                 !found->eap)
+            found->eap = position;
+        else if (proto == proto_quic && !found->quic)
+            found->quic = position;
     }
-    return 0;
 }
 
 /* TLS was called on this frame (mtls_compat.h: from 4.2 on a call that only asks
  * for more bytes leaves no layer). */
-static gboolean tls_in_frame(packet_info *pinfo)
+static gboolean tls_in_frame(packet_info *pinfo, const frame_layers_t *layers)
 {
-    return mtls_tls_saw_frame(pinfo, proto_tls, tls_layer(pinfo) != 0);
+    return mtls_tls_saw_frame(pinfo, proto_tls, layers->tls != 0);
 }
 
 /* The TLS dissector's decrypted records of this frame (SslPacketInfo): where
@@ -680,11 +772,12 @@ static void want_tcp_segments(void)
     follow_listener_registered = TRUE; /* tried once; on error frames are read from bytes */
 }
 
-static mtls_conn_t *new_connection(guint32 stream, const address *src)
+static mtls_conn_t *new_connection(mtls_transport_t transport, guint32 stream,
+                                   const address *src)
 {
     /* Room for both addresses, as long as this packet's. */
     guint8 address_length = src->len > 0 && src->len <= MAX_ADDRESS_LENGTH ? (guint8)src->len : 0;
-    mtls_conn_t **cell = mtls_table_slot(connections, stream);
+    mtls_conn_t **cell = mtls_table_slot(connections[transport], stream);
     if (!cell)
         return NULL;
     mtls_conn_t *connection =
@@ -694,18 +787,100 @@ static mtls_conn_t *new_connection(guint32 stream, const address *src)
     mtls_conn_set_inference(connection, pref_infer_without_keys);
     mtls_connection_info_t *info = info_of(connection);
     info->stream = stream;
+    info->transport = (guint8)transport;
     info->address_length = address_length;
     live_connection_t *live = g_new0(live_connection_t, 1);
-    live->scanner = mtls_tls_stream_new();
     info->live = live;
-    live_connections++;
-    want_tcp_segments();
+    if (transport == MTLS_TRANSPORT_TCP) {
+        live->scanner = mtls_tls_stream_new();
+        live_connections++;
+        want_tcp_segments();
+    }
     *cell = connection;
     return connection;
 }
 
+/* ---- What the transport adapters call (mtls_transport.h) ------------------ */
+
+mtls_conn_t *mtls_transport_connection(mtls_transport_t transport, guint32 id,
+                                       const address *first_sender, gboolean create)
+{
+    if ((int)transport <= MTLS_TRANSPORT_TCP || transport >= MTLS_TRANSPORT_COUNT ||
+        !connections[transport])
+        return NULL;
+    mtls_conn_t **known = mtls_table_get(connections[transport], id);
+    if (known && *known)
+        return *known;
+    return create ? new_connection(transport, id, first_sender) : NULL;
+}
+
+void mtls_transport_set_session_label(mtls_conn_t *connection, const char *label)
+{
+    if (connection && label && *label)
+        info_of(connection)->session_label_id = text_id(label);
+}
+
+void mtls_transport_set_server(mtls_conn_t *connection, const mtls_endpoint_t *server,
+                               const mtls_endpoint_t *client)
+{
+    mtls_connection_info_t *info = connection ? info_of(connection) : NULL;
+    if (info && !server_known(info))
+        set_endpoints(info, &server->addr, server->port, &client->addr, client->port);
+}
+
+void mtls_transport_event(packet_info *pinfo, mtls_conn_t *connection,
+                          const mtls_endpoint_t *sender, const mtls_endpoint_t *receiver,
+                          const mtls_event_t *event, const guint8 *message, size_t message_length)
+{
+    if (!connection || !info_of(connection)->live)
+        return;
+    feed_event(pinfo, connection, &sender->addr, sender->port, &receiver->addr, receiver->port,
+               event, message, message_length);
+}
+
+void mtls_transport_outer_result(packet_info *pinfo, mtls_conn_t *connection, mtls_outer_t outer,
+                                 guint64 quic_error)
+{
+    if (!connection || !info_of(connection)->live || !server_known(info_of(connection)))
+        return;
+    mtls_event_t event;
+    memset(&event, 0, sizeof(event));
+    event.type = MTLS_EV_OUTER;
+    event.from_server = TRUE;
+    event.frame = pinfo->num;
+    event.time_ns = mtls_transport_time_ns(&pinfo->abs_ts);
+    event.outer = outer;
+    event.quic_error = quic_error;
+    event.alert_description = -1;
+    mtls_exchange_t *exchange = mtls_conn_feed(connection, &event);
+    if (exchange) {
+        index_exchange(pinfo, connection, exchange);
+        mtls_diagnosis_exchange_updated(exchange);
+    }
+}
+
+void mtls_transport_application_data(packet_info *pinfo, mtls_conn_t *connection,
+                                     gboolean from_server, const guint8 *data, size_t length)
+{
+    if (connection)
+        app_data(pinfo, connection, (live_connection_t *)info_of(connection)->live, from_server,
+                 data, length);
+}
+
+void mtls_transport_closed(packet_info *pinfo, mtls_conn_t *connection)
+{
+    if (!connection)
+        return;
+    mtls_connection_info_t *info = info_of(connection);
+    live_connection_t *live = (live_connection_t *)info->live;
+    if (!live)
+        return;
+    app_connection_ended(pinfo, connection, live);
+    free_live(info);
+}
+
 /* A capture timestamp in nanoseconds, saturated: hostile files carry any time_t. */
-static gint64 time_ns(const nstime_t *when)
+gint64 mtls_transport_time_ns(const nstime_t *when)
 {
     const gint64 limit = G_MAXINT64 / 1000000000 - 1;
     if ((gint64)when->secs > limit)
@@ -733,9 +908,9 @@ static const mtls_tls_stream_callbacks_t scanner_callbacks = {
  * from its conversation (mtls_compat.h: 4.2 and later), at a segment that
  * begins like a TLS record: a STARTTLS reply after TLS was announced on the
  * conversation (PostgreSQL's 'S' to the SSLRequest) is not TLS yet. */
-static gboolean starts_like_tls(packet_info *pinfo, const mtls_tcp_segment_t *segment)
+static gboolean starts_like_tls(const frame_layers_t *layers, const mtls_tcp_segment_t *segment)
 {
-    if (tls_layer(pinfo) != 0)
+    if (layers->tls != 0)
         return TRUE;
     if (segment->length == 0 || !segment->payload)
         return FALSE;
@@ -748,25 +923,25 @@ static gboolean starts_like_tls(packet_info *pinfo, const mtls_tcp_segment_t *se
 /* First pass: this frame's TCP segment through its connection's scanner. A
  * connection is tracked from the first frame the TLS dissector reads; frames of
  * other connections cost a stream lookup. */
-static void analyse_frame(tvbuff_t *tvb, packet_info *pinfo)
+static void analyse_frame(tvbuff_t *tvb, packet_info *pinfo, const frame_layers_t *layers)
 {
     /* While no connection is open, only a frame the TLS dissector read matters. */
-    if (live_connections == 0 && !tls_in_frame(pinfo))
+    if (live_connections == 0 && !tls_in_frame(pinfo, layers))
         return;
     frame_segment_t segment;
     memset(&segment, 0, sizeof(segment));
     gboolean tapped = segment_from_taps(&segment);
     if (!tapped && !stream_from_conversation(pinfo, &segment.stream))
         return;
-    mtls_conn_t **known = mtls_table_get(connections, segment.stream);
+    mtls_conn_t **known = mtls_table_get(connections[MTLS_TRANSPORT_TCP], segment.stream);
     mtls_conn_t *connection = known ? *known : NULL;
-    if (!connection && !tls_in_frame(pinfo))
+    if (!connection && !tls_in_frame(pinfo, layers))
         return;
     if (!tapped && !segment_from_frame(tvb, pinfo, &segment))
         return;
-    if (!connection && !starts_like_tls(pinfo, &segment.segment))
+    if (!connection && !starts_like_tls(layers, &segment.segment))
         return;
-    if (!connection && !(connection = new_connection(segment.stream, &segment.src)))
+    if (!connection && !(connection = new_connection(MTLS_TRANSPORT_TCP, segment.stream, &segment.src)))
         return;
     mtls_connection_info_t *info = info_of(connection);
     live_connection_t *live = (live_connection_t *)info->live;
@@ -775,7 +950,7 @@ static void analyse_frame(tvbuff_t *tvb, packet_info *pinfo)
 
     segment.segment.direction = direction_of(&segment);
     segment.segment.frame = pinfo->num;
-    segment.segment.time_ns = time_ns(&pinfo->abs_ts);
+    segment.segment.time_ns = mtls_transport_time_ns(&pinfo->abs_ts);
     frame_context_t frame = {
         .pinfo = pinfo,
         .connection = connection,
@@ -975,6 +1150,40 @@ static void queue_tap(packet_info *pinfo, const exchange_slot_t *slot,
     }
 }
 
+/* mtls.outer_result: one item per outer decision (RADIUS carries EAP's too), so
+ * that mtls.outer_result == "Access-Reject" matches as well as "EAP-Failure". */
+static void add_outer_result(proto_tree *tree, tvbuff_t *tvb, const mtls_exchange_t *exchange)
+{
+    switch (exchange->outer) {
+    case MTLS_OUTER_NONE: return;
+    case MTLS_OUTER_EAP_SUCCESS_ACCESS_ACCEPT:
+        add_string(tree, tvb, hf_mtls_outer_result, "EAP-Success");
+        add_string(tree, tvb, hf_mtls_outer_result, "Access-Accept");
+        return;
+    case MTLS_OUTER_EAP_FAILURE_ACCESS_REJECT:
+        add_string(tree, tvb, hf_mtls_outer_result, "EAP-Failure");
+        add_string(tree, tvb, hf_mtls_outer_result, "Access-Reject");
+        return;
+    case MTLS_OUTER_QUIC_CLOSE: {
+        char text[96];
+        const char *alert = exchange->alert >= 0 ? mtls_alert_name(exchange->alert) : NULL;
+        if (alert)
+            g_snprintf(text, sizeof(text), "QUIC CONNECTION_CLOSE 0x%x (%s)", exchange->quic_error,
+                       alert);
+        else
+            g_snprintf(text, sizeof(text), "QUIC CONNECTION_CLOSE 0x%x", exchange->quic_error);
+        add_string(tree, tvb, hf_mtls_outer_result, text);
+        return;
+    }
+    case MTLS_OUTER_EAP_SUCCESS:
+    case MTLS_OUTER_EAP_FAILURE:
+    case MTLS_OUTER_ACCESS_ACCEPT:
+    case MTLS_OUTER_ACCESS_REJECT:
+        add_string(tree, tvb, hf_mtls_outer_result, mtls_outer_name(exchange->outer));
+        return;
+    }
+}
+
 static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
                             const exchange_slot_t *slot, gboolean final)
 {
@@ -1025,6 +1234,12 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
     if (flag != -1)
         add_boolean(mtls_tree, tvb, flag, TRUE);
     add_string(mtls_tree, tvb, hf_mtls_phase, mtls_phase_name(exchange->phase));
+    const mtls_connection_info_t *connection_info = info_of(slot->connection);
+    char session[64];
+    add_string(mtls_tree, tvb, hf_mtls_transport, mtls_connection_transport(connection_info));
+    add_string(mtls_tree, tvb, hf_mtls_session,
+               mtls_connection_session(connection_info, session, sizeof(session)));
+    add_outer_result(mtls_tree, tvb, exchange);
     proto_item_set_generated(
         proto_tree_add_uint(mtls_tree, hf_mtls_exchange, tvb, 0, 0, exchange->number));
     add_frame(mtls_tree, tvb, hf_mtls_request_frame, exchange->request_frame);
@@ -1077,8 +1292,17 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 static int dissect_mtls(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
     gboolean final = PINFO_FD_VISITED(pinfo);
-    if (!final)
-        analyse_frame(tvb, pinfo);
+    if (!final) {
+        frame_layers_t layers;
+        find_layers(pinfo, &layers);
+        analyse_frame(tvb, pinfo, &layers);
+        if (layers.dtls)
+            mtls_dtls_frame(tvb, pinfo, layers.dtls);
+        if (layers.eap)
+            mtls_eap_frame(tvb, pinfo, layers.eap);
+        if (layers.quic)
+            mtls_quic_frame(tvb, pinfo, layers.quic);
+    }
 
     guint32 tags[MAX_EXCHANGES_PER_FRAME];
     size_t shown = mtls_frame_index_lookup(frame_index, pinfo->num, tags, G_N_ELEMENTS(tags));
@@ -1167,6 +1391,19 @@ void proto_register_mtls(void)
         {&hf_mtls_evidence_continued,
          {"Continued", "mtls.evidence.continued", FT_NONE, BASE_NONE, NULL, 0x0,
           "The rest of a clause longer than a line", HFILL}},
+        {&hf_mtls_transport,
+         {"Transport", "mtls.transport", FT_STRING, BASE_NONE, NULL, 0x0,
+          "What carries the TLS connection: tcp, dtls, eap-tls or quic", HFILL}},
+        {&hf_mtls_session,
+         {"Session", "mtls.session", FT_STRING, BASE_NONE, NULL, 0x0,
+          "The connection within its transport: tcp.stream, udp.stream, or the EAP-TLS "
+          "session's Calling-Station-Id or supplicant MAC",
+          HFILL}},
+        {&hf_mtls_outer_result,
+         {"Outer result", "mtls.outer_result", FT_STRING, BASE_NONE, NULL, 0x0,
+          "The decision of the protocol around TLS: EAP-Success, EAP-Failure, Access-Accept, "
+          "Access-Reject, QUIC CONNECTION_CLOSE",
+          HFILL}},
     };
 
     static gint *ett[] = {&ett_mtls, &ett_mtls_evidence, &ett_mtls_evidence_clause};
@@ -1236,4 +1473,12 @@ void proto_reg_handoff_mtls(void)
     proto_tcp = proto_get_id_by_filter_name("tcp");
     tcp_tap_id = find_tap_id("tcp");
     tcp_follow_tap_id = find_tap_id("tcp_follow");
+    proto_dtls = proto_get_id_by_filter_name("dtls");
+    proto_eap = proto_get_id_by_filter_name("eap");
+    proto_eapol = proto_get_id_by_filter_name("eapol");
+    proto_radius = proto_get_id_by_filter_name("radius");
+    proto_quic = proto_get_id_by_filter_name("quic");
+    mtls_dtls_handoff();
+    mtls_eap_handoff();
+    mtls_quic_handoff();
 }

@@ -10,9 +10,11 @@
  * allocation (mtls_conn_extra), with both addresses in place: 34 bytes for IPv4. */
 typedef struct {
     void *live;             /* the glue's state while the connection is open, else NULL */
-    guint32 stream;         /* tcp.stream */
+    guint32 stream;         /* tcp.stream, or the transport adapter's connection id */
     guint32 gap_frame;      /* first frame after which part of the stream was missing, or 0 */
     guint32 server_name_id; /* SNI of the first ClientHello: mtls_connection_server_name() */
+    guint32 session_label_id; /* mtls_connection_session_label(); 0: the stream number */
+    guint8 transport;         /* an mtls_transport_t (mtls_transport.h) */
     guint16 client_port;
     guint16 server_port;
     guint8 address_type;   /* an address_type; AT_NONE until the server is known */
@@ -23,6 +25,13 @@ typedef struct {
 /* The connection's SNI, or NULL. Each name is kept once until the file is
  * closed: connections to one server share the pointer. */
 const char *mtls_connection_server_name(const mtls_connection_info_t *info);
+/* "tcp", "dtls", "eap-tls", "quic". */
+const char *mtls_connection_transport(const mtls_connection_info_t *info);
+/* The text that names the connection within its transport: the stream number
+ * (tcp.stream, udp.stream) or the adapter's label (EAP-TLS: the
+ * Calling-Station-Id or the supplicant's MAC). Written into `buffer`, returned. */
+const char *mtls_connection_session(const mtls_connection_info_t *info, char *buffer,
+                                    size_t size);
 /* The client's or the server's address, pointing into `info`. */
 void mtls_connection_address(const mtls_connection_info_t *info, gboolean server, address *out);
 
