@@ -567,6 +567,124 @@ static void silent_close_after_client_data_is_rejected(sim_t *s)
     }
 }
 
+/* An outer protocol's decision (issue 13): one MTLS_EV_OUTER event. */
+static uint32_t outer(sim_t *s, mtls_outer_t result, uint64_t quic_error)
+{
+    mtls_event_t e = ev(s, MTLS_EV_OUTER, true);
+    e.outer = result;
+    e.quic_error = quic_error;
+    feed(s, &e);
+    return e.frame;
+}
+
+/* SPEC rejected by an outer failure: EAP-TLS servers (FreeRADIUS, hostapd) put no
+ * alert on the wire; the EAP-Failure in an Access-Reject after the client's
+ * flight is the refusal. TLS 1.2 and 1.3, certificate and empty answer. */
+static void outer_failure_after_answer_is_rejected(sim_t *s)
+{
+    for (int tls13 = 0; tls13 < 2; tls13++) {
+        for (int empty = 0; empty < 2; empty++) {
+            frames_t f = {0};
+            sim_reset(s);
+            answer_t answer = empty ? ANSWER_EMPTY : ANSWER_CERT;
+            if (tls13) {
+                tls13_handshake_to_server_finished(s, true, false, &f);
+                tls13_client_flight(s, answer, &f);
+            } else {
+                tls12_full_handshake_to_server_hello_done(s, true, &f);
+                tls12_client_flight(s, answer, &f);
+            }
+            uint32_t reject = outer(s, MTLS_OUTER_EAP_FAILURE_ACCESS_REJECT, 0);
+            const mtls_exchange_t *e = exchange_at(s, 1);
+            REQUIRE(e != NULL);
+            CHECK(mtls_exchange_verdict(e, true) == MTLS_VERDICT_REJECTED);
+            CHECK(e->cause == MTLS_CAUSE_OUTER_FAILURE);
+            CHECK(e->decision_frame == reject);
+            CHECK(e->outer == MTLS_OUTER_EAP_FAILURE_ACCESS_REJECT);
+            CHECK(e->alert == -1);
+            char text[512];
+            mtls_exchange_evidence(e, true, text, sizeof(text));
+            CHECK(strstr(text, "EAP-Failure; Access-Reject in frame") != NULL);
+            /* A repeated failure changes nothing. */
+            outer(s, MTLS_OUTER_EAP_FAILURE, 0);
+            CHECK(e->decision_frame == reject);
+        }
+    }
+}
+
+/* An outer success decides what the handshake left open, as the server going on
+ * would; one after the server went on only names itself. */
+static void outer_success_accepts(sim_t *s)
+{
+    frames_t f = {0};
+    sim_reset(s);
+    tls13_handshake_to_server_finished(s, true, false, &f);
+    tls13_client_flight(s, ANSWER_CERT, &f);
+    uint32_t success = outer(s, MTLS_OUTER_EAP_SUCCESS, 0);
+    const mtls_exchange_t *e = exchange_at(s, 1);
+    REQUIRE(e != NULL);
+    CHECK(mtls_exchange_verdict(e, true) == MTLS_VERDICT_ACCEPTED);
+    CHECK(e->cause == MTLS_CAUSE_OUTER_SUCCESS);
+    CHECK(e->decision_frame == success);
+    CHECK(e->outer == MTLS_OUTER_EAP_SUCCESS);
+
+    sim_reset(s);
+    tls12_full_handshake_to_server_hello_done(s, true, &f);
+    tls12_client_flight(s, ANSWER_CERT, &f);
+    uint32_t ccs = tls12_server_finish(s);
+    outer(s, MTLS_OUTER_EAP_SUCCESS_ACCESS_ACCEPT, 0);
+    e = exchange_at(s, 1);
+    REQUIRE(e != NULL);
+    CHECK(mtls_exchange_verdict(e, true) == MTLS_VERDICT_ACCEPTED);
+    CHECK(e->decision_frame == ccs);
+    CHECK(e->outer == MTLS_OUTER_EAP_SUCCESS_ACCESS_ACCEPT);
+}
+
+/* The outer protocol has the last word: a failure after the handshake let the
+ * client through takes that back (RADIUS policy after a good handshake). */
+static void outer_failure_takes_back_acceptance(sim_t *s)
+{
+    frames_t f = {0};
+    sim_reset(s);
+    tls12_full_handshake_to_server_hello_done(s, true, &f);
+    tls12_client_flight(s, ANSWER_CERT, &f);
+    tls12_server_finish(s);
+    const mtls_exchange_t *e = exchange_at(s, 1);
+    REQUIRE(e != NULL);
+    CHECK(mtls_exchange_verdict(e, false) == MTLS_VERDICT_ACCEPTED);
+    uint32_t reject = outer(s, MTLS_OUTER_ACCESS_REJECT, 0);
+    CHECK(mtls_exchange_verdict(e, true) == MTLS_VERDICT_REJECTED);
+    CHECK(e->decision_frame == reject);
+    CHECK(e->outer == MTLS_OUTER_ACCESS_REJECT);
+}
+
+/* QUIC: a CONNECTION_CLOSE with a crypto error carries a TLS alert
+ * (0x100 + alert, RFC 9001 4.8): kept as the exchange's alert. Another error
+ * code ends it without one. */
+static void quic_close_carries_alert(sim_t *s)
+{
+    for (int crypto = 0; crypto < 2; crypto++) {
+        frames_t f = {0};
+        sim_reset(s);
+        tls13_handshake_to_server_finished(s, true, false, &f);
+        tls13_client_flight(s, ANSWER_EMPTY, &f);
+        uint32_t close = outer(s, MTLS_OUTER_QUIC_CLOSE, crypto ? 0x174 : 0x0a);
+        const mtls_exchange_t *e = exchange_at(s, 1);
+        REQUIRE(e != NULL);
+        CHECK(mtls_exchange_verdict(e, true) == MTLS_VERDICT_REJECTED);
+        CHECK(e->decision_frame == close);
+        CHECK(e->alert == (crypto ? 116 : -1));
+        CHECK(e->quic_error == (crypto ? 0x174 : 0x0a));
+        char text[512];
+        mtls_exchange_evidence(e, true, text, sizeof(text));
+        CHECK(strstr(text, crypto ? "QUIC CONNECTION_CLOSE 0x174 (certificate_required)"
+                                  : "QUIC CONNECTION_CLOSE 0xa in frame") != NULL);
+    }
+    CHECK(mtls_outer_is_failure(MTLS_OUTER_QUIC_CLOSE));
+    CHECK(!mtls_outer_is_failure(MTLS_OUTER_EAP_SUCCESS));
+    CHECK(mtls_outer_name(MTLS_OUTER_NONE) == NULL);
+}
+
 /* Not a refusal: the server answered the client's data, the client closed
  * first, the client never spoke, or nothing was requested. */
 static void close_without_silent_refusal_keeps_verdict(sim_t *s)
@@ -1562,6 +1680,10 @@ static const test_case_t tests[] = {
     TEST(server_close_notify_before_going_on_is_rejected),
     TEST(server_close_after_going_on_keeps_accepted),
     TEST(silent_close_after_client_data_is_rejected),
+    TEST(outer_failure_after_answer_is_rejected),
+    TEST(outer_success_accepts),
+    TEST(outer_failure_takes_back_acceptance),
+    TEST(quic_close_carries_alert),
     TEST(close_without_silent_refusal_keeps_verdict),
     TEST(tls12_each_server_went_on_record_decides),
     TEST(client_fatal_alert_after_request_is_client_aborted),
