@@ -404,6 +404,7 @@ typedef struct {
 } conv_state_t;
 
 enum conv_column {
+    COLUMN_TRANSPORT,
     COLUMN_STREAM,
     COLUMN_CLIENT,
     COLUMN_SERVER,
@@ -421,7 +422,8 @@ enum conv_column {
 };
 
 static const char *const conv_titles[COLUMN_COUNT] = {
-    [COLUMN_STREAM] = "Stream",       [COLUMN_CLIENT] = "Client",
+    [COLUMN_TRANSPORT] = "Transport", [COLUMN_STREAM] = "Stream",
+    [COLUMN_CLIENT] = "Client",
     [COLUMN_SERVER] = "Server",       [COLUMN_SNI] = "SNI",
     [COLUMN_VERSION] = "Version",     [COLUMN_PHASE] = "Phase",
     [COLUMN_REQUESTED] = "Requested", [COLUMN_RESPONSE] = "Response",
@@ -464,6 +466,8 @@ static gint conv_compare(gconstpointer a, gconstpointer b)
 {
     const conv_record_t *left = *(const conv_record_t *const *)a;
     const conv_record_t *right = *(const conv_record_t *const *)b;
+    if (left->connection->transport != right->connection->transport)
+        return left->connection->transport < right->connection->transport ? -1 : 1;
     if (left->connection->stream != right->connection->stream)
         return left->connection->stream < right->connection->stream ? -1 : 1;
     if (left->exchange->number != right->exchange->number)
@@ -479,7 +483,9 @@ static void conv_cells(const mtls_exchange_t *exchange, const mtls_connection_in
     char buffer[32];
     mtls_verdict_t verdict = mtls_exchange_verdict(exchange, TRUE);
 
-    cells[COLUMN_STREAM] = g_strdup_printf("%u", connection->stream);
+    char session[64];
+    cells[COLUMN_TRANSPORT] = g_strdup(mtls_connection_transport(connection));
+    cells[COLUMN_STREAM] = g_strdup(mtls_connection_session(connection, session, sizeof(session)));
     cells[COLUMN_CLIENT] = endpoint_label(connection, FALSE);
     cells[COLUMN_SERVER] = endpoint_label(connection, TRUE);
     const char *sni = mtls_connection_server_name(connection);
@@ -636,6 +642,7 @@ static MTLS_STAT_TAP_INIT_TYPE conv_init(const char *opt_arg, void *userdata _U_
 #define EXCHANGES_TABLE "Exchanges"
 
 enum table_column {
+    TABLE_TRANSPORT,
     TABLE_STREAM,
     TABLE_EXCHANGE,
     TABLE_CLIENT,
@@ -655,6 +662,7 @@ enum table_column {
 
 /* The text columns, from the -z mtls,conv cells. */
 static const enum conv_column table_from_conv[TABLE_COLUMN_COUNT] = {
+    [TABLE_TRANSPORT] = COLUMN_TRANSPORT, [TABLE_STREAM] = COLUMN_STREAM,
     [TABLE_CLIENT] = COLUMN_CLIENT,     [TABLE_SERVER] = COLUMN_SERVER,
     [TABLE_SNI] = COLUMN_SNI,           [TABLE_VERSION] = COLUMN_VERSION,
     [TABLE_PHASE] = COLUMN_PHASE,       [TABLE_REQUESTED] = COLUMN_REQUESTED,
@@ -665,7 +673,9 @@ static const enum conv_column table_from_conv[TABLE_COLUMN_COUNT] = {
 
 /* tshark prints each cell with field_format followed by " |". */
 static stat_tap_table_item table_fields[TABLE_COLUMN_COUNT] = {
-    [TABLE_STREAM] = {TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Stream", "%u"},
+    [TABLE_TRANSPORT] = {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Transport", "%s"},
+    /* tcp.stream or udp.stream, or an EAP-TLS session's Calling-Station-Id or MAC */
+    [TABLE_STREAM] = {TABLE_ITEM_STRING, TAP_ALIGN_RIGHT, "Stream", "%s"},
     [TABLE_EXCHANGE] = {TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Exchange", "%u"},
     [TABLE_CLIENT] = {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Client", "%s"},
     [TABLE_SERVER] = {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Server", "%s"},
@@ -735,6 +745,8 @@ static row_key_t row_key(const table_record_t *record)
 
 static gint record_order(const table_record_t *left, const table_record_t *right)
 {
+    if (left->connection->transport != right->connection->transport)
+        return left->connection->transport < right->connection->transport ? -1 : 1;
     if (left->connection->stream != right->connection->stream)
         return left->connection->stream < right->connection->stream ? -1 : 1;
     if (left->exchange->number != right->exchange->number)
@@ -774,17 +786,17 @@ static void write_row(stat_tap_table *table, guint index, const table_record_t *
     conv_cells(record->exchange, record->connection, text);
     stat_tap_table_item_type cells[TABLE_COLUMN_COUNT];
     memset(cells, 0, sizeof(cells));
-    cells[TABLE_STREAM].type = TABLE_ITEM_UINT;
-    cells[TABLE_STREAM].value.uint_value = record->connection->stream;
     cells[TABLE_EXCHANGE].type = TABLE_ITEM_UINT;
     cells[TABLE_EXCHANGE].value.uint_value = record->exchange->number;
-    for (int column = TABLE_CLIENT; column < TABLE_COLUMN_COUNT; column++) {
+    for (int column = 0; column < TABLE_COLUMN_COUNT; column++) {
+        if (column == TABLE_EXCHANGE)
+            continue;
         cells[column].type = TABLE_ITEM_STRING;
         cells[column].value.string_value = text[table_from_conv[column]];
         text[table_from_conv[column]] = NULL;
     }
     for (int column = 0; column < COLUMN_COUNT; column++)
-        g_free(text[column]); /* COLUMN_STREAM: the table holds the number */
+        g_free(text[column]); /* those the table did not take */
     if (index < table->num_elements)
         free_row_cells(stat_tap_get_field_data(table, index, 0));
     stat_tap_init_table_row(table, index, TABLE_COLUMN_COUNT, cells);
