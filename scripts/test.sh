@@ -28,7 +28,7 @@ suites=${MTLS_VERSIONS-trixie sid}
 # sanitizers, valgrind of tshark, consistency, reports, passes_agree and summary_runs (the
 # longest; truth already compares both passes with the truth table on every
 # capture), so that the whole CI run stays well inside its 90 minutes.
-subset=${MTLS_CHROOT_SUBSET:-'^(unit\.|fuzz\.replay\.|tshark\.(plugin_loaded|truth|inference|diagnosis|app|flow|profile)|robustness\.fuzz_slice)'}
+subset=${MTLS_CHROOT_SUBSET:-'^(unit\.|fuzz\.replay\.|tshark\.(plugin_loaded|truth|inference|diagnosis|app|transports|flow|profile)|robustness\.fuzz_slice)'}
 SKIPPED=77
 
 logs=$build/versions
