@@ -76,7 +76,7 @@ typedef struct {
     bool seq_known : 1;
     bool lost : 1;          /* a protected handshake record was not decrypted */
     bool hello_sent : 1;    /* a ClientHello was delivered in the current handshake */
-    bool verify_sent : 1;   /* a HelloVerifyRequest was delivered in it */
+    bool delivered : 1;     /* a message was delivered in it */
 } direction_t;
 
 struct mtls_dtls {
@@ -276,7 +276,9 @@ static void handshake_message(run_t *run, direction_t *dir, uint8_t *message, si
     case HS_HELLO_REQUEST: event.type = MTLS_EV_HELLO_REQUEST; break;
     case HS_CLIENT_HELLO:
         if (dir->hello_sent)
-            return; /* the retry with the cookie after a HelloVerifyRequest: the same hello */
+            return; /* the retry with the cookie after a HelloVerifyRequest: the same
+                       hello, and the engine would open a second exchange in a
+                       renegotiation */
         dir->hello_sent = true;
         if (run->dtls->client_direction < 0)
             run->dtls->client_direction = (int)run->direction;
@@ -299,7 +301,6 @@ static void handshake_message(run_t *run, direction_t *dir, uint8_t *message, si
         event.cipher_suite = hello.cipher_suite;
         event.psk_accepted = hello.psk_accepted;
         break;
-    case HS_HELLO_VERIFY_REQUEST: dir->verify_sent = true; break;
     case HS_NEW_SESSION_TICKET: event.type = MTLS_EV_NEW_SESSION_TICKET; break;
     case HS_CERTIFICATE:
         event.type = MTLS_EV_CERTIFICATE;
@@ -357,6 +358,7 @@ static void deliver(run_t *run, direction_t *dir)
         if (!next || !pending_complete(next))
             return;
         dir->lost = false;
+        dir->delivered = true;
         dir->next_seq = (uint16_t)(next->message_seq + 1);
         /* Older fragments can no longer be delivered. */
         for (pending_t *p = dir->pending; p;) {
@@ -380,7 +382,7 @@ static void handshake_restart(direction_t *dir, uint16_t epoch, uint16_t message
     dir->handshake_epoch = epoch;
     dir->lost = false;
     dir->hello_sent = false;
-    dir->verify_sent = false;
+    dir->delivered = false;
 }
 
 /* One handshake fragment: 12-byte header + `available` bytes after it. */
@@ -404,6 +406,9 @@ static void handshake_fragment(run_t *run, direction_t *dir, const uint8_t *head
         dir->next_seq = message_seq;
         dir->seq_known = true;
     }
+    if (message_seq < dir->next_seq && !dir->delivered &&
+        dir->next_seq - message_seq < MTLS_DTLS_MAX_PENDING)
+        dir->next_seq = message_seq; /* nothing delivered yet: an earlier message came late */
     if (message_seq < dir->next_seq)
         return; /* delivered already: a retransmitted flight */
     if (message_seq - dir->next_seq >= MTLS_DTLS_MAX_PENDING)
