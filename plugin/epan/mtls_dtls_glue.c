@@ -260,10 +260,8 @@ static void on_event(void *context, unsigned direction, const mtls_event_t *even
         default: break;
         }
     }
-    if (g_getenv("MTLS_DTLS_DEBUG"))
-        g_printerr("DBG frame %u dir %u type %d enc %d len %u lvl %d desc %d\n", event->frame, direction, event->type, event->encrypted, event->record_length, event->alert_level, event->alert_description);
-    mtls_transport_event(frame->pinfo, frame->state->connection, &sender, &receiver, event,
-                         message, message_length);
+    mtls_transport_event(frame->pinfo, frame->state->connection, &sender, &receiver, event, message,
+                         message_length);
 }
 
 static void on_application_data(void *context, unsigned direction, uint32_t frame_number _U_,
@@ -280,7 +278,8 @@ static void on_application_data(void *context, unsigned direction, uint32_t fram
  * whose id is the record body's position in the frame (the payload's raw
  * offset, plus the body's offset in the datagram). */
 static bool on_plaintext(void *context, unsigned direction _U_,
-                         const mtls_dtls_protected_record_t *record, mtls_dtls_plaintext_t *plaintext)
+                         const mtls_dtls_protected_record_t *record,
+                         mtls_dtls_plaintext_t *plaintext)
 {
     frame_context_t *frame = (frame_context_t *)context;
     if (!frame->records_fetched) {

@@ -37,8 +37,8 @@ enum {
 #define TLS_HS_HEADER     4
 #define MAX_RECORD_LENGTH (16384 + 2048)
 /* Epochs whose record numbers are remembered, and how far back in each. */
-#define WINDOWS     4
-#define WINDOW_BITS 64
+#define WINDOWS        4
+#define WINDOW_BITS    64
 #define DTLS13_VERSION 0xfefc
 
 /* A handshake message being put together from its fragments. */
@@ -46,12 +46,12 @@ typedef struct pending {
     struct pending *next;
     uint16_t message_seq;
     uint8_t type;
-    bool end_seen;    /* a fragment reached the end of a message longer than `kept` */
-    uint32_t total;   /* body length */
-    uint32_t kept;    /* body bytes kept: min(total, the cap) */
-    uint32_t covered; /* of those, bytes received */
-    size_t size;      /* of this allocation */
-    uint8_t *bitmap;  /* one bit per kept byte: received */
+    bool end_seen;     /* a fragment reached the end of a message longer than `kept` */
+    uint32_t total;    /* body length */
+    uint32_t kept;     /* body bytes kept: min(total, the cap) */
+    uint32_t covered;  /* of those, bytes received */
+    size_t size;       /* of this allocation */
+    uint8_t *bitmap;   /* one bit per kept byte: received */
     uint8_t message[]; /* TLS form: 4-byte header, then `kept` body bytes; then the bitmap */
 } pending_t;
 
@@ -74,16 +74,29 @@ typedef struct {
     uint32_t drop_finished;   /* a repeated CCS led to this epoch: its Finished repeats too */
     uint32_t last_ccs;        /* when this direction's last CCS was reported (ccs_count) */
     bool seq_known : 1;
-    bool lost : 1;          /* a protected handshake record was not decrypted */
-    bool hello_sent : 1;    /* a ClientHello was delivered in the current handshake */
-    bool delivered : 1;     /* a message was delivered in it */
+    bool lost : 1;       /* a protected handshake record was not decrypted */
+    bool hello_sent : 1; /* a ClientHello was delivered in the current handshake */
+    bool delivered : 1;  /* a message was delivered in it */
 } direction_t;
+
+/* A renegotiation's first message (HelloRequest, ClientHello) read from a
+ * decrypted record, held until the next record shows whether the rest of that
+ * handshake is decrypted too. */
+typedef struct {
+    mtls_event_t event;
+    unsigned direction;
+    uint8_t *message; /* the ClientHello in TLS form, or NULL */
+    size_t message_length;
+} held_t;
+#define MAX_HELD 2
 
 struct mtls_dtls {
     direction_t directions[2];
+    held_t held[MAX_HELD];
+    unsigned held_count;
     uint32_t ccs_count;   /* ChangeCipherSpecs reported, for their order */
     int client_direction; /* the sender of the first ClientHello; -1 before */
-    bool unsupported; /* DTLS 1.3 was selected: its records are not read */
+    bool unsupported;     /* DTLS 1.3 was selected: its records are not read */
 };
 
 /* One call of mtls_dtls_datagram(). */
@@ -149,10 +162,18 @@ static void drop_pending(direction_t *dir)
     dir->pending_bytes = 0;
 }
 
+static void drop_held(mtls_dtls_t *dtls)
+{
+    for (unsigned i = 0; i < dtls->held_count; i++)
+        free(dtls->held[i].message);
+    dtls->held_count = 0;
+}
+
 void mtls_dtls_free(mtls_dtls_t *dtls)
 {
     if (!dtls)
         return;
+    drop_held(dtls);
     for (unsigned i = 0; i < 2; i++)
         drop_pending(&dtls->directions[i]);
     free(dtls);
@@ -165,6 +186,8 @@ size_t mtls_dtls_memory(const mtls_dtls_t *dtls)
     size_t bytes = sizeof(*dtls);
     for (unsigned i = 0; i < 2; i++)
         bytes += dtls->directions[i].pending_bytes;
+    for (unsigned i = 0; i < dtls->held_count; i++)
+        bytes += dtls->held[i].message_length;
     return bytes;
 }
 
@@ -184,13 +207,67 @@ static mtls_event_t new_event(const run_t *run, mtls_event_type_t type)
     return event;
 }
 
-static void emit(run_t *run, const mtls_event_t *event, const uint8_t *message,
-                 size_t message_length)
+static void report(run_t *run, unsigned direction, const mtls_event_t *event,
+                   const uint8_t *message, size_t message_length)
 {
     run->result.events++;
     if (run->callbacks && run->callbacks->event)
-        run->callbacks->event(run->context, run->direction, event,
-                              message_length ? message : NULL, message_length);
+        run->callbacks->event(run->context, direction, event, message_length ? message : NULL,
+                              message_length);
+}
+
+/* The held renegotiation start, before whatever comes next: as it was read when
+ * `decrypted`, else as protected handshake records (the rest of that handshake is
+ * not decrypted either, and the engine then infers the whole renegotiation from
+ * record sizes, as without keys). */
+static void release_held(run_t *run, bool decrypted)
+{
+    mtls_dtls_t *dtls = run->dtls;
+    for (unsigned i = 0; i < dtls->held_count; i++) {
+        held_t *held = &dtls->held[i];
+        if (decrypted) {
+            report(run, held->direction, &held->event, held->message, held->message_length);
+        } else {
+            mtls_event_t event = held->event;
+            event.type = MTLS_EV_OTHER_HANDSHAKE;
+            event.encrypted = true;
+            event.pha_offered = false;
+            report(run, held->direction, &event, NULL, 0);
+        }
+    }
+    drop_held(dtls);
+}
+
+static void emit(run_t *run, const mtls_event_t *event, const uint8_t *message,
+                 size_t message_length)
+{
+    if (run->dtls->held_count)
+        release_held(run, true);
+    report(run, run->direction, event, message, message_length);
+}
+
+/* A renegotiation's first message from a decrypted record: held (see held_t). */
+static void hold(run_t *run, const mtls_event_t *event, const uint8_t *message,
+                 size_t message_length)
+{
+    mtls_dtls_t *dtls = run->dtls;
+    if (dtls->held_count == MAX_HELD)
+        release_held(run, true);
+    held_t *held = &dtls->held[dtls->held_count];
+    held->event = *event;
+    held->direction = run->direction;
+    held->message = NULL;
+    held->message_length = 0;
+    if (message && message_length) {
+        held->message = malloc(message_length);
+        if (!held->message) {
+            report(run, run->direction, event, message, message_length);
+            return;
+        }
+        memcpy(held->message, message, message_length);
+        held->message_length = message_length;
+    }
+    dtls->held_count++;
 }
 
 static void emit_simple(run_t *run, mtls_event_type_t type)
@@ -312,6 +389,11 @@ static void handshake_message(run_t *run, direction_t *dir, uint8_t *message, si
     case HS_CLIENT_KEY_EXCHANGE: event.type = MTLS_EV_CLIENT_KEY_EXCHANGE; break;
     case HS_FINISHED: event.type = MTLS_EV_FINISHED; break;
     default: break;
+    }
+    if ((type == HS_HELLO_REQUEST || type == HS_CLIENT_HELLO) && run->record_epoch > 0) {
+        hold(run, &event, type == HS_CLIENT_HELLO ? message : NULL,
+             type == HS_CLIENT_HELLO ? length : 0);
+        return;
     }
     emit(run, &event, read_whole(type) ? message : NULL, read_whole(type) ? length : 0);
 }
@@ -552,7 +634,8 @@ static void plaintext_record(run_t *run, direction_t *dir, uint8_t type, const u
 }
 
 /* A protected record (epoch > 0): the dissector's plaintext of it, if any. */
-static void protected_record(run_t *run, direction_t *dir, const mtls_dtls_protected_record_t *record)
+static void protected_record(run_t *run, direction_t *dir,
+                             const mtls_dtls_protected_record_t *record)
 {
     mtls_dtls_plaintext_t plaintext = {0, NULL, 0};
     bool decrypted = run->callbacks && run->callbacks->plaintext &&
@@ -567,6 +650,8 @@ static void protected_record(run_t *run, direction_t *dir, const mtls_dtls_prote
         case CONTENT_HANDSHAKE:
             if (repeat)
                 return; /* the Finished of a retransmitted flight */
+            if (run->dtls->held_count)
+                release_held(run, false);
             /* Its messages are not seen: the next decrypted one is taken as it comes. */
             dir->lost = true;
             {

@@ -67,7 +67,8 @@ static void on_event(void *context, unsigned direction, const mtls_event_t *even
     FUZZ_CHECK(event != NULL);
     FUZZ_CHECK(direction < 2);
     FUZZ_CHECK(!event->from_server);
-    FUZZ_CHECK(event->type <= MTLS_EV_OTHER_HANDSHAKE || event->type == MTLS_EV_CHANGE_CIPHER_SPEC ||
+    FUZZ_CHECK(event->type <= MTLS_EV_OTHER_HANDSHAKE ||
+               event->type == MTLS_EV_CHANGE_CIPHER_SPEC ||
                event->type == MTLS_EV_APPLICATION_DATA || event->type == MTLS_EV_ALERT);
     FUZZ_CHECK(event->frame == h->frame);
     FUZZ_CHECK(event->time_ns == h->time_ns);
@@ -99,7 +100,8 @@ static void on_application_data(void *context, unsigned direction, uint32_t fram
 }
 
 static bool on_plaintext(void *context, unsigned direction,
-                         const mtls_dtls_protected_record_t *record, mtls_dtls_plaintext_t *plaintext)
+                         const mtls_dtls_protected_record_t *record,
+                         mtls_dtls_plaintext_t *plaintext)
 {
     harness_t *h = context;
     FUZZ_CHECK(direction < 2);

@@ -450,8 +450,9 @@ static void retransmitted_last_flight_without_keys(void)
 }
 
 /* Decrypted records: the Finished in DTLS form, application data, a
- * renegotiation whose message_seq starts again at 0 in epoch 1. */
-static void renegotiation_restarts_message_seq(void)
+ * renegotiation whose message_seq starts again at 0 in epoch 1. Its first
+ * messages are held until the next record shows whether the rest is decrypted. */
+static void renegotiation(bool rest_decrypted)
 {
     mtls_dtls_t *dtls = mtls_dtls_new();
     static log_t log;
@@ -520,7 +521,7 @@ static void renegotiation_restarts_message_seq(void)
     d.length = 0;
     record(&d, 22, 1, 1, sealed, 36);
     feed(dtls, &log, SERVER, &d);
-    CHECK(count_type(&log, MTLS_EV_HELLO_REQUEST) == 1);
+    CHECK(count_type(&log, MTLS_EV_HELLO_REQUEST) == 0); /* held */
     client_hello(&m, 0);
     reneg_hello.length = 0;
     whole(&reneg_hello, 0, 0, 1, 0, &m);
@@ -532,17 +533,50 @@ static void renegotiation_restarts_message_seq(void)
     d.length = 0;
     record(&d, 22, 1, 2, sealed, 60);
     feed(dtls, &log, CLIENT, &d);
-    CHECK(count_type(&log, MTLS_EV_CLIENT_HELLO) == 2);
-    /* The server's renegotiation flight is not decrypted: protected records. */
-    log.plaintexts[SERVER][2] = NULL;
+    CHECK(count_type(&log, MTLS_EV_CLIENT_HELLO) == 1); /* held too */
+    unsigned before = log.count;
+    static bytes_t reneg_server_hello;
+    server_hello(&m);
+    reneg_server_hello.length = 0;
+    whole(&reneg_server_hello, 0, 0, 2, 1, &m); /* message_seq 1, after the HelloRequest */
+    memmove(reneg_server_hello.bytes, reneg_server_hello.bytes + 13,
+            reneg_server_hello.length - 13);
+    reneg_server_hello.length -= 13;
+    log.plaintexts[SERVER][2] = rest_decrypted ? &reneg_server_hello : NULL;
+    log.plaintext_types[SERVER][2] = 22;
     log.plaintext_count[SERVER] = 3;
     d.length = 0;
     record(&d, 22, 1, 2, sealed, 50);
     feed(dtls, &log, SERVER, &d);
-    const seen_t *last = &log.seen[log.count - 1];
-    CHECK(last->event.type == MTLS_EV_OTHER_HANDSHAKE && last->event.encrypted);
+    REQUIRE(log.count == before + 3);
+    const seen_t *hr = &log.seen[before], *ch = &log.seen[before + 1], *sh = &log.seen[before + 2];
+    CHECK(hr->direction == SERVER && ch->direction == CLIENT && sh->direction == SERVER);
+    CHECK(hr->event.record_length == 36 && ch->event.record_length == 60);
+    if (rest_decrypted) {
+        /* As read, in order, then the ServerHello. */
+        CHECK(hr->event.type == MTLS_EV_HELLO_REQUEST && !hr->event.encrypted);
+        CHECK(ch->event.type == MTLS_EV_CLIENT_HELLO && ch->message_length > 40);
+        CHECK(contains(ch->message, ch->message_length, "localhost"));
+        CHECK(sh->event.type == MTLS_EV_SERVER_HELLO);
+    } else {
+        /* The renegotiation cannot be read: all three are protected records. */
+        CHECK(hr->event.type == MTLS_EV_OTHER_HANDSHAKE && hr->event.encrypted);
+        CHECK(ch->event.type == MTLS_EV_OTHER_HANDSHAKE && ch->event.encrypted &&
+              ch->message_length == 0);
+        CHECK(sh->event.type == MTLS_EV_OTHER_HANDSHAKE && sh->event.encrypted);
+    }
     (void)empty;
     mtls_dtls_free(dtls);
+}
+
+static void renegotiation_restarts_message_seq(void)
+{
+    renegotiation(true);
+}
+
+static void renegotiation_not_decrypted(void)
+{
+    renegotiation(false);
 }
 
 /* Without keys, the server's handshake records between the client's CCS and its
@@ -587,12 +621,12 @@ static void alerts_and_protected_records(void)
     memset(sealed, 0x33, sizeof(sealed));
     static const uint8_t one = 1;
     d.length = 0;
-    record(&d, 21, 0, 1, "\x02\x30", 2);   /* fatal unknown_ca */
-    record(&d, 21, 0, 2, "\x02", 1);       /* too short: an alert, unread */
-    record(&d, 21, 1, 1, sealed, 26);      /* encrypted */
-    record(&d, 23, 1, 2, sealed, 26);      /* encrypted application data */
-    record(&d, 20, 1, 3, &one, 1);         /* a renegotiation's CCS, protected */
-    record(&d, 24, 0, 3, sealed, 10);      /* heartbeat: nothing */
+    record(&d, 21, 0, 1, "\x02\x30", 2); /* fatal unknown_ca */
+    record(&d, 21, 0, 2, "\x02", 1);     /* too short: an alert, unread */
+    record(&d, 21, 1, 1, sealed, 26);    /* encrypted */
+    record(&d, 23, 1, 2, sealed, 26);    /* encrypted application data */
+    record(&d, 20, 1, 3, &one, 1);       /* a renegotiation's CCS, protected */
+    record(&d, 24, 0, 3, sealed, 10);    /* heartbeat: nothing */
     feed(dtls, &log, SERVER, &d);
     REQUIRE(log.count == 5);
     CHECK(log.seen[0].event.type == MTLS_EV_ALERT && log.seen[0].event.alert_description == 48);
@@ -711,6 +745,7 @@ int main(void)
         UNIT_TEST(duplicated_records_dropped),
         UNIT_TEST(retransmitted_last_flight_without_keys),
         UNIT_TEST(renegotiation_restarts_message_seq),
+        UNIT_TEST(renegotiation_not_decrypted),
         UNIT_TEST(ticket_between_ccs_without_keys),
         UNIT_TEST(alerts_and_protected_records),
         UNIT_TEST(cid_and_garbage_stop_the_datagram),
