@@ -993,6 +993,11 @@ static mtls_exchange_t *apply_event(mtls_conn_t *conn, const mtls_event_t *event
             exchange = current(conn);
         break;
     case MTLS_EV_FINISHED:
+        /* Read: the next protected handshake record is not this Finished. */
+        if (event->from_server)
+            conn->server_finished_next = false;
+        else
+            conn->client_finished_next = false;
         if (event->from_server) {
             if (conn->tls13 && !conn->server_flight_done && !conn->handshake_done)
                 exchange = on_server_flight_end(conn, event, MTLS_CAUSE_SERVER_FLIGHT_END,

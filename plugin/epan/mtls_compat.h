@@ -272,6 +272,31 @@ static inline SslRecordInfo *mtls_tls_decrypted_records(packet_info *pinfo, int 
 }
 /* ---- end of decrypted records ------------------------------------------- */
 
+/* ---- The DTLS dissector's decrypted records of a frame -------------------
+ * DTLS stores them like TLS (ssl_add_record_info(proto_dtls, ...)), under
+ *   4.0   KEY = pinfo->curr_layer_num when DTLS was called: its 1-based position
+ *         in pinfo->layers when no tree is built (checked on 4.0.17's sample
+ *         captures). With a tree, layers that added no item leave pinfo->layers
+ *         without lowering the count, so the key can be higher: the next few are
+ *         tried too.
+ *   4.2 and later: as TLS, pinfo->curr_proto_layer_num is likely (1 for the
+ *         first DTLS of the frame); not checked here (no 4.2/4.4/4.6 DTLS
+ *         capture run yet): key 1 is tried first, then the 4.0 scheme.
+ * `layer` is DTLS's position in pinfo->layers. Each record's id is the raw
+ * offset of its protected body in the frame. */
+static inline SslRecordInfo *mtls_dtls_decrypted_records(packet_info *pinfo, int proto_dtls,
+                                                         guint32 layer)
+{
+    SslPacketInfo *info = NULL;
+#if MTLS_WIRESHARK_AT_LEAST(4, 2)
+    info = (SslPacketInfo *)p_get_proto_data(wmem_file_scope(), pinfo, proto_dtls, 1);
+#endif
+    for (guint32 key = layer; !info && key < layer + 8 && key <= G_MAXUINT8; key++)
+        info = (SslPacketInfo *)p_get_proto_data(wmem_file_scope(), pinfo, proto_dtls, key);
+    return info ? info->records : NULL;
+}
+/* ---- end of DTLS decrypted records -------------------------------------- */
+
 /* ---- Did TLS see this frame? ----------------------------------------------
  * 4.0 lists TLS in pinfo->layers for every TCP segment it is called on, also one
  * where it only asks TCP for more bytes (a record split over segments). From 4.2
