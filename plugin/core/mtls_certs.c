@@ -121,12 +121,15 @@ static void read_key_purposes(gnutls_x509_crt_t crt, mtls_cert_info_t *info)
  * each mtls_cert_get() caller holds another. */
 #define CERT_CACHE_SLOTS 256
 
-typedef struct {
+struct mtls_cert {
     mtls_cert_info_t info; /* first: a pointer to the info is a pointer to the entry */
     unsigned references;
+    bool parsed;   /* info was read (mtls_cert_info) */
+    bool parse_ok; /* ... and GnuTLS could parse it */
     size_t der_length;
     uint8_t der[]; /* the certificate, to tell a hit from a collision */
-} cert_entry_t;
+};
+typedef struct mtls_cert cert_entry_t;
 
 /* A slot from the length and the last bytes (the signature: as good as random). */
 static size_t cert_slot(const uint8_t *der, size_t length)
@@ -176,28 +179,113 @@ void mtls_cert_cache_clear(void)
 
 static bool cert_parse_uncached(const uint8_t *der, size_t length, mtls_cert_info_t *info);
 
-const mtls_cert_info_t *mtls_cert_get(const uint8_t *der, size_t length)
+const mtls_cert_t *mtls_cert_ref(const uint8_t *der, size_t length)
 {
     if (!der || length == 0 || length > UINT32_MAX)
         return NULL;
     cert_entry_t **slot = &cert_cache[cert_slot(der, length)];
     if (*slot && (*slot)->der_length == length && memcmp((*slot)->der, der, length) == 0) {
         (*slot)->references++;
-        return &(*slot)->info;
+        return *slot;
     }
     cert_entry_t *entry = calloc(1, sizeof(*entry) + length);
     if (!entry)
         return NULL;
     entry->der_length = length;
     memcpy(entry->der, der, length);
-    if (!cert_parse_uncached(der, length, &entry->info)) {
-        free(entry);
-        return NULL;
-    }
     entry->references = 2; /* the caller's and the slot's */
     entry_release(*slot);
     *slot = entry;
-    return &entry->info;
+    return entry;
+}
+
+const mtls_cert_info_t *mtls_cert_info(const mtls_cert_t *cert)
+{
+    if (!cert)
+        return NULL;
+    /* The cache's own entry: parsing fills it in once, for every holder. */
+    cert_entry_t *entry = (cert_entry_t *)(uintptr_t)cert;
+    if (!entry->parsed) {
+        entry->parse_ok = cert_parse_uncached(entry->der, entry->der_length, &entry->info);
+        entry->parsed = true;
+    }
+    return entry->parse_ok ? &entry->info : NULL;
+}
+
+void mtls_cert_unref(const mtls_cert_t *cert)
+{
+    entry_release((cert_entry_t *)(uintptr_t)cert);
+}
+
+const mtls_cert_info_t *mtls_cert_get(const uint8_t *der, size_t length)
+{
+    const mtls_cert_t *cert = mtls_cert_ref(der, length);
+    const mtls_cert_info_t *info = mtls_cert_info(cert);
+    if (!info)
+        mtls_cert_unref(cert);
+    return info; /* the entry itself: info is its first member */
+}
+
+/* One DER tag-length-value at `bytes` (single-byte tags, definite lengths of up
+ * to 4 bytes): its tag, header size and content size, all within `available`. */
+static bool der_element(const uint8_t *bytes, size_t available, uint8_t *tag, size_t *header,
+                        size_t *content)
+{
+    if (available < 2)
+        return false;
+    size_t length = bytes[1], used = 2;
+    if (length & 0x80) {
+        size_t count = length & 0x7f;
+        if (count == 0 || count > 4 || available < 2 + count)
+            return false;
+        length = 0;
+        for (size_t i = 0; i < count; i++)
+            length = (length << 8) | bytes[2 + i];
+        used += count;
+    }
+    if (length > available - used)
+        return false;
+    *tag = bytes[0];
+    *header = used;
+    *content = length;
+    return true;
+}
+
+bool mtls_cert_issuer_der(const uint8_t *der, size_t length, mtls_der_t *issuer)
+{
+    /* Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL,
+     * serialNumber INTEGER, signature AlgorithmIdentifier, issuer Name, ... } } */
+    uint8_t tag;
+    size_t header, content;
+    if (!der || !der_element(der, length, &tag, &header, &content) || tag != 0x30)
+        return false;
+    const uint8_t *at = der + header;
+    size_t left = content;
+    if (!der_element(at, left, &tag, &header, &content) || tag != 0x30)
+        return false;
+    at += header;
+    left = content;
+    if (!der_element(at, left, &tag, &header, &content))
+        return false;
+    if (tag == 0xa0) { /* version */
+        at += header + content;
+        left -= header + content;
+        if (!der_element(at, left, &tag, &header, &content))
+            return false;
+    }
+    if (tag != 0x02) /* serialNumber */
+        return false;
+    at += header + content;
+    left -= header + content;
+    if (!der_element(at, left, &tag, &header, &content) || tag != 0x30) /* signature */
+        return false;
+    at += header + content;
+    left -= header + content;
+    if (!der_element(at, left, &tag, &header, &content) || tag != 0x30) /* issuer */
+        return false;
+    issuer->data = at;
+    issuer->length = header + content;
+    return true;
 }
 
 bool mtls_cert_parse(const uint8_t *der, size_t length, mtls_cert_info_t *info)
@@ -265,15 +353,14 @@ bool mtls_cert_allows_client_auth(const mtls_cert_info_t *info)
 bool mtls_chain_issuer_listed(const mtls_der_t *chain, size_t chain_length,
                               const mtls_der_t *ca_names, size_t ca_name_count)
 {
-    bool listed = false;
-    for (size_t i = 0; i < chain_length && !listed; i++) {
-        const mtls_cert_info_t *cert = mtls_cert_get(chain[i].data, chain[i].length);
-        if (!cert)
+    for (size_t i = 0; i < chain_length; i++) {
+        mtls_der_t issuer;
+        if (!mtls_cert_issuer_der(chain[i].data, chain[i].length, &issuer))
             continue;
-        for (size_t j = 0; j < ca_name_count && !listed; j++)
-            listed = cert->issuer_der && ca_names[j].length == cert->issuer_der_length &&
-                     memcmp(ca_names[j].data, cert->issuer_der, cert->issuer_der_length) == 0;
-        mtls_cert_release(cert);
+        for (size_t j = 0; j < ca_name_count; j++)
+            if (ca_names[j].length == issuer.length &&
+                memcmp(ca_names[j].data, issuer.data, issuer.length) == 0)
+                return true;
     }
-    return listed;
+    return false;
 }

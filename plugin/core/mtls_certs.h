@@ -40,6 +40,25 @@ typedef struct {
 bool mtls_cert_parse(const uint8_t *der, size_t length, mtls_cert_info_t *info);
 void mtls_cert_info_clear(mtls_cert_info_t *info);
 
+/* A certificate's DER bytes, shared by everyone who saw the same bytes and
+ * parsed by GnuTLS only when something reads it (mtls_cert_info): the first pass
+ * keeps the client's leaf of every exchange, but only a tree, an expert info or
+ * a report reads its names and dates (a GnuTLS import costs as much as
+ * dissecting the whole handshake). */
+typedef struct mtls_cert mtls_cert_t;
+/* A reference to the certificate with these bytes (give it back with
+ * mtls_cert_unref), or NULL for no bytes or no memory. Nothing is parsed. */
+const mtls_cert_t *mtls_cert_ref(const uint8_t *der, size_t length);
+/* Its parsed fields, parsed at the first call; NULL for NULL or when GnuTLS
+ * cannot parse it. Valid as long as the reference is held. */
+const mtls_cert_info_t *mtls_cert_info(const mtls_cert_t *cert);
+void mtls_cert_unref(const mtls_cert_t *cert);
+
+/* The issuer's distinguished name (its whole DER Name, as encoded) read from the
+ * certificate's bytes with a small DER walk, without GnuTLS. False when the
+ * bytes do not hold one. */
+bool mtls_cert_issuer_der(const uint8_t *der, size_t length, mtls_der_t *issuer);
+
 /* The parsed certificate shared by everyone who saw the same DER bytes:
  * captures repeat the same few client certificates, so each is parsed once and
  * held by reference, not copied per exchange. Returns a reference to give back

@@ -18,7 +18,7 @@ mtls_diagnosis_t *mtls_diagnosis_new(void)
 
 void mtls_diagnosis_clear(mtls_diagnosis_t *diagnosis)
 {
-    mtls_cert_release(diagnosis->certificate);
+    mtls_cert_unref(diagnosis->certificate);
     free(diagnosis->app_reply);
     memset(diagnosis, 0, sizeof(*diagnosis));
 }
@@ -111,8 +111,8 @@ bool mtls_diagnosis_set_chain(mtls_diagnosis_t *diagnosis, const mtls_der_t *cha
 {
     if (count == 0)
         return false;
-    mtls_cert_release(diagnosis->certificate);
-    diagnosis->certificate = mtls_cert_get(chain[0].data, chain[0].length);
+    mtls_cert_unref(diagnosis->certificate);
+    diagnosis->certificate = mtls_cert_ref(chain[0].data, chain[0].length);
     diagnosis->has_chain = true;
     diagnosis->chain_length = count > UINT16_MAX ? UINT16_MAX : (uint16_t)count;
     diagnosis->certificate_time = time;
@@ -143,16 +143,21 @@ bool mtls_diagnosis_set_app_answer(mtls_diagnosis_t *diagnosis, uint8_t protocol
     return true;
 }
 
+const mtls_cert_info_t *mtls_diagnosis_certificate(const mtls_diagnosis_t *diagnosis)
+{
+    return mtls_cert_info(diagnosis->certificate);
+}
+
 bool mtls_diagnosis_expired(const mtls_diagnosis_t *diagnosis)
 {
-    return diagnosis->certificate &&
-           diagnosis->certificate_time > (int64_t)diagnosis->certificate->not_after;
+    const mtls_cert_info_t *cert = mtls_diagnosis_certificate(diagnosis);
+    return cert && diagnosis->certificate_time > (int64_t)cert->not_after;
 }
 
 bool mtls_diagnosis_not_yet_valid(const mtls_diagnosis_t *diagnosis)
 {
-    return diagnosis->certificate &&
-           diagnosis->certificate_time < (int64_t)diagnosis->certificate->not_before;
+    const mtls_cert_info_t *cert = mtls_diagnosis_certificate(diagnosis);
+    return cert && diagnosis->certificate_time < (int64_t)cert->not_before;
 }
 
 static bool answered_without_chain(const mtls_exchange_t *exchange)
@@ -168,9 +173,11 @@ bool mtls_diagnosis_has_problem(const mtls_diagnosis_t *diagnosis, const mtls_ex
     case MTLS_PROBLEM_CERT_EXPIRED: return mtls_diagnosis_expired(diagnosis);
     case MTLS_PROBLEM_CERT_NOT_YET_VALID: return mtls_diagnosis_not_yet_valid(diagnosis);
     case MTLS_PROBLEM_CERT_NO_CLIENT_AUTH_EKU:
-        return diagnosis->certificate && !mtls_cert_allows_client_auth(diagnosis->certificate);
+        return mtls_diagnosis_certificate(diagnosis) &&
+               !mtls_cert_allows_client_auth(mtls_diagnosis_certificate(diagnosis));
     case MTLS_PROBLEM_CA_NAMES_NO_MATCH:
-        return diagnosis->certificate && diagnosis->ca_names_match == MTLS_CA_MATCH_NO;
+        return mtls_diagnosis_certificate(diagnosis) &&
+               diagnosis->ca_names_match == MTLS_CA_MATCH_NO;
     case MTLS_PROBLEM_CA_NAMES_NO_CERT:
         return diagnosis->has_ca_names && diagnosis->ca_names_count > 0 &&
                answered_without_chain(exchange);
@@ -246,7 +253,7 @@ static const char *app_reply(const mtls_diagnosis_t *diagnosis)
 char *mtls_diagnosis_message(const mtls_diagnosis_t *diagnosis, mtls_verdict_t verdict,
                              mtls_problem_t problem, char *buffer, size_t size)
 {
-    const mtls_cert_info_t *cert = diagnosis->certificate;
+    const mtls_cert_info_t *cert = mtls_diagnosis_certificate(diagnosis);
     char date[40], interval[40];
     switch (problem) {
     case MTLS_PROBLEM_CERT_EXPIRED:
@@ -326,12 +333,12 @@ static void evidence_clause(const mtls_diagnosis_t *diagnosis, mtls_verdict_t ve
     case MTLS_PROBLEM_CERT_EXPIRED:
         snprintf(buffer, size, "the client certificate expired %s before this capture",
                  mtls_format_interval(mtls_difference(diagnosis->certificate_time,
-                                                      diagnosis->certificate->not_after),
+                                                      mtls_diagnosis_certificate(diagnosis)->not_after),
                                       interval, sizeof(interval)));
         break;
     case MTLS_PROBLEM_CERT_NOT_YET_VALID:
         snprintf(buffer, size, "the client certificate only becomes valid %s after this capture",
-                 mtls_format_interval(mtls_difference(diagnosis->certificate->not_before,
+                 mtls_format_interval(mtls_difference(mtls_diagnosis_certificate(diagnosis)->not_before,
                                                       diagnosis->certificate_time),
                                       interval, sizeof(interval)));
         break;

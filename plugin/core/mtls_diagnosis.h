@@ -31,8 +31,9 @@ typedef enum {
  * frames of the client's Certificate and of the CertificateRequest are the
  * exchange's response_frame and request_frame. */
 typedef struct {
-    /* The client's leaf, from its Certificate message: shared, see mtls_cert_get() */
-    const mtls_cert_info_t *certificate;
+    /* The client's leaf, from its Certificate message: shared, parsed when read
+     * (mtls_diagnosis_certificate) */
+    const mtls_cert_t *certificate;
     int64_t certificate_time; /* seconds: the capture's clock at that frame */
     /* What the application answered after the exchange (plugin/app/mtls_app.h) */
     uint32_t app_frame; /* 0: no answer read */
@@ -80,8 +81,9 @@ void mtls_ca_list_free(mtls_ca_list_t *list);
 /* The CertificateRequest's list: how many names, and its length in the message. */
 void mtls_diagnosis_set_ca_names(mtls_diagnosis_t *diagnosis, size_t count, uint32_t list_length);
 /* The client's non-empty chain, leaf first, seen at `time` (seconds); matched
- * against `requested`, the request's CA names, when given. Returns false when
- * the leaf cannot be parsed. */
+ * against `requested`, the request's CA names, when given (from the issuers'
+ * bytes). The leaf is kept, not parsed (mtls_diagnosis_certificate parses it).
+ * Returns false when there is no leaf to keep. */
 bool mtls_diagnosis_set_chain(mtls_diagnosis_t *diagnosis, const mtls_der_t *chain, size_t count,
                               const mtls_ca_list_t *requested, int64_t time);
 /* The application's answer after the exchange, read in `frame`: its protocol
@@ -94,6 +96,9 @@ bool mtls_diagnosis_set_app_answer(mtls_diagnosis_t *diagnosis, uint8_t protocol
                                    uint32_t status, bool refused, const char *reply,
                                    uint32_t frame);
 
+/* The client's leaf, parsed at the first call; NULL when there is none or GnuTLS
+ * cannot parse it. */
+const mtls_cert_info_t *mtls_diagnosis_certificate(const mtls_diagnosis_t *diagnosis);
 bool mtls_diagnosis_expired(const mtls_diagnosis_t *diagnosis);
 bool mtls_diagnosis_not_yet_valid(const mtls_diagnosis_t *diagnosis);
 /* Whether `problem` applies to this exchange, given what the engine says of it. */

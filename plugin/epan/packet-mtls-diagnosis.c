@@ -169,9 +169,9 @@ static void add_generated(proto_item *item)
     proto_item_set_generated(item);
 }
 
-static void render_certificate(tvbuff_t *tvb, proto_tree *tree, const mtls_diagnosis_t *diagnosis)
+static void render_certificate(tvbuff_t *tvb, proto_tree *tree, const mtls_diagnosis_t *diagnosis,
+                               const mtls_cert_info_t *cert)
 {
-    const mtls_cert_info_t *cert = diagnosis->certificate;
     if (cert->subject)
         add_generated(
             proto_tree_add_string(tree, hf_client_cert_subject, tvb, 0, 0, cert->subject));
@@ -200,8 +200,10 @@ void mtls_diagnosis_render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
     const mtls_diagnosis_t *diagnosis = lookup(exchange);
     if (!diagnosis)
         return;
-    if (diagnosis->certificate)
-        render_certificate(tvb, tree, diagnosis);
+    /* Without a tree nothing here is shown: the leaf stays unparsed. */
+    const mtls_cert_info_t *cert = tree ? mtls_diagnosis_certificate(diagnosis) : NULL;
+    if (cert)
+        render_certificate(tvb, tree, diagnosis, cert);
     if (diagnosis->has_ca_names) {
         add_generated(
             proto_tree_add_uint(tree, hf_ca_names_count, tvb, 0, 0, diagnosis->ca_names_count));

@@ -101,9 +101,25 @@ static void diagnose(const mtls_der_t *chain, size_t chain_count, const mtls_der
     case 3: time = raw_time; break;
     default: break;
     }
+    bool leaf_parsed = leaf != NULL;
     mtls_cert_release(leaf);
-    bool parsed = mtls_diagnosis_set_chain(diagnosis, chain, chain_count, requested, time);
-    FUZZ_CHECK(parsed == (diagnosis->certificate != NULL));
+    for (size_t i = 0; i < chain_count; i++) {
+        /* The DER walk's issuer lies inside the certificate, and is GnuTLS's. */
+        mtls_der_t issuer;
+        if (!mtls_cert_issuer_der(chain[i].data, chain[i].length, &issuer))
+            continue;
+        FUZZ_CHECK(issuer.data >= chain[i].data &&
+                   issuer.data + issuer.length <= chain[i].data + chain[i].length);
+        const mtls_cert_info_t *parsed = mtls_cert_get(chain[i].data, chain[i].length);
+        if (parsed && parsed->issuer_der)
+            FUZZ_CHECK(parsed->issuer_der_length == issuer.length &&
+                       memcmp(parsed->issuer_der, issuer.data, issuer.length) == 0);
+        mtls_cert_release(parsed);
+    }
+    bool kept = mtls_diagnosis_set_chain(diagnosis, chain, chain_count, requested, time);
+    FUZZ_CHECK(kept == (diagnosis->certificate != NULL));
+    /* Parsed only when read: the same answer as the eager read above. */
+    FUZZ_CHECK((mtls_diagnosis_certificate(diagnosis) != NULL) == leaf_parsed);
     (void)mtls_diagnosis_expired(diagnosis);
     (void)mtls_diagnosis_not_yet_valid(diagnosis);
 

@@ -142,6 +142,52 @@ static void same_certificate_is_parsed_once_and_shared(void)
     mtls_cert_cache_clear();
 }
 
+/* The issuer read by the small DER walk is GnuTLS's raw issuer, byte for byte,
+ * for every test certificate; truncations and garbage give none. A reference
+ * does not parse until the info is read. */
+static void issuer_walk_agrees_with_gnutls(void)
+{
+    static const struct {
+        const unsigned char *der;
+        size_t length;
+    } certs[] = {{ca_der, sizeof(ca_der)},       {intermediate_der, sizeof(intermediate_der)},
+                 {other_der, sizeof(other_der)}, {alice_der, sizeof(alice_der)},
+                 {bob_der, sizeof(bob_der)},     {carol_der, sizeof(carol_der)},
+                 {dave_der, sizeof(dave_der)},   {erin_der, sizeof(erin_der)}};
+    for (size_t i = 0; i < sizeof(certs) / sizeof(certs[0]); i++) {
+        mtls_der_t issuer;
+        REQUIRE(mtls_cert_issuer_der(certs[i].der, certs[i].length, &issuer));
+        mtls_cert_info_t info;
+        REQUIRE(mtls_cert_parse(certs[i].der, certs[i].length, &info));
+        CHECK(issuer.length == info.issuer_der_length &&
+              memcmp(issuer.data, info.issuer_der, issuer.length) == 0);
+        mtls_cert_info_clear(&info);
+        for (size_t cut = 0; cut < certs[i].length; cut += 7) {
+            /* A cut certificate: the outer length no longer fits. */
+            CHECK(!mtls_cert_issuer_der(certs[i].der, cut, &issuer));
+        }
+    }
+    static const uint8_t garbage[] = {0x30, 0x82, 0x01, 0x00, 0x02, 0x01};
+    mtls_der_t issuer;
+    CHECK(!mtls_cert_issuer_der(garbage, sizeof(garbage), &issuer));
+    CHECK(!mtls_cert_issuer_der(NULL, 0, &issuer));
+
+    mtls_cert_cache_clear();
+    const mtls_cert_t *lazy = mtls_cert_ref(garbage, sizeof(garbage));
+    REQUIRE(lazy != NULL);            /* kept: garbage is only found out when read */
+    CHECK(mtls_cert_info(lazy) == NULL);
+    CHECK(mtls_cert_info(lazy) == NULL); /* and stays unparsable */
+    mtls_cert_unref(lazy);
+    const mtls_cert_t *alice = mtls_cert_ref(alice_der, sizeof(alice_der));
+    REQUIRE(alice != NULL);
+    const mtls_cert_info_t *info = mtls_cert_info(alice);
+    REQUIRE(info != NULL);
+    CHECK_STR(info->subject, "CN=alice,O=mtls tests");
+    CHECK(mtls_cert_info(alice) == info);
+    mtls_cert_unref(alice);
+    mtls_cert_cache_clear();
+}
+
 static void leaf_issuer_matches_listed_ca(void)
 {
     mtls_der_t chain[] = {DER(alice_der)};
@@ -426,6 +472,7 @@ static const unit_test_t tests[] = {
     UNIT_TEST(expired_cert_reads_its_validity),
     UNIT_TEST(garbage_is_not_a_certificate),
     UNIT_TEST(same_certificate_is_parsed_once_and_shared),
+    UNIT_TEST(issuer_walk_agrees_with_gnutls),
     UNIT_TEST(leaf_issuer_matches_listed_ca),
     UNIT_TEST(intermediate_issuer_matches_root_listed),
     UNIT_TEST(names_compare_as_whole_der),
