@@ -47,6 +47,9 @@ typedef struct {
     mtls_conn_t *connection;
     guint8 client_bytes[KEY_ADDRESS_MAX], server_bytes[KEY_ADDRESS_MAX];
     mtls_endpoint_t client, server;
+    /* A protected record of the server was not decrypted: from then on none is
+     * read (see on_plaintext). */
+    gboolean no_plaintext;
 } session_user_t;
 
 /* One frame: what the scanner's callbacks need. */
@@ -133,20 +136,31 @@ static void on_event(void *context, mtls_eap_session_t *session, bool from_serve
 /* The TLS dissector read the reassembled EAP-TLS message of this frame, so its
  * record ids do not name our records: they are matched in order, each taking the
  * next decrypted record when its plaintext fits the protected length (as TCP's
- * records that began in an earlier segment are). */
-static bool on_plaintext(void *context, mtls_eap_session_t *session _U_, bool from_server _U_,
+ * records that began in an earlier segment are).
+ *
+ * Half a handshake decrypted misleads the engine more than none: over EAPOL the
+ * TLS dissector never decrypts the server's records (it cannot tell the server
+ * without ports) but does decrypt the client's, and sessions sharing a NAS socket
+ * mix its per-conversation state so that only some flights are decrypted. So once
+ * a protected record of the server is not decrypted, the session is read as
+ * without keys (inference, then the outer result). */
+static bool on_plaintext(void *context, mtls_eap_session_t *session, bool from_server,
                          const mtls_tls_protected_record_t *record, mtls_tls_plaintext_t *plaintext)
 {
     frame_context_t *frame = (frame_context_t *)context;
-    if (!frame)
+    session_user_t *user = (session_user_t *)session->user;
+    if (!frame || !user || user->no_plaintext)
         return false;
     if (!frame->records_fetched) {
         frame->next_record = mtls_tls_decrypted_records(frame->pinfo, proto_tls_id);
         frame->records_fetched = TRUE;
     }
     SslRecordInfo *match = frame->next_record;
-    if (!match || match->data_len > record->length)
+    if (!match || match->data_len > record->length) {
+        if (from_server)
+            user->no_plaintext = TRUE;
         return false;
+    }
     frame->next_record = match->next;
     plaintext->content_type = (uint8_t)match->type;
     plaintext->data = match->plain_data;
