@@ -91,7 +91,7 @@ static void endpoint_from(mtls_endpoint_t *out, guint8 *storage, gboolean radius
 
 /* The session's connection, made at its first TLS event: the server is the
  * RADIUS server / the authenticator. */
-static mtls_conn_t *connection_of(frame_context_t *frame, mtls_eap_session_t *session)
+static mtls_conn_t *connection_of(mtls_eap_session_t *session)
 {
     session_user_t *user = (session_user_t *)session->user;
     if (!user) {
@@ -109,7 +109,6 @@ static mtls_conn_t *connection_of(frame_context_t *frame, mtls_eap_session_t *se
         endpoint_from(&user->server, user->server_bytes, FALSE, pae_group, sizeof(pae_group));
     if (user->client.addr.type == AT_NONE || user->server.addr.type == AT_NONE)
         return NULL;
-    (void)frame;
     user->connection =
         mtls_transport_connection(MTLS_TRANSPORT_EAP_TLS, session->id, &user->client.addr, TRUE);
     if (!user->connection)
@@ -123,7 +122,7 @@ static void on_event(void *context, mtls_eap_session_t *session, bool from_serve
                      const mtls_event_t *event, const uint8_t *message, size_t message_length)
 {
     frame_context_t *frame = (frame_context_t *)context;
-    mtls_conn_t *connection = frame ? connection_of(frame, session) : NULL;
+    mtls_conn_t *connection = frame ? connection_of(session) : NULL;
     if (!connection)
         return;
     session_user_t *user = (session_user_t *)session->user;
