@@ -167,9 +167,10 @@ size_t mtls_quic_datagram(const uint8_t *datagram, size_t length, mtls_quic_head
         memset(packet, 0, sizeof(*packet));
         packet->offset = at;
         if (!(first & 0x80)) {
-            /* Short header: the rest of the datagram. Without the fixed bit it
-             * is padding or garbage after the last packet (RFC 9000, 12.2). */
-            if (!(first & 0x40))
+            /* Short header: the rest of the datagram. Its fixed bit may be
+             * greased (RFC 9287) and its low bits are protected, so only zero
+             * bytes after a packet are taken for padding (RFC 9000, 12.2). */
+            if (first == 0 && count > 0)
                 break;
             packet->type = MTLS_QUIC_1RTT;
             packet->length = length - at;

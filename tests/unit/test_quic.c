@@ -276,7 +276,7 @@ static void coalesced_packets_are_split(void)
     size_t second = b.length;
     long_packet(&b, 2, 1, 300); /* Handshake */
     size_t third = b.length;
-    put8(&b, 0x41);             /* short header */
+    put8(&b, 0x01);             /* short header, its fixed bit greased */
     memset(b.bytes + b.length, 0xbb, 60);
     b.length += 60;
     mtls_quic_header_t packets[MTLS_QUIC_MAX_PACKETS];
