@@ -326,8 +326,9 @@ static inline gboolean mtls_tls_saw_frame(packet_info *pinfo, int proto_tls, gbo
 /* ---- Data sources by name -------------------------------------------------
  * pinfo->data_src is a GSList of struct data_source (opaque). 4.0.17 and 4.4.19
  * export get_data_source_name(), 4.6.9 renamed it get_data_source_description()
- * (headers compared); both return "NAME (N bytes)" allocated in the NULL wmem
- * scope. mtls_data_source_named() is TRUE when the source's name is `name`. */
+ * (headers compared, symbols checked in libwireshark.so.16, .18 and .19); both
+ * return "NAME (N bytes)" from wmem_strdup_printf(NULL, ...) (4.6.9 disassembled).
+ * mtls_data_source_named() is TRUE when the source's name is `name`. */
 #include <string.h>
 #include <epan/packet.h>
 

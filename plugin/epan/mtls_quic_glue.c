@@ -249,8 +249,8 @@ void mtls_quic_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 layer _U_)
     if (packet_count == 0)
         return;
 
-    quic_connection_t *qc =
-        (quic_connection_t *)g_hash_table_lookup(quic_connections, GUINT_TO_POINTER(datagram.stream));
+    quic_connection_t *qc = (quic_connection_t *)g_hash_table_lookup(
+        quic_connections, GUINT_TO_POINTER(datagram.stream));
     if (!qc) {
         /* A connection starts with an Initial; its receiver is the server. */
         if (packets[0].type != MTLS_QUIC_INITIAL)

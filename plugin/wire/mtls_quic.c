@@ -126,8 +126,7 @@ bool mtls_quic_varint(const uint8_t *bytes, size_t length, size_t *offset, uint6
 
 static uint32_t get32(const uint8_t *bytes)
 {
-    return (uint32_t)bytes[0] << 24 | (uint32_t)bytes[1] << 16 | (uint32_t)bytes[2] << 8 |
-           bytes[3];
+    return (uint32_t)bytes[0] << 24 | (uint32_t)bytes[1] << 16 | (uint32_t)bytes[2] << 8 | bytes[3];
 }
 
 static uint32_t get24(const uint8_t *bytes)
@@ -670,7 +669,8 @@ static bool read_frame(run_t *run, int level, const uint8_t *p, size_t length, s
         return true;
     default:
         if (type >= FRAME_STREAM_FIRST && type <= FRAME_STREAM_LAST) {
-            if (!skip_varints(p, length, at, 1) || ((type & 0x04) && !skip_varints(p, length, at, 1)))
+            if (!skip_varints(p, length, at, 1) ||
+                ((type & 0x04) && !skip_varints(p, length, at, 1)))
                 return false;
             if (type & 0x02) {
                 if (!mtls_quic_varint(p, length, at, &a) || a > length - *at)

@@ -100,11 +100,11 @@ typedef struct {
 
 /* What mtls_quic_packet() saw. */
 typedef struct {
-    unsigned events;  /* events reported */
-    unsigned frames;  /* frames read */
-    bool malformed;   /* a frame ran past the payload, or an unknown frame type */
-    bool gap;         /* CRYPTO data was lost (a hole the caps could not hold) */
-    bool close;       /* a CONNECTION_CLOSE frame was read (first or repeated) */
+    unsigned events; /* events reported */
+    unsigned frames; /* frames read */
+    bool malformed;  /* a frame ran past the payload, or an unknown frame type */
+    bool gap;        /* CRYPTO data was lost (a hole the caps could not hold) */
+    bool close;      /* a CONNECTION_CLOSE frame was read (first or repeated) */
 } mtls_quic_result_t;
 
 /* Feeds one decrypted packet, in capture order. */

@@ -90,9 +90,8 @@ static void datagram(const uint8_t *bytes, size_t length)
         end = packets[i].offset + packets[i].length;
         fuzz_touch(bytes + packets[i].offset, packets[i].length);
         for (size_t guess = 0; guess < 4; guess++)
-            (void)mtls_quic_payload_fits(&packets[i], packets[i].length > guess * 20
-                                                          ? packets[i].length - guess * 20
-                                                          : 0);
+            (void)mtls_quic_payload_fits(
+                &packets[i], packets[i].length > guess * 20 ? packets[i].length - guess * 20 : 0);
     }
 }
 

@@ -152,19 +152,20 @@ static size_t certificate(uint8_t *out, bool empty)
 
 static size_t client_hello(uint8_t *out)
 {
-    static const uint8_t body[] = {
-        0x03, 0x03, 1, 2,    3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
-        21,   22,   23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 0,    /* session id */
-        0,    2,    0x13, 0x01,                                   /* cipher suites */
-        1,    0,                                                  /* compression */
-        0,    7,    0x00, 0x2b, 0x00, 0x03, 0x02, 0x03, 0x04,     /* supported_versions */
-    };
+    buf_t b = {{0}, 0};
+    put(&b, "\x03\x03", 2);
+    for (int i = 0; i < 32; i++)
+        put8(&b, (uint8_t)(1 + i));                     /* random */
+    put8(&b, 0);                                        /* session id */
+    put(&b, "\x00\x02\x13\x01", 4);                     /* cipher suites */
+    put(&b, "\x01\x00", 2);                             /* compression */
+    put(&b, "\x00\x07\x00\x2b\x00\x03\x02\x03\x04", 9); /* supported_versions */
     out[0] = 1;
     out[1] = 0;
     out[2] = 0;
-    out[3] = sizeof(body);
-    memcpy(out + 4, body, sizeof(body));
-    return 4 + sizeof(body);
+    out[3] = (uint8_t)b.length;
+    memcpy(out + 4, b.bytes, b.length);
+    return 4 + b.length;
 }
 
 /* A TLS 1.3 ServerHello; `retry` puts the HelloRetryRequest random in it. */
@@ -183,9 +184,9 @@ static size_t server_hello(uint8_t *out, bool retry, bool psk)
         for (int i = 0; i < 32; i++)
             put8(&b, (uint8_t)(0x40 + i));
     }
-    put8(&b, 0);                          /* session id */
-    put(&b, "\x13\x01", 2);               /* cipher suite */
-    put8(&b, 0);                          /* compression */
+    put8(&b, 0);                               /* session id */
+    put(&b, "\x13\x01", 2);                    /* cipher suite */
+    put8(&b, 0);                               /* compression */
     put(&b, psk ? "\x00\x0c" : "\x00\x06", 2); /* extensions length */
     put(&b, "\x00\x2b\x00\x02\x03\x04", 6);
     if (psk)
@@ -276,7 +277,7 @@ static void coalesced_packets_are_split(void)
     size_t second = b.length;
     long_packet(&b, 2, 1, 300); /* Handshake */
     size_t third = b.length;
-    put8(&b, 0x01);             /* short header, its fixed bit greased */
+    put8(&b, 0x01); /* short header, its fixed bit greased */
     memset(b.bytes + b.length, 0xbb, 60);
     b.length += 60;
     mtls_quic_header_t packets[MTLS_QUIC_MAX_PACKETS];
@@ -361,8 +362,8 @@ static void check_server_flight(const seen_t *seen)
 {
     REQUIRE(seen->count == 5);
     CHECK(seen->events[0].type == MTLS_EV_OTHER_HANDSHAKE);
-    CHECK(seen->events[1].type == MTLS_EV_CERTIFICATE_REQUEST &&
-          seen->message_first[1] == 13 && seen->message_length[1] == 15);
+    CHECK(seen->events[1].type == MTLS_EV_CERTIFICATE_REQUEST && seen->message_first[1] == 13 &&
+          seen->message_length[1] == 15);
     CHECK(seen->events[2].type == MTLS_EV_CERTIFICATE && !seen->events[2].empty &&
           seen->message_length[2] == 23);
     CHECK(seen->events[3].type == MTLS_EV_CERTIFICATE_VERIFY);
@@ -410,7 +411,7 @@ static void crypto_out_of_order_and_overlapping(void)
     CHECK(mtls_quic_memory(q) > base_memory);
     b.length = 0;
     crypto(&b, one, flight + one, length - one - 5); /* overlaps what is held */
-    crypto(&b, two, flight + two, 10);              /* a duplicate of held bytes */
+    crypto(&b, two, flight + two, 10);               /* a duplicate of held bytes */
     feed(q, &seen, true, MTLS_QUIC_HANDSHAKE, 3, &b);
     CHECK(seen.count == 0);
     b.length = 0;
@@ -549,27 +550,36 @@ static void every_frame_type_is_skipped(void)
     seen_t seen;
     memset(&seen, 0, sizeof(seen));
     buf_t b = {{0}, 0};
-    put(&b, "\x00\x00\x00", 3);                 /* PADDING */
-    put8(&b, 0x01);                             /* PING */
-    put(&b, "\x02\x05\x00\x01\x00\x01\x00", 7); /* ACK: one extra range */
+    put(&b, "\x00\x00\x00", 3);                     /* PADDING */
+    put8(&b, 0x01);                                 /* PING */
+    put(&b, "\x02\x05\x00\x01\x00\x01\x00", 7);     /* ACK: one extra range */
     put(&b, "\x03\x05\x00\x00\x00\x01\x02\x03", 8); /* ACK_ECN */
-    put(&b, "\x04\x00\x01\x02", 4);             /* RESET_STREAM */
-    put(&b, "\x05\x00\x01", 3);                 /* STOP_SENDING */
-    put(&b, "\x07\x02tk", 4);                   /* NEW_TOKEN */
-    put(&b, "\x10\x40\x10", 3);                 /* MAX_DATA */
-    put(&b, "\x11\x00\x01", 3);                 /* MAX_STREAM_DATA */
+    put(&b, "\x04\x00\x01\x02", 4);                 /* RESET_STREAM */
+    put(&b, "\x05\x00\x01", 3);                     /* STOP_SENDING */
+    put(&b, "\x07\x02tk", 4);                       /* NEW_TOKEN */
+    put(&b, "\x10\x40\x10", 3);                     /* MAX_DATA */
+    put(&b, "\x11\x00\x01", 3);                     /* MAX_STREAM_DATA */
     put(&b, "\x12\x01\x13\x01\x14\x01\x15\x00\x01\x16\x01\x17\x01", 13);
-    put(&b, "\x18\x01\x00\x04" "ABCD", 8); /* NEW_CONNECTION_ID ... */
-    memset(b.bytes + b.length, 0x77, 16);    /* ... its reset token */
+    put(&b,
+        "\x18\x01\x00\x04"
+        "ABCD",
+        8);                               /* NEW_CONNECTION_ID ... */
+    memset(b.bytes + b.length, 0x77, 16); /* ... its reset token */
     b.length += 16;
-    put(&b, "\x19\x01", 2);             /* RETIRE_CONNECTION_ID */
-    put(&b, "\x1a" "12345678", 9);      /* PATH_CHALLENGE */
-    put(&b, "\x1b" "12345678", 9);      /* PATH_RESPONSE */
-    put(&b, "\x31\x02hi", 4);           /* DATAGRAM with length */
-    put(&b, "\x0a\x00\x02hi", 5);       /* STREAM with length */
+    put(&b, "\x19\x01", 2); /* RETIRE_CONNECTION_ID */
+    put(&b,
+        "\x1a"
+        "12345678",
+        9); /* PATH_CHALLENGE */
+    put(&b,
+        "\x1b"
+        "12345678",
+        9);                               /* PATH_RESPONSE */
+    put(&b, "\x31\x02hi", 4);             /* DATAGRAM with length */
+    put(&b, "\x0a\x00\x02hi", 5);         /* STREAM with length */
     put(&b, "\x0e\x04\x40\x10\x02hi", 7); /* STREAM with offset and length */
-    put(&b, "\x40\x01", 2);             /* PING in a two-byte varint */
-    put(&b, "\x09\x00rest", 6);         /* STREAM to the end */
+    put(&b, "\x40\x01", 2);               /* PING in a two-byte varint */
+    put(&b, "\x09\x00rest", 6);           /* STREAM to the end */
     mtls_quic_result_t r = feed(q, &seen, false, MTLS_QUIC_1RTT, 1, &b);
     CHECK(!r.malformed);
     CHECK(r.frames == 24);
