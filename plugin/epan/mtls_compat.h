@@ -323,4 +323,28 @@ static inline gboolean mtls_tls_saw_frame(packet_info *pinfo, int proto_tls, gbo
 }
 /* ---- end of did TLS see this frame -------------------------------------- */
 
+/* ---- Data sources by name -------------------------------------------------
+ * pinfo->data_src is a GSList of struct data_source (opaque). 4.0.17 and 4.4.19
+ * export get_data_source_name(), 4.6.9 renamed it get_data_source_description()
+ * (headers compared, symbols checked in libwireshark.so.16, .18 and .19); both
+ * return "NAME (N bytes)" from wmem_strdup_printf(NULL, ...) (4.6.9 disassembled).
+ * mtls_data_source_named() is TRUE when the source's name is `name`. */
+#include <string.h>
+#include <epan/packet.h>
+
+static inline gboolean mtls_data_source_named(const struct data_source *source, const char *name)
+{
+#if MTLS_WIRESHARK_AT_LEAST(4, 5)
+    char *text = get_data_source_description(source);
+#else
+    char *text = get_data_source_name(source);
+#endif
+    size_t length = strlen(name);
+    gboolean named = text && strncmp(text, name, length) == 0 && text[length] == ' ' &&
+                     text[length + 1] == '(';
+    wmem_free(NULL, text);
+    return named;
+}
+/* ---- end of data sources by name ---------------------------------------- */
+
 #endif /* MTLS_COMPAT_H */
