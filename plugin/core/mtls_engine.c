@@ -592,6 +592,41 @@ const char *mtls_outer_name(mtls_outer_t outer)
 #define QUIC_CRYPTO_ERROR_FIRST 0x100u
 #define QUIC_CRYPTO_ERROR_LAST  0x1ffu
 
+/* Alerts that say what the client answered: certificate_required (RFC 8446) is
+ * sent when a certificate was requested and none came; the certificate alerts
+ * when one came and was refused. */
+static mtls_response_t response_named_by_alert(int description)
+{
+    switch (description) {
+    case 116: return MTLS_RESPONSE_EMPTY; /* certificate_required */
+    case 42:                              /* bad_certificate */
+    case 43:                              /* unsupported_certificate */
+    case 44:                              /* certificate_revoked */
+    case 45:                              /* certificate_expired */
+    case 46:                              /* certificate_unknown */
+    case 48: return MTLS_RESPONSE_CERTIFICATE; /* unknown_ca */
+    default: return MTLS_RESPONSE_PENDING;
+    }
+}
+
+/* A QUIC close carries its alert in clear even when the handshake could not be
+ * decrypted (the server repeats it in an Initial packet): an alert that names
+ * the client's answer shows that a certificate was requested and what came. The
+ * exchange is then inferred, likely: the request and the answer themselves were
+ * not seen. */
+static void infer_from_close_alert(mtls_exchange_t *exchange, int description)
+{
+    mtls_response_t response = response_named_by_alert(description);
+    if (!is_open(exchange) || !exchange->undecrypted || exchange->requested ||
+        response == MTLS_RESPONSE_PENDING)
+        return;
+    exchange->inferred = true;
+    exchange->requested = true;
+    exchange->response = response;
+    exchange->confidence = MTLS_CONFIDENCE_LIKELY;
+    exchange->flight_confidence = MTLS_CONFIDENCE_LIKELY;
+}
+
 /* An outer protocol decided (EAP-Success/Failure in EAP or RADIUS, a server's
  * QUIC CONNECTION_CLOSE). A failure ends the connection like a server's fatal
  * alert (a QUIC crypto error is one: its alert is kept) and also takes back an
@@ -615,6 +650,8 @@ static mtls_exchange_t *on_outer(mtls_conn_t *conn, const mtls_event_t *event)
             ended.alert_level = ALERT_LEVEL_FATAL;
             ended.alert_description = (int)(event->quic_error - QUIC_CRYPTO_ERROR_FIRST);
         }
+        if (alert)
+            infer_from_close_alert(latest, ended.alert_description);
         decided = connection_ended(conn, &ended, MTLS_CAUSE_OUTER_FAILURE, MTLS_RECORD_NONE);
         if (!decided && latest && latest->requested && let_through(latest) &&
             !latest->start_missing) {
@@ -1250,6 +1287,12 @@ static void say_outer(line_t *line, const mtls_exchange_t *exchange)
 static void say_since_answer(line_t *line, const mtls_exchange_t *exchange)
 {
     char duration[32];
+    if (exchange->response != MTLS_RESPONSE_PENDING && exchange->response_frame == 0) {
+        /* infer_from_close_alert: the answer is known from the alert only */
+        say(line, "; the handshake is encrypted and the capture holds no keys: the request "
+                  "and the client's answer are inferred from that alert");
+        return;
+    }
     if (exchange->response == MTLS_RESPONSE_PENDING) {
         if (exchange->request_frame)
             say(line, ", before the client answered the CertificateRequest in frame %u",
@@ -1305,6 +1348,19 @@ static void say_client_answer(line_t *line, const mtls_exchange_t *exchange)
 /* Why an exchange deduced from record sizes got its verdict. */
 static void say_inferred(line_t *line, const mtls_exchange_t *exchange, mtls_verdict_t verdict)
 {
+    if (exchange->cause == MTLS_CAUSE_OUTER_FAILURE && exchange->response_frame == 0) {
+        /* infer_from_close_alert: nothing of the handshake was readable */
+        say(line,
+            "Inferred without keys from the alert (%s): the handshake is encrypted, and the "
+            "server closed the connection in frame %u with ",
+            mtls_confidence_name(exchange->confidence), exchange->decision_frame);
+        say_outer(line, exchange);
+        say(line, "%s",
+            exchange->response == MTLS_RESPONSE_EMPTY
+                ? ": it had requested a client certificate and got none."
+                : ": it had requested a client certificate and refused the one it got.");
+        return;
+    }
     say(line, "Inferred without keys from record sizes (%s): ",
         mtls_confidence_name(exchange->confidence));
     if (exchange->phase == MTLS_PHASE_POST_HANDSHAKE)
@@ -1344,7 +1400,11 @@ static void say_inferred(line_t *line, const mtls_exchange_t *exchange, mtls_ver
     switch (verdict) {
     case MTLS_VERDICT_NOT_REQUESTED: say(line, "."); break;
     case MTLS_VERDICT_REJECTED:
-        if (exchange->decision_record == MTLS_RECORD_ENCRYPTED_ALERT)
+        if (exchange->cause == MTLS_CAUSE_OUTER_FAILURE) {
+            say(line, "; then the server answered with ");
+            say_outer(line, exchange);
+            say(line, " in frame %u.", exchange->decision_frame);
+        } else if (exchange->decision_record == MTLS_RECORD_ENCRYPTED_ALERT)
             say(line,
                 "; then the server sent an alert-sized record (%u bytes) in frame %u and "
                 "nothing else: a fatal alert, or a close_notify before it went on.",

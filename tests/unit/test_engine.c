@@ -685,6 +685,41 @@ static void quic_close_carries_alert(sim_t *s)
     CHECK(mtls_outer_name(MTLS_OUTER_NONE) == NULL);
 }
 
+/* QUIC without keys: only the hellos are readable, but the server's close
+ * repeats its alert in an Initial packet. certificate_required names an empty
+ * answer, unknown_ca a refused certificate: rejected, inferred, likely. An alert
+ * that names no answer leaves the exchange undetermined. */
+static void quic_close_alert_without_keys_is_inferred(sim_t *s)
+{
+    static const struct {
+        uint64_t error;
+        mtls_verdict_t verdict;
+        mtls_response_t response;
+    } cases[] = {{0x174, MTLS_VERDICT_REJECTED, MTLS_RESPONSE_EMPTY},
+                 {0x130, MTLS_VERDICT_REJECTED, MTLS_RESPONSE_CERTIFICATE},
+                 {0x128, MTLS_VERDICT_UNDETERMINED, MTLS_RESPONSE_PENDING}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sim_reset(s);
+        client_hello(s, false);
+        server_hello(s, true, false, false);
+        uint32_t close = outer(s, MTLS_OUTER_QUIC_CLOSE, cases[i].error);
+        const mtls_exchange_t *e = exchange_at(s, 1);
+        REQUIRE(e != NULL);
+        CHECK(mtls_exchange_verdict(e, true) == cases[i].verdict);
+        CHECK(e->response == cases[i].response);
+        CHECK(e->decision_frame == close);
+        if (cases[i].verdict != MTLS_VERDICT_REJECTED)
+            continue;
+        CHECK(e->requested && e->inferred);
+        CHECK(e->confidence == MTLS_CONFIDENCE_LIKELY);
+        CHECK(e->response_frame == 0);
+        char text[512];
+        mtls_exchange_evidence(e, true, text, sizeof(text));
+        CHECK(strstr(text, "Inferred without keys from the alert (likely)") != NULL);
+        CHECK(strstr(text, "frame 0") == NULL);
+    }
+}
+
 /* Not a refusal: the server answered the client's data, the client closed
  * first, the client never spoke, or nothing was requested. */
 static void close_without_silent_refusal_keeps_verdict(sim_t *s)
@@ -1684,6 +1719,7 @@ static const test_case_t tests[] = {
     TEST(outer_success_accepts),
     TEST(outer_failure_takes_back_acceptance),
     TEST(quic_close_carries_alert),
+    TEST(quic_close_alert_without_keys_is_inferred),
     TEST(close_without_silent_refusal_keeps_verdict),
     TEST(tls12_each_server_went_on_record_decides),
     TEST(client_fatal_alert_after_request_is_client_aborted),
