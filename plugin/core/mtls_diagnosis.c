@@ -331,16 +331,18 @@ static void evidence_clause(const mtls_diagnosis_t *diagnosis, mtls_verdict_t ve
     char interval[40];
     switch (problem) {
     case MTLS_PROBLEM_CERT_EXPIRED:
-        snprintf(buffer, size, "the client certificate expired %s before this capture",
-                 mtls_format_interval(mtls_difference(diagnosis->certificate_time,
-                                                      mtls_diagnosis_certificate(diagnosis)->not_after),
-                                      interval, sizeof(interval)));
+        snprintf(
+            buffer, size, "the client certificate expired %s before this capture",
+            mtls_format_interval(mtls_difference(diagnosis->certificate_time,
+                                                 mtls_diagnosis_certificate(diagnosis)->not_after),
+                                 interval, sizeof(interval)));
         break;
     case MTLS_PROBLEM_CERT_NOT_YET_VALID:
-        snprintf(buffer, size, "the client certificate only becomes valid %s after this capture",
-                 mtls_format_interval(mtls_difference(mtls_diagnosis_certificate(diagnosis)->not_before,
-                                                      diagnosis->certificate_time),
-                                      interval, sizeof(interval)));
+        snprintf(
+            buffer, size, "the client certificate only becomes valid %s after this capture",
+            mtls_format_interval(mtls_difference(mtls_diagnosis_certificate(diagnosis)->not_before,
+                                                 diagnosis->certificate_time),
+                                 interval, sizeof(interval)));
         break;
     case MTLS_PROBLEM_CERT_NO_CLIENT_AUTH_EKU:
         snprintf(buffer, size, "the client certificate's Extended Key Usage lacks clientAuth");

@@ -598,12 +598,12 @@ const char *mtls_outer_name(mtls_outer_t outer)
 static mtls_response_t response_named_by_alert(int description)
 {
     switch (description) {
-    case 116: return MTLS_RESPONSE_EMPTY; /* certificate_required */
-    case 42:                              /* bad_certificate */
-    case 43:                              /* unsupported_certificate */
-    case 44:                              /* certificate_revoked */
-    case 45:                              /* certificate_expired */
-    case 46:                              /* certificate_unknown */
+    case 116: return MTLS_RESPONSE_EMPTY;      /* certificate_required */
+    case 42:                                   /* bad_certificate */
+    case 43:                                   /* unsupported_certificate */
+    case 44:                                   /* certificate_revoked */
+    case 45:                                   /* certificate_expired */
+    case 46:                                   /* certificate_unknown */
     case 48: return MTLS_RESPONSE_CERTIFICATE; /* unknown_ca */
     default: return MTLS_RESPONSE_PENDING;
     }
@@ -1481,10 +1481,10 @@ char *mtls_exchange_evidence(const mtls_exchange_t *exchange, bool final, char *
                     duration, sizeof(duration)));
         } else
             say(&line, "; the server went on with %s in frame %u, %s later",
-            record_phrase(exchange->decision_record), exchange->decision_frame,
-            mtls_format_duration(
-                mtls_difference(exchange->decision_time_ns, exchange->response_time_ns), duration,
-                sizeof(duration)));
+                record_phrase(exchange->decision_record), exchange->decision_frame,
+                mtls_format_duration(
+                    mtls_difference(exchange->decision_time_ns, exchange->response_time_ns),
+                    duration, sizeof(duration)));
         if (exchange->verdict == MTLS_VERDICT_SERVER_IGNORED)
             say(&line, ": optional client authentication, any refusal happens above TLS.");
         else

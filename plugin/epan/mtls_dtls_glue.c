@@ -23,12 +23,9 @@
 #include "mtls_compat.h"
 #include "mtls_dtls.h"
 #include "mtls_transport.h"
+#include "mtls_udp.h"
 
 static int proto_dtls = -1;
-static int proto_udp = -1;
-static int udp_tap_id = -1;
-static int udp_follow_tap_id = -1;
-static gboolean follow_listener_registered;
 
 /* The adapter's own state of a connection: its scanner, and which direction
  * (0: the lower endpoint, as for TCP) is the client once a hello shows it. */
@@ -50,9 +47,6 @@ static void free_connection(gpointer data)
 void mtls_dtls_handoff(void)
 {
     proto_dtls = proto_get_id_by_filter_name("dtls");
-    proto_udp = proto_get_id_by_filter_name("udp");
-    udp_tap_id = find_tap_id("udp");
-    udp_follow_tap_id = find_tap_id("udp_follow");
 }
 
 void mtls_dtls_init(void)
@@ -67,178 +61,23 @@ void mtls_dtls_cleanup(void)
     dtls_connections = NULL;
 }
 
-/* A listener without callbacks makes UDP queue each datagram's payload on
- * "udp_follow"; as a dissector helper it does not make tshark dissect more.
- * Registered at the first DTLS frame: frames before it are read from bytes. */
-static void want_udp_payloads(void)
-{
-    static int follow_listener;
-    if (follow_listener_registered || udp_follow_tap_id < 0)
-        return;
-    GString *error = register_tap_listener("udp_follow", &follow_listener, NULL,
-                                           TL_IS_DISSECTOR_HELPER, NULL, NULL, NULL, NULL);
-    if (error)
-        g_string_free(error, TRUE);
-    follow_listener_registered = TRUE; /* tried once; on error frames are read from bytes */
-}
-
-/* ---- The datagram of this frame ----------------------------------------- */
-
-typedef struct {
-    guint32 stream;
-    address src, dst; /* pointing into pinfo or the tap data */
-    guint32 srcport, dstport;
-    const guint8 *payload;
-    size_t length;
-    gint payload_raw_offset; /* where the payload starts in the frame, for record ids */
-} datagram_t;
-
-/* From the udp and udp_follow taps: the last UDP layer with pinfo's ports (the
- * innermost), paired with the udp_follow entry of the same index. */
-static gboolean datagram_from_taps(packet_info *pinfo, datagram_t *out)
-{
-    const e_udphdr *found = NULL;
-    int index = -1;
-    for (int i = 0; i < 16; i++) {
-        const e_udphdr *udph = (const e_udphdr *)fetch_tapped_data(udp_tap_id, i);
-        if (!udph)
-            break;
-        if (udph->uh_sport == pinfo->srcport && udph->uh_dport == pinfo->destport) {
-            found = udph;
-            index = i;
-        }
-    }
-    if (!found)
-        return FALSE;
-    tvbuff_t *payload = (tvbuff_t *)fetch_tapped_data(udp_follow_tap_id, index);
-    /* The payload tvb holds the UDP length's bytes (less the header). */
-    if (!payload || found->uh_ulen < 8 || tvb_reported_length(payload) != found->uh_ulen - 8)
-        return FALSE;
-    out->stream = found->uh_stream;
-    copy_address_shallow(&out->src, &found->ip_src);
-    copy_address_shallow(&out->dst, &found->ip_dst);
-    out->srcport = found->uh_sport;
-    out->dstport = found->uh_dport;
-    guint captured = tvb_captured_length(payload);
-    out->length = captured;
-    out->payload = captured ? tvb_get_ptr(payload, 0, (gint)captured) : NULL;
-    out->payload_raw_offset = tvb_raw_offset(payload);
-    return TRUE;
-}
-
-static guint16 get16(const guint8 *bytes)
-{
-    return (guint16)(bytes[0] << 8 | bytes[1]);
-}
-
-/* The UDP header after an IP header at `ip` whose addresses are pinfo's. */
-static gboolean datagram_after_ip(const guint8 *frame, gint frame_length, gint ip,
-                                  packet_info *pinfo, datagram_t *out)
-{
-    gint udp, end;
-    if (pinfo->src.type == AT_IPv4) {
-        gint header = (frame[ip] & 0x0f) * 4;
-        if ((frame[ip] >> 4) != 4 || header < 20 || frame[ip + 9] != 17 ||
-            (get16(frame + ip + 6) & 0x3fff) != 0) /* fragments are not read from bytes */
-            return FALSE;
-        udp = ip + header;
-        end = ip + get16(frame + ip + 2);
-    } else {
-        if ((frame[ip] >> 4) != 6 || frame[ip + 6] != 17)
-            return FALSE;
-        udp = ip + 40;
-        end = udp + get16(frame + ip + 4);
-    }
-    if (udp + 8 > frame_length || get16(frame + udp) != pinfo->srcport ||
-        get16(frame + udp + 2) != pinfo->destport)
-        return FALSE;
-    guint16 udp_length = get16(frame + udp + 4);
-    if (udp_length >= 8 && udp + udp_length <= end)
-        end = udp + udp_length;
-    gint payload = udp + 8;
-    if (end < payload)
-        return FALSE;
-    out->length = (size_t)MAX(0, MIN(end, frame_length) - payload);
-    out->payload = out->length ? frame + payload : NULL;
-    out->payload_raw_offset = payload;
-    return TRUE;
-}
-
-/* An IPv4 or IPv6 header at `ip` in the frame, with pinfo's addresses. */
-static gboolean ip_header_at(const guint8 *frame, gint frame_length, gint ip,
-                             const packet_info *pinfo)
-{
-    gboolean v4 = pinfo->src.type == AT_IPv4;
-    gint source_at = v4 ? 12 : 8;
-    gint length = pinfo->src.len;
-    return ip + (v4 ? 20 : 40) + 8 <= frame_length && (frame[ip] >> 4) == (v4 ? 4 : 6) &&
-           memcmp(frame + ip + source_at, pinfo->src.data, length) == 0 &&
-           memcmp(frame + ip + source_at + length, pinfo->dst.data, length) == 0;
-}
-
-/* Where taps do not run: the innermost IP header with pinfo's addresses and the
- * UDP header with its ports, found in the frame's bytes; the stream index from
- * UDP's conversation data. */
-static gboolean datagram_from_frame(tvbuff_t *tvb, packet_info *pinfo, datagram_t *out)
-{
-    if (pinfo->ptype != PT_UDP || (pinfo->src.type != AT_IPv4 && pinfo->src.type != AT_IPv6) ||
-        pinfo->dst.type != pinfo->src.type)
-        return FALSE;
-    conversation_t *conversation = find_conversation_pinfo(pinfo, 0);
-    struct udp_analysis *udpd =
-        conversation ? (struct udp_analysis *)conversation_get_proto_data(conversation, proto_udp)
-                     : NULL;
-    if (!udpd)
-        return FALSE;
-    gint frame_length = (gint)tvb_captured_length(tvb);
-    const guint8 *frame = tvb_get_ptr(tvb, 0, frame_length);
-    /* Where link layers put the IP header (as for TCP): Ethernet (14, 18, 22
-     * with VLAN tags), raw IP (0), BSD loopback (4), Linux cooked (16, 20). */
-    static const gint usual[] = {14, 0, 4, 16, 18, 20, 22};
-    gboolean found = FALSE;
-    for (size_t i = 0; i < G_N_ELEMENTS(usual) && !found; i++)
-        found = ip_header_at(frame, frame_length, usual[i], pinfo) &&
-                datagram_after_ip(frame, frame_length, usual[i], pinfo, out);
-    if (!found)
-        for (gint ip = 0; ip < frame_length; ip++)
-            if (ip_header_at(frame, frame_length, ip, pinfo) &&
-                datagram_after_ip(frame, frame_length, ip, pinfo, out))
-                found = TRUE;
-    if (!found)
-        return FALSE;
-    out->stream = udpd->stream;
-    copy_address_shallow(&out->src, &pinfo->src);
-    copy_address_shallow(&out->dst, &pinfo->dst);
-    out->srcport = pinfo->srcport;
-    out->dstport = pinfo->destport;
-    return TRUE;
-}
-
 /* ---- From datagrams to the glue ------------------------------------------ */
 
 typedef struct {
     packet_info *pinfo;
     guint32 layer;
     dtls_connection_t *state;
-    const datagram_t *datagram;
+    const mtls_udp_datagram_t *datagram;
     unsigned packet_direction;
     SslRecordInfo *records; /* the DTLS dissector's decrypted records of the frame */
     gboolean records_fetched;
 } frame_context_t;
 
-/* The scanner's name for a packet's sender: 0 for the lower endpoint. */
-static unsigned direction_of(const datagram_t *datagram)
-{
-    if (datagram->srcport != datagram->dstport)
-        return datagram->srcport < datagram->dstport ? 0 : 1;
-    return cmp_address(&datagram->src, &datagram->dst) < 0 ? 0 : 1;
-}
-
 static void on_event(void *context, unsigned direction, const mtls_event_t *event,
                      const uint8_t *message, size_t message_length)
 {
     frame_context_t *frame = (frame_context_t *)context;
-    const datagram_t *d = frame->datagram;
+    const mtls_udp_datagram_t *d = frame->datagram;
     gboolean same = direction == frame->packet_direction;
     mtls_endpoint_t sender, receiver;
     copy_address_shallow(&sender.addr, same ? &d->src : &d->dst);
@@ -308,10 +147,9 @@ void mtls_dtls_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 layer)
 {
     if (!dtls_connections)
         return;
-    want_udp_payloads();
-    datagram_t datagram;
-    memset(&datagram, 0, sizeof(datagram));
-    if (!datagram_from_taps(pinfo, &datagram) && !datagram_from_frame(tvb, pinfo, &datagram))
+    mtls_udp_want_payloads();
+    mtls_udp_datagram_t datagram;
+    if (!mtls_udp_datagram(tvb, pinfo, &datagram) || !datagram.has_stream)
         return;
     dtls_connection_t *state = (dtls_connection_t *)g_hash_table_lookup(
         dtls_connections, GUINT_TO_POINTER(datagram.stream));
@@ -329,7 +167,7 @@ void mtls_dtls_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 layer)
     if (!state->scanner)
         return; /* no memory */
     mtls_dtls_datagram_t input = {
-        .direction = direction_of(&datagram),
+        .direction = mtls_udp_direction(&datagram),
         .frame = pinfo->num,
         .time_ns = mtls_transport_time_ns(&pinfo->abs_ts),
         .payload = datagram.payload,

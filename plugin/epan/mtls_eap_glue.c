@@ -26,13 +26,11 @@
 #include "mtls_compat.h"
 #include "mtls_eap.h"
 #include "mtls_transport.h"
+#include "mtls_udp.h"
 
 static int proto_radius_id = -1;
 static int proto_eapol_id = -1;
 static int proto_tls_id = -1;
-static int udp_tap_id = -1;
-static int udp_follow_tap_id = -1;
-static gboolean follow_listener_registered;
 
 static mtls_eap_t *scanner;
 
@@ -195,121 +193,18 @@ static const mtls_eap_callbacks_t callbacks = {
 
 /* ---- RADIUS bytes ---------------------------------------------------------- */
 
-static guint16 get16(const guint8 *bytes)
-{
-    return (guint16)(bytes[0] << 8 | bytes[1]);
-}
-
-/* A listener without callbacks makes UDP queue its payloads on "udp_follow"
- * (only while one exists); as a dissector helper it does not make
- * `tshark -r in -w out` dissect. Registered at the first RADIUS frame. */
-static void want_udp_payloads(void)
-{
-    static int follow_listener;
-    if (follow_listener_registered || udp_follow_tap_id < 0)
-        return;
-    GString *error = register_tap_listener("udp_follow", &follow_listener, NULL,
-                                           TL_IS_DISSECTOR_HELPER, NULL, NULL, NULL, NULL);
-    if (error)
-        g_string_free(error, TRUE);
-    follow_listener_registered = TRUE;
-}
-
-/* The UDP payload of the frame's innermost UDP layer with pinfo's ports, from
- * the taps (the i-th udp entry pairs with the i-th udp_follow entry): the payload
- * tvb must be as long as the UDP header says. */
-static gboolean payload_from_taps(packet_info *pinfo, const guint8 **payload, size_t *length)
-{
-    if (udp_tap_id < 0 || udp_follow_tap_id < 0)
-        return FALSE;
-    gboolean found = FALSE;
-    for (int i = 0;; i++) {
-        const e_udphdr *udph = (const e_udphdr *)fetch_tapped_data(udp_tap_id, i);
-        if (!udph)
-            break;
-        tvbuff_t *tvb = (tvbuff_t *)fetch_tapped_data(udp_follow_tap_id, i);
-        if (!tvb || udph->uh_sport != pinfo->srcport || udph->uh_dport != pinfo->destport ||
-            udph->uh_ulen < 8 || tvb_reported_length(tvb) != udph->uh_ulen - 8)
-            continue;
-        guint captured = tvb_captured_length(tvb);
-        *payload = captured ? tvb_get_ptr(tvb, 0, (gint)captured) : NULL;
-        *length = captured;
-        found = TRUE;
-    }
-    return found;
-}
-
-/* An IPv4 / IPv6 header at `ip` with pinfo's addresses, followed by a UDP header
- * with pinfo's ports: the payload. IPv4 fragments are not read from bytes. */
-static gboolean udp_after_ip(const guint8 *frame, gint frame_length, gint ip,
-                             const packet_info *pinfo, const guint8 **payload, size_t *length)
-{
-    gboolean v4 = pinfo->src.type == AT_IPv4;
-    gint address_length = v4 ? 4 : 16;
-    gint source_at = v4 ? 12 : 8;
-    if (ip + (v4 ? 20 : 40) + 8 > frame_length || (frame[ip] >> 4) != (v4 ? 4 : 6) ||
-        pinfo->src.len != address_length || pinfo->dst.len != address_length ||
-        memcmp(frame + ip + source_at, pinfo->src.data, (size_t)address_length) != 0 ||
-        memcmp(frame + ip + source_at + address_length, pinfo->dst.data, (size_t)address_length) !=
-            0)
-        return FALSE;
-    gint udp;
-    if (v4) {
-        gint header = (frame[ip] & 0x0f) * 4;
-        if (header < 20 || frame[ip + 9] != 17 || (get16(frame + ip + 6) & 0x3fff) != 0)
-            return FALSE;
-        udp = ip + header;
-    } else {
-        if (frame[ip + 6] != 17)
-            return FALSE; /* extension headers are not walked */
-        udp = ip + 40;
-    }
-    if (udp + 8 > frame_length || get16(frame + udp) != pinfo->srcport ||
-        get16(frame + udp + 2) != pinfo->destport || get16(frame + udp + 4) < 8)
-        return FALSE;
-    gint end = udp + get16(frame + udp + 4);
-    if (end > frame_length)
-        end = frame_length;
-    *payload = frame + udp + 8;
-    *length = (size_t)MAX(0, end - (udp + 8));
-    return TRUE;
-}
-
-static gboolean payload_from_frame(tvbuff_t *tvb, packet_info *pinfo, const guint8 **payload,
-                                   size_t *length)
-{
-    if ((pinfo->src.type != AT_IPv4 && pinfo->src.type != AT_IPv6) ||
-        pinfo->dst.type != pinfo->src.type)
-        return FALSE;
-    gint frame_length = (gint)tvb_captured_length(tvb);
-    const guint8 *frame = tvb_get_ptr(tvb, 0, frame_length);
-    /* Ethernet (14, VLAN 18, 22), raw IP (0), BSD loopback (4), Linux cooked (16, 20). */
-    static const gint usual[] = {14, 0, 4, 16, 18, 20, 22};
-    for (size_t i = 0; i < G_N_ELEMENTS(usual); i++)
-        if (udp_after_ip(frame, frame_length, usual[i], pinfo, payload, length))
-            return TRUE;
-    /* Tunnels: the last match is the innermost. */
-    gboolean found = FALSE;
-    for (gint ip = 0; ip < frame_length; ip++)
-        if (udp_after_ip(frame, frame_length, ip, pinfo, payload, length))
-            found = TRUE;
-    return found;
-}
-
 static void radius_frame(tvbuff_t *tvb, packet_info *pinfo, frame_context_t *frame)
 {
-    want_udp_payloads();
-    const guint8 *payload = NULL;
-    size_t length = 0;
-    if (!payload_from_taps(pinfo, &payload, &length) &&
-        !payload_from_frame(tvb, pinfo, &payload, &length))
+    mtls_udp_want_payloads();
+    mtls_udp_datagram_t datagram;
+    if (!mtls_udp_datagram(tvb, pinfo, &datagram))
         return;
     guint8 src[4 + KEY_ADDRESS_MAX], dst[4 + KEY_ADDRESS_MAX];
     mtls_eap_radius_packet_t packet = {
         .frame = pinfo->num,
         .time_ns = mtls_transport_time_ns(&pinfo->abs_ts),
-        .payload = payload,
-        .length = length,
+        .payload = datagram.payload,
+        .length = datagram.length,
         .src = src,
         .src_length = make_key(src, &pinfo->src, pinfo->srcport),
         .dst = dst,
@@ -342,8 +237,6 @@ void mtls_eap_handoff(void)
     proto_radius_id = proto_get_id_by_filter_name("radius");
     proto_eapol_id = proto_get_id_by_filter_name("eapol");
     proto_tls_id = proto_get_id_by_filter_name("tls");
-    udp_tap_id = find_tap_id("udp");
-    udp_follow_tap_id = find_tap_id("udp_follow");
 }
 
 void mtls_eap_init(void)

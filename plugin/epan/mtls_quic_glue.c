@@ -27,11 +27,7 @@
 #include "mtls_compat.h"
 #include "mtls_quic.h"
 #include "mtls_transport.h"
-
-static int proto_udp = -1;
-static int udp_tap_id = -1;
-static int udp_follow_tap_id = -1;
-static gboolean follow_listener_registered;
+#include "mtls_udp.h"
 
 /* The adapter's state of one QUIC connection (udp.stream). */
 typedef struct {
@@ -55,9 +51,6 @@ static void free_quic_connection(gpointer data)
 
 void mtls_quic_handoff(void)
 {
-    proto_udp = proto_get_id_by_filter_name("udp");
-    udp_tap_id = find_tap_id("udp");
-    udp_follow_tap_id = find_tap_id("udp_follow");
 }
 
 void mtls_quic_init(void)
@@ -71,132 +64,6 @@ void mtls_quic_cleanup(void)
     if (quic_connections)
         g_hash_table_destroy(quic_connections);
     quic_connections = NULL;
-}
-
-/* A listener without callbacks makes UDP queue each datagram's payload on
- * "udp_follow" (as TCP's want_tcp_segments does for TCP): registered with the
- * first QUIC connection, frames before it are read from their bytes. */
-static void want_udp_payloads(void)
-{
-    static int follow_listener;
-    if (follow_listener_registered || udp_follow_tap_id < 0)
-        return;
-    GString *error = register_tap_listener("udp_follow", &follow_listener, NULL,
-                                           TL_IS_DISSECTOR_HELPER, NULL, NULL, NULL, NULL);
-    if (error)
-        g_string_free(error, TRUE);
-    follow_listener_registered = TRUE;
-}
-
-/* One UDP datagram of this frame. */
-typedef struct {
-    guint32 stream;
-    address src, dst; /* shallow: pinfo's or the tap's */
-    guint32 srcport, dstport;
-    const guint8 *payload;
-    size_t length;
-} datagram_t;
-
-/* From the udp and udp_follow taps: the innermost UDP layer (the i-th udp entry
- * pairs with the i-th udp_follow entry), checked against its header's length. */
-static gboolean datagram_from_taps(packet_info *pinfo, datagram_t *out)
-{
-    const e_udphdr *udph = NULL;
-    int index = -1;
-    for (int i = 0;; i++) {
-        const e_udphdr *next = (const e_udphdr *)fetch_tapped_data(udp_tap_id, i);
-        if (!next)
-            break;
-        udph = next;
-        index = i;
-    }
-    if (!udph || udph->uh_sport != pinfo->srcport || udph->uh_dport != pinfo->destport)
-        return FALSE;
-    tvbuff_t *payload = (tvbuff_t *)fetch_tapped_data(udp_follow_tap_id, index);
-    if (!payload || udph->uh_ulen < 8 || tvb_reported_length(payload) != udph->uh_ulen - 8)
-        return FALSE;
-    out->stream = udph->uh_stream;
-    copy_address_shallow(&out->src, &udph->ip_src);
-    copy_address_shallow(&out->dst, &udph->ip_dst);
-    out->srcport = udph->uh_sport;
-    out->dstport = udph->uh_dport;
-    out->length = tvb_captured_length(payload);
-    out->payload = out->length ? tvb_get_ptr(payload, 0, (gint)out->length) : NULL;
-    return TRUE;
-}
-
-static guint16 get16(const guint8 *bytes)
-{
-    return (guint16)(bytes[0] << 8 | bytes[1]);
-}
-
-/* An IPv4 or IPv6 header at `ip` with pinfo's addresses and the UDP header with
- * its ports after it (unfragmented IPv4, IPv6 without extension headers). */
-static gboolean udp_after_ip(const guint8 *frame, gint frame_length, gint ip, packet_info *pinfo,
-                             datagram_t *out)
-{
-    gboolean v4 = pinfo->src.type == AT_IPv4;
-    gint length = pinfo->src.len;
-    gint source_at = v4 ? 12 : 8;
-    gint udp;
-    if (ip + (v4 ? 20 : 40) + 8 > frame_length || (frame[ip] >> 4) != (v4 ? 4 : 6) ||
-        memcmp(frame + ip + source_at, pinfo->src.data, length) != 0 ||
-        memcmp(frame + ip + source_at + length, pinfo->dst.data, length) != 0)
-        return FALSE;
-    if (v4) {
-        gint header = (frame[ip] & 0x0f) * 4;
-        if (header < 20 || frame[ip + 9] != 17 || (get16(frame + ip + 6) & 0x3fff) != 0)
-            return FALSE;
-        udp = ip + header;
-    } else {
-        if (frame[ip + 6] != 17)
-            return FALSE;
-        udp = ip + 40;
-    }
-    if (udp + 8 > frame_length || get16(frame + udp) != pinfo->srcport ||
-        get16(frame + udp + 2) != pinfo->destport)
-        return FALSE;
-    gint udp_length = get16(frame + udp + 4);
-    if (udp_length < 8)
-        return FALSE;
-    gint end = MIN(udp + udp_length, frame_length);
-    out->payload = frame + udp + 8;
-    out->length = (size_t)MAX(0, end - (udp + 8));
-    return TRUE;
-}
-
-/* Where taps do not run (tshark -2's first pass): the datagram from the frame's
- * bytes (the innermost IP header with pinfo's addresses) and udp.stream from
- * UDP's conversation data. */
-static gboolean datagram_from_frame(tvbuff_t *tvb, packet_info *pinfo, datagram_t *out)
-{
-    if (pinfo->ptype != PT_UDP || (pinfo->src.type != AT_IPv4 && pinfo->src.type != AT_IPv6) ||
-        pinfo->dst.type != pinfo->src.type)
-        return FALSE;
-    conversation_t *conversation = find_conversation_pinfo(pinfo, 0);
-    struct udp_analysis *udpd =
-        conversation ? (struct udp_analysis *)conversation_get_proto_data(conversation, proto_udp)
-                     : NULL;
-    if (!udpd)
-        return FALSE;
-    gint frame_length = (gint)tvb_captured_length(tvb);
-    const guint8 *frame = tvb_get_ptr(tvb, 0, frame_length);
-    static const gint usual[] = {14, 0, 4, 16, 18, 20, 22};
-    gboolean found = FALSE;
-    for (size_t i = 0; i < G_N_ELEMENTS(usual) && !found; i++)
-        found = udp_after_ip(frame, frame_length, usual[i], pinfo, out);
-    if (!found)
-        for (gint ip = 0; ip < frame_length; ip++)
-            if (udp_after_ip(frame, frame_length, ip, pinfo, out))
-                found = TRUE; /* the last match is the innermost */
-    if (!found)
-        return FALSE;
-    out->stream = udpd->stream;
-    copy_address_shallow(&out->src, &pinfo->src);
-    copy_address_shallow(&out->dst, &pinfo->dst);
-    out->srcport = pinfo->srcport;
-    out->dstport = pinfo->destport;
-    return TRUE;
 }
 
 /* ---- Scanner events to the engine ------------------------------------------ */
@@ -237,9 +104,8 @@ void mtls_quic_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 layer _U_)
 {
     if (!quic_connections)
         return;
-    datagram_t datagram;
-    memset(&datagram, 0, sizeof(datagram));
-    if (!datagram_from_taps(pinfo, &datagram) && !datagram_from_frame(tvb, pinfo, &datagram))
+    mtls_udp_datagram_t datagram;
+    if (!mtls_udp_datagram(tvb, pinfo, &datagram) || !datagram.has_stream)
         return;
     if (!datagram.payload || datagram.length == 0)
         return;
@@ -270,7 +136,7 @@ void mtls_quic_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 layer _U_)
         mtls_endpoint_t server = {qc->server, qc->server_port};
         mtls_endpoint_t client = {qc->client, qc->client_port};
         mtls_transport_set_server(connection, &server, &client);
-        want_udp_payloads();
+        mtls_udp_want_payloads();
     }
     if (!qc->scanner)
         return; /* over, or no memory */

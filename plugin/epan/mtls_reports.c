@@ -422,13 +422,19 @@ enum conv_column {
 };
 
 static const char *const conv_titles[COLUMN_COUNT] = {
-    [COLUMN_TRANSPORT] = "Transport", [COLUMN_STREAM] = "Stream",
+    [COLUMN_TRANSPORT] = "Transport",
+    [COLUMN_STREAM] = "Stream",
     [COLUMN_CLIENT] = "Client",
-    [COLUMN_SERVER] = "Server",       [COLUMN_SNI] = "SNI",
-    [COLUMN_VERSION] = "Version",     [COLUMN_PHASE] = "Phase",
-    [COLUMN_REQUESTED] = "Requested", [COLUMN_RESPONSE] = "Response",
-    [COLUMN_VERDICT] = "Verdict",     [COLUMN_ALERT] = "Alert",
-    [COLUMN_DECISION] = "Decision",   [COLUMN_INFERRED] = "Inferred",
+    [COLUMN_SERVER] = "Server",
+    [COLUMN_SNI] = "SNI",
+    [COLUMN_VERSION] = "Version",
+    [COLUMN_PHASE] = "Phase",
+    [COLUMN_REQUESTED] = "Requested",
+    [COLUMN_RESPONSE] = "Response",
+    [COLUMN_VERDICT] = "Verdict",
+    [COLUMN_ALERT] = "Alert",
+    [COLUMN_DECISION] = "Decision",
+    [COLUMN_INFERRED] = "Inferred",
     [COLUMN_APP] = "App reply",
 };
 
@@ -662,13 +668,20 @@ enum table_column {
 
 /* The text columns, from the -z mtls,conv cells. */
 static const enum conv_column table_from_conv[TABLE_COLUMN_COUNT] = {
-    [TABLE_TRANSPORT] = COLUMN_TRANSPORT, [TABLE_STREAM] = COLUMN_STREAM,
-    [TABLE_CLIENT] = COLUMN_CLIENT,     [TABLE_SERVER] = COLUMN_SERVER,
-    [TABLE_SNI] = COLUMN_SNI,           [TABLE_VERSION] = COLUMN_VERSION,
-    [TABLE_PHASE] = COLUMN_PHASE,       [TABLE_REQUESTED] = COLUMN_REQUESTED,
-    [TABLE_RESPONSE] = COLUMN_RESPONSE, [TABLE_VERDICT] = COLUMN_VERDICT,
-    [TABLE_ALERT] = COLUMN_ALERT,       [TABLE_DECISION] = COLUMN_DECISION,
-    [TABLE_INFERRED] = COLUMN_INFERRED, [TABLE_APP] = COLUMN_APP,
+    [TABLE_TRANSPORT] = COLUMN_TRANSPORT,
+    [TABLE_STREAM] = COLUMN_STREAM,
+    [TABLE_CLIENT] = COLUMN_CLIENT,
+    [TABLE_SERVER] = COLUMN_SERVER,
+    [TABLE_SNI] = COLUMN_SNI,
+    [TABLE_VERSION] = COLUMN_VERSION,
+    [TABLE_PHASE] = COLUMN_PHASE,
+    [TABLE_REQUESTED] = COLUMN_REQUESTED,
+    [TABLE_RESPONSE] = COLUMN_RESPONSE,
+    [TABLE_VERDICT] = COLUMN_VERDICT,
+    [TABLE_ALERT] = COLUMN_ALERT,
+    [TABLE_DECISION] = COLUMN_DECISION,
+    [TABLE_INFERRED] = COLUMN_INFERRED,
+    [TABLE_APP] = COLUMN_APP,
 };
 
 /* tshark prints each cell with field_format followed by " |". */

@@ -77,8 +77,8 @@ void mtls_transport_event(packet_info *pinfo, mtls_conn_t *connection,
  * MTLS_OUTER_QUIC_CLOSE `quic_error` is the frame's error code (0x100 + a TLS
  * alert for a crypto error: the engine keeps that alert), else 0. Ignored until
  * the connection's server is known. */
-void mtls_transport_outer_result(packet_info *pinfo, mtls_conn_t *connection,
-                                 mtls_outer_t outer, guint64 quic_error);
+void mtls_transport_outer_result(packet_info *pinfo, mtls_conn_t *connection, mtls_outer_t outer,
+                                 guint64 quic_error);
 
 /* Decrypted application data of the connection, for the application reader. */
 void mtls_transport_application_data(packet_info *pinfo, mtls_conn_t *connection,

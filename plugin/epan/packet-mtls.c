@@ -35,6 +35,7 @@
 #include "mtls_reports.h"
 #include "mtls_tls_stream.h"
 #include "mtls_transport.h"
+#include "mtls_udp.h"
 #include "packet-mtls.h"
 #include "packet-mtls-diagnosis.h"
 
@@ -772,8 +773,7 @@ static void want_tcp_segments(void)
     follow_listener_registered = TRUE; /* tried once; on error frames are read from bytes */
 }
 
-static mtls_conn_t *new_connection(mtls_transport_t transport, guint32 stream,
-                                   const address *src)
+static mtls_conn_t *new_connection(mtls_transport_t transport, guint32 stream, const address *src)
 {
     /* Room for both addresses, as long as this packet's. */
     guint8 address_length = src->len > 0 && src->len <= MAX_ADDRESS_LENGTH ? (guint8)src->len : 0;
@@ -941,7 +941,8 @@ static void analyse_frame(tvbuff_t *tvb, packet_info *pinfo, const frame_layers_
         return;
     if (!connection && !starts_like_tls(layers, &segment.segment))
         return;
-    if (!connection && !(connection = new_connection(MTLS_TRANSPORT_TCP, segment.stream, &segment.src)))
+    if (!connection &&
+        !(connection = new_connection(MTLS_TRANSPORT_TCP, segment.stream, &segment.src)))
         return;
     mtls_connection_info_t *info = info_of(connection);
     live_connection_t *live = (live_connection_t *)info->live;
@@ -1478,6 +1479,7 @@ void proto_reg_handoff_mtls(void)
     proto_eapol = proto_get_id_by_filter_name("eapol");
     proto_radius = proto_get_id_by_filter_name("radius");
     proto_quic = proto_get_id_by_filter_name("quic");
+    mtls_udp_handoff();
     mtls_dtls_handoff();
     mtls_eap_handoff();
     mtls_quic_handoff();

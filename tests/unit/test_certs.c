@@ -174,7 +174,7 @@ static void issuer_walk_agrees_with_gnutls(void)
 
     mtls_cert_cache_clear();
     const mtls_cert_t *lazy = mtls_cert_ref(garbage, sizeof(garbage));
-    REQUIRE(lazy != NULL);            /* kept: garbage is only found out when read */
+    REQUIRE(lazy != NULL); /* kept: garbage is only found out when read */
     CHECK(mtls_cert_info(lazy) == NULL);
     CHECK(mtls_cert_info(lazy) == NULL); /* and stays unparsable */
     mtls_cert_unref(lazy);
