@@ -5,7 +5,7 @@
     scripts/mtls-summary.py [--tsv] [--single-pass] [--tshark-arg ARG]... CAPTURE...
 
 By default tshark runs two passes (-2), so every frame of an exchange carries its
-final verdict; rows are deduplicated by (tcp.stream, mtls.exchange). With
+final verdict; rows are deduplicated by (mtls.transport, mtls.session, mtls.exchange). With
 --single-pass, plain `tshark -r` shows what was known at each frame; the row
 kept for an exchange is its decision frame (mtls.decision_frame), or else its
 last frame. tshark runs through scripts/tshark-mtls (plugin from the build tree).
@@ -48,7 +48,7 @@ FIELDS = {
 }
 BOOLEANS = {"requested", "provided", "resumed", "pha_offered", "inferred"}
 
-COLUMNS = ["capture", "stream", "exchange", "phase", "requested", "response", "verdict",
+COLUMNS = ["capture", "transport", "stream", "exchange", "phase", "requested", "response", "verdict",
            "alert", "decision_frame"]
 TSV_COLUMNS = COLUMNS + ["request_frame", "response_frame", "verify_frame", "resumed",
                          "pha_offered", "evidence"]
@@ -129,11 +129,15 @@ def exchanges(capture, single_pass=False, tshark_args=()):
         for tree in as_list(layers.get("mtls")):
             if not isinstance(tree, dict):
                 continue
-            row = {"capture": os.path.basename(capture), "stream": stream,
+            # mtls.session names the connection in every transport (tcp.stream,
+            # udp.stream, an EAP-TLS session's Calling-Station-Id or MAC).
+            row = {"capture": os.path.basename(capture),
+                   "transport": first(tree.get("mtls.transport")) or "tcp",
+                   "stream": first(tree.get("mtls.session")) or stream,
                    "exchange": first(tree.get("mtls.exchange")), "frame": frame_number}
             for column, field in FIELDS.items():
                 row[column] = normalise(column, first(tree.get(field)))
-            key = (row["stream"], row["exchange"])
+            key = (row["transport"], row["stream"], row["exchange"])
             kept = rows.get(key)
             # Keep the decision frame's row once seen; until then, the latest one. A
             # later decision frame wins: a silent refusal decides again at the close.
@@ -141,7 +145,9 @@ def exchanges(capture, single_pass=False, tshark_args=()):
                 rows[key] = row
 
     def order(key):
-        return tuple(int(part) if part.isdigit() else -1 for part in key)
+        transport, stream, exchange = key
+        return (transport != "tcp", transport, int(stream) if stream.isdigit() else -1, stream,
+                int(exchange) if exchange.isdigit() else -1)
 
     return [rows[key] for key in sorted(rows, key=order)]
 
