@@ -104,6 +104,7 @@ void mtls_quic_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 layer _U_)
 {
     if (!quic_connections)
         return;
+    mtls_udp_want_payloads(); /* the next frames come from the taps */
     mtls_udp_datagram_t datagram;
     if (!mtls_udp_datagram(tvb, pinfo, &datagram) || !datagram.has_stream)
         return;

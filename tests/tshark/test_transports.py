@@ -74,10 +74,16 @@ def rows_of(path, two_pass):
         # each, except the optional ones; keep only the fields that split evenly.
         split = {field: cells[field].split("|") for field in FIELDS}
         for index in range(len(exchanges)):
-            row = {"frame.number": cells["frame.number"]}
+            row = {"frame.number": cells["frame.number"], "ambiguous": False}
             for field in FIELDS[1:]:
                 values = split[field]
-                row[field] = values[index] if len(values) == len(exchanges) else "?"
+                if len(values) == len(exchanges):
+                    row[field] = values[index]
+                else:
+                    # An optional field only some of the exchanges have: whose
+                    # it is cannot be told here.
+                    row[field] = "?"
+                    row["ambiguous"] = True
             rows.append(row)
     return rows
 
@@ -114,7 +120,10 @@ def check_with_keys(results, truth, final, single):
     results.check(rows is not None, f"{key}: shown (-2)")
     if not rows:
         return
-    last = rows[-1]
+    # The exchange's last frame; one that shows other exchanges too only when its
+    # fields can be told apart, or when the exchange has no other frame.
+    clear = [row for row in rows if not row.get("ambiguous")]
+    last = (clear or rows)[-1]
     got = {
         "transport": last["mtls.transport"],
         "phase": last["mtls.phase"],
