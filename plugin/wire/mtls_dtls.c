@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mtls_handshake.h"
 #include "mtls_hello.h"
 
 enum {
@@ -18,19 +19,6 @@ enum {
     CONTENT_APPLICATION_DATA = 23,
     CONTENT_HEARTBEAT = 24,
     CONTENT_TLS12_CID = 25, /* RFC 9146: the CID follows the sequence number */
-};
-enum {
-    HS_HELLO_REQUEST = 0,
-    HS_CLIENT_HELLO = 1,
-    HS_SERVER_HELLO = 2,
-    HS_HELLO_VERIFY_REQUEST = 3,
-    HS_NEW_SESSION_TICKET = 4,
-    HS_CERTIFICATE = 11,
-    HS_CERTIFICATE_REQUEST = 13,
-    HS_SERVER_HELLO_DONE = 14,
-    HS_CERTIFICATE_VERIFY = 15,
-    HS_CLIENT_KEY_EXCHANGE = 16,
-    HS_FINISHED = 20,
 };
 #define RECORD_HEADER     13
 #define DTLS_HS_HEADER    12
@@ -296,8 +284,8 @@ static void alerts(run_t *run, const uint8_t *bytes, size_t length)
 
 static bool read_whole(uint8_t type)
 {
-    return type == HS_CLIENT_HELLO || type == HS_SERVER_HELLO || type == HS_CERTIFICATE ||
-           type == HS_CERTIFICATE_REQUEST;
+    return type == MTLS_HANDSHAKE_CLIENT_HELLO || type == MTLS_HANDSHAKE_SERVER_HELLO ||
+           type == MTLS_HANDSHAKE_CERTIFICATE || type == MTLS_HANDSHAKE_CERTIFICATE_REQUEST;
 }
 
 /* A DTLS ClientHello's body has a cookie after the session id (RFC 6347
@@ -350,8 +338,8 @@ static void handshake_message(run_t *run, direction_t *dir, uint8_t *message, si
     mtls_event_t event = new_event(run, MTLS_EV_OTHER_HANDSHAKE);
     mtls_hello_t hello;
     switch (type) {
-    case HS_HELLO_REQUEST: event.type = MTLS_EV_HELLO_REQUEST; break;
-    case HS_CLIENT_HELLO:
+    case MTLS_HANDSHAKE_HELLO_REQUEST: event.type = MTLS_EV_HELLO_REQUEST; break;
+    case MTLS_HANDSHAKE_CLIENT_HELLO:
         if (dir->hello_sent)
             return; /* the retry with the cookie after a HelloVerifyRequest: the same
                        hello, and the engine would open a second exchange in a
@@ -365,7 +353,7 @@ static void handshake_message(run_t *run, direction_t *dir, uint8_t *message, si
         mtls_hello_parse(message, length, &hello);
         event.pha_offered = hello.pha_offered;
         break;
-    case HS_SERVER_HELLO:
+    case MTLS_HANDSHAKE_SERVER_HELLO:
         map_hello_version(message, length);
         mtls_hello_parse(message, length, &hello);
         if (hello.selected_version == DTLS13_VERSION) {
@@ -378,21 +366,22 @@ static void handshake_message(run_t *run, direction_t *dir, uint8_t *message, si
         event.cipher_suite = hello.cipher_suite;
         event.psk_accepted = hello.psk_accepted;
         break;
-    case HS_NEW_SESSION_TICKET: event.type = MTLS_EV_NEW_SESSION_TICKET; break;
-    case HS_CERTIFICATE:
+    case MTLS_HANDSHAKE_NEW_SESSION_TICKET: event.type = MTLS_EV_NEW_SESSION_TICKET; break;
+    case MTLS_HANDSHAKE_CERTIFICATE:
         event.type = MTLS_EV_CERTIFICATE;
         event.empty = certificate_empty(message, length);
         break;
-    case HS_CERTIFICATE_REQUEST: event.type = MTLS_EV_CERTIFICATE_REQUEST; break;
-    case HS_SERVER_HELLO_DONE: event.type = MTLS_EV_SERVER_HELLO_DONE; break;
-    case HS_CERTIFICATE_VERIFY: event.type = MTLS_EV_CERTIFICATE_VERIFY; break;
-    case HS_CLIENT_KEY_EXCHANGE: event.type = MTLS_EV_CLIENT_KEY_EXCHANGE; break;
-    case HS_FINISHED: event.type = MTLS_EV_FINISHED; break;
+    case MTLS_HANDSHAKE_CERTIFICATE_REQUEST: event.type = MTLS_EV_CERTIFICATE_REQUEST; break;
+    case MTLS_HANDSHAKE_SERVER_HELLO_DONE: event.type = MTLS_EV_SERVER_HELLO_DONE; break;
+    case MTLS_HANDSHAKE_CERTIFICATE_VERIFY: event.type = MTLS_EV_CERTIFICATE_VERIFY; break;
+    case MTLS_HANDSHAKE_CLIENT_KEY_EXCHANGE: event.type = MTLS_EV_CLIENT_KEY_EXCHANGE; break;
+    case MTLS_HANDSHAKE_FINISHED: event.type = MTLS_EV_FINISHED; break;
     default: break;
     }
-    if ((type == HS_HELLO_REQUEST || type == HS_CLIENT_HELLO) && run->record_epoch > 0) {
-        hold(run, &event, type == HS_CLIENT_HELLO ? message : NULL,
-             type == HS_CLIENT_HELLO ? length : 0);
+    if ((type == MTLS_HANDSHAKE_HELLO_REQUEST || type == MTLS_HANDSHAKE_CLIENT_HELLO) &&
+        run->record_epoch > 0) {
+        hold(run, &event, type == MTLS_HANDSHAKE_CLIENT_HELLO ? message : NULL,
+             type == MTLS_HANDSHAKE_CLIENT_HELLO ? length : 0);
         return;
     }
     emit(run, &event, read_whole(type) ? message : NULL, read_whole(type) ? length : 0);
@@ -480,7 +469,8 @@ static void handshake_fragment(run_t *run, direction_t *dir, const uint8_t *head
         run->result.malformed = true;
         return;
     }
-    bool starts = type == HS_CLIENT_HELLO || type == HS_HELLO_REQUEST || type == HS_SERVER_HELLO;
+    bool starts = type == MTLS_HANDSHAKE_CLIENT_HELLO || type == MTLS_HANDSHAKE_HELLO_REQUEST ||
+                  type == MTLS_HANDSHAKE_SERVER_HELLO;
     if (starts && message_seq <= 1 && run->record_epoch > dir->handshake_epoch)
         handshake_restart(dir, run->record_epoch, message_seq);
     if (!dir->seq_known) {

@@ -9,22 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mtls_hello.h"
+#include "mtls_handshake.h"
 
-enum {
-    HS_HELLO_REQUEST = 0,
-    HS_CLIENT_HELLO = 1,
-    HS_SERVER_HELLO = 2,
-    HS_NEW_SESSION_TICKET = 4,
-    HS_CERTIFICATE = 11,
-    HS_CERTIFICATE_REQUEST = 13,
-    HS_SERVER_HELLO_DONE = 14,
-    HS_CERTIFICATE_VERIFY = 15,
-    HS_CLIENT_KEY_EXCHANGE = 16,
-    HS_FINISHED = 20,
-    HS_COMPRESSED_CERTIFICATE = 25,
-};
-#define TLS13_VERSION    0x0304
 #define HANDSHAKE_HEADER 4
 #define AEAD_TAG         16 /* every QUIC v1 and v2 AEAD (RFC 9001, 5.3) */
 #define MAX_CID_V1       20
@@ -329,62 +315,14 @@ static void emit(run_t *run, const mtls_event_t *event, const uint8_t *message, 
 
 /* ---- TLS handshake messages in CRYPTO data ---------------------------------- */
 
-static bool read_whole(uint8_t type)
-{
-    return type == HS_CLIENT_HELLO || type == HS_SERVER_HELLO || type == HS_CERTIFICATE ||
-           type == HS_COMPRESSED_CERTIFICATE || type == HS_CERTIFICATE_REQUEST;
-}
-
-/* A TLS 1.3 Certificate message (from its type byte) with an empty list. */
-static bool certificate_empty(const uint8_t *message, size_t length)
-{
-    size_t list = HANDSHAKE_HEADER;
-    if (length <= list)
-        return false;
-    list += 1u + message[list]; /* certificate_request_context */
-    return length >= list + 3 && get24(message + list) == 0;
-}
-
 /* One whole message (as far as it was kept) becomes one event, as the TCP
  * scanner reports a decrypted TLS 1.3 handshake message. */
 static void handshake_message(run_t *run, uint8_t type, const uint8_t *message, size_t length)
 {
     mtls_event_t event = new_event(run, MTLS_EV_OTHER_HANDSHAKE);
-    mtls_hello_t hello;
-    switch (type) {
-    case HS_HELLO_REQUEST: event.type = MTLS_EV_HELLO_REQUEST; break;
-    case HS_CLIENT_HELLO:
-        event.type = MTLS_EV_CLIENT_HELLO;
-        mtls_hello_parse(message, length, &hello);
-        event.pha_offered = hello.pha_offered;
-        break;
-    case HS_SERVER_HELLO:
-        event.type = MTLS_EV_SERVER_HELLO;
-        mtls_hello_parse(message, length, &hello);
-        event.tls13 = hello.selected_version == TLS13_VERSION;
-        event.version = event.tls13 ? TLS13_VERSION : hello.legacy_version;
-        event.cipher_suite = hello.cipher_suite;
-        event.psk_accepted = hello.psk_accepted;
-        event.hello_retry = hello.hello_retry;
-        break;
-    case HS_NEW_SESSION_TICKET: event.type = MTLS_EV_NEW_SESSION_TICKET; break;
-    case HS_CERTIFICATE:
-        event.type = MTLS_EV_CERTIFICATE;
-        event.empty = certificate_empty(message, length);
-        break;
-    case HS_COMPRESSED_CERTIFICATE: event.type = MTLS_EV_CERTIFICATE; break;
-    case HS_CERTIFICATE_REQUEST:
-        event.type = MTLS_EV_CERTIFICATE_REQUEST;
-        if (length > HANDSHAKE_HEADER)
-            event.context_length = message[HANDSHAKE_HEADER];
-        break;
-    case HS_SERVER_HELLO_DONE: event.type = MTLS_EV_SERVER_HELLO_DONE; break;
-    case HS_CERTIFICATE_VERIFY: event.type = MTLS_EV_CERTIFICATE_VERIFY; break;
-    case HS_CLIENT_KEY_EXCHANGE: event.type = MTLS_EV_CLIENT_KEY_EXCHANGE; break;
-    case HS_FINISHED: event.type = MTLS_EV_FINISHED; break;
-    default: break;
-    }
-    emit(run, &event, read_whole(type) ? message : NULL, read_whole(type) ? length : 0);
+    mtls_handshake_event(type, message, length, true, &event);
+    bool whole = mtls_handshake_read_whole(type);
+    emit(run, &event, whole ? message : NULL, whole ? length : 0);
 }
 
 static void message_reset(crypto_stream_t *cs)
@@ -423,7 +361,7 @@ static void handshake_bytes(run_t *run, crypto_stream_t *cs, const uint8_t *byte
             if (cs->header_have < HANDSHAKE_HEADER)
                 continue;
             cs->left = get24(cs->header + 1);
-            if (read_whole(cs->header[0])) {
+            if (mtls_handshake_read_whole(cs->header[0])) {
                 size_t keep = (size_t)HANDSHAKE_HEADER + cs->left;
                 if (keep > MTLS_QUIC_MAX_BUFFERED_MESSAGE)
                     keep = MTLS_QUIC_MAX_BUFFERED_MESSAGE;

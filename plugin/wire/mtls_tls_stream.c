@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mtls_hello.h"
+#include "mtls_handshake.h"
 
 enum {
     CONTENT_CHANGE_CIPHER_SPEC = 20,
@@ -18,20 +18,6 @@ enum {
     CONTENT_APPLICATION_DATA = 23,
     CONTENT_HEARTBEAT = 24,
 };
-enum {
-    HS_HELLO_REQUEST = 0,
-    HS_CLIENT_HELLO = 1,
-    HS_SERVER_HELLO = 2,
-    HS_NEW_SESSION_TICKET = 4,
-    HS_CERTIFICATE = 11,
-    HS_CERTIFICATE_REQUEST = 13,
-    HS_SERVER_HELLO_DONE = 14,
-    HS_CERTIFICATE_VERIFY = 15,
-    HS_CLIENT_KEY_EXCHANGE = 16,
-    HS_FINISHED = 20,
-    HS_COMPRESSED_CERTIFICATE = 25,
-};
-#define TLS13_VERSION    0x0304
 #define RECORD_HEADER    5
 #define HANDSHAKE_HEADER 4
 /* TLSCiphertext.length: at most 2^14 + 2048 (RFC 5246 6.2.3). */
@@ -211,27 +197,9 @@ static void emit_simple(run_t *run, unsigned direction, mtls_event_type_t type,
 
 /* ---- Handshake messages ---------------------------------------------------- */
 
-static bool read_whole(uint8_t type)
-{
-    return type == HS_CLIENT_HELLO || type == HS_SERVER_HELLO || type == HS_CERTIFICATE ||
-           type == HS_COMPRESSED_CERTIFICATE || type == HS_CERTIFICATE_REQUEST;
-}
-
 static uint32_t get24(const uint8_t *bytes)
 {
     return (uint32_t)bytes[0] << 16 | (uint32_t)bytes[1] << 8 | bytes[2];
-}
-
-/* A Certificate message (from its type byte) with an empty certificate_list. */
-static bool certificate_empty(const uint8_t *message, size_t length, bool tls13)
-{
-    size_t list = HANDSHAKE_HEADER;
-    if (tls13) {
-        if (length <= list)
-            return false;
-        list += 1u + message[list]; /* certificate_request_context */
-    }
-    return length >= list + 3 && get24(message + list) == 0;
 }
 
 /* One whole handshake message (as far as it was kept) becomes one event. */
@@ -240,43 +208,10 @@ static void handshake_message(run_t *run, unsigned direction, uint8_t type, cons
 {
     mtls_tls_stream_t *stream = run->stream;
     mtls_event_t event = new_event(run, MTLS_EV_OTHER_HANDSHAKE, record_length);
-    mtls_hello_t hello;
-    switch (type) {
-    case HS_HELLO_REQUEST: event.type = MTLS_EV_HELLO_REQUEST; break;
-    case HS_CLIENT_HELLO:
-        event.type = MTLS_EV_CLIENT_HELLO;
-        mtls_hello_parse(message, length, &hello);
-        event.pha_offered = hello.pha_offered;
-        break;
-    case HS_SERVER_HELLO:
-        event.type = MTLS_EV_SERVER_HELLO;
-        mtls_hello_parse(message, length, &hello);
-        event.tls13 = hello.selected_version == TLS13_VERSION;
-        event.version = event.tls13 ? TLS13_VERSION : hello.legacy_version;
-        event.cipher_suite = hello.cipher_suite;
-        event.psk_accepted = hello.psk_accepted;
-        event.hello_retry = hello.hello_retry;
-        if (event.tls13)
-            stream->tls13 = true;
-        break;
-    case HS_NEW_SESSION_TICKET: event.type = MTLS_EV_NEW_SESSION_TICKET; break;
-    case HS_CERTIFICATE:
-        event.type = MTLS_EV_CERTIFICATE;
-        event.empty = certificate_empty(message, length, stream->tls13);
-        break;
-    case HS_COMPRESSED_CERTIFICATE: event.type = MTLS_EV_CERTIFICATE; break;
-    case HS_CERTIFICATE_REQUEST:
-        event.type = MTLS_EV_CERTIFICATE_REQUEST;
-        if (stream->tls13 && length > HANDSHAKE_HEADER)
-            event.context_length = message[HANDSHAKE_HEADER];
-        break;
-    case HS_SERVER_HELLO_DONE: event.type = MTLS_EV_SERVER_HELLO_DONE; break;
-    case HS_CERTIFICATE_VERIFY: event.type = MTLS_EV_CERTIFICATE_VERIFY; break;
-    case HS_CLIENT_KEY_EXCHANGE: event.type = MTLS_EV_CLIENT_KEY_EXCHANGE; break;
-    case HS_FINISHED: event.type = MTLS_EV_FINISHED; break;
-    default: break;
-    }
-    emit(run, direction, &event, read_whole(type) ? message : NULL, read_whole(type) ? length : 0);
+    if (mtls_handshake_event(type, message, length, stream->tls13, &event))
+        stream->tls13 = true;
+    bool whole = mtls_handshake_read_whole(type);
+    emit(run, direction, &event, whole ? message : NULL, whole ? length : 0);
 }
 
 static void handshake_reset(direction_t *dir)
@@ -321,7 +256,7 @@ static void handshake_bytes(run_t *run, direction_t *dir, const uint8_t *bytes, 
             if (dir->handshake_header_have < HANDSHAKE_HEADER)
                 continue;
             dir->handshake_left = get24(dir->handshake_header + 1);
-            if (read_whole(dir->handshake_header[0])) {
+            if (mtls_handshake_read_whole(dir->handshake_header[0])) {
                 size_t keep = (size_t)HANDSHAKE_HEADER + dir->handshake_left;
                 if (keep > MTLS_TLS_MAX_BUFFERED_MESSAGE)
                     keep = MTLS_TLS_MAX_BUFFERED_MESSAGE;
