@@ -340,8 +340,8 @@ static inline gboolean mtls_data_source_named(const struct data_source *source, 
     char *text = get_data_source_name(source);
 #endif
     size_t length = strlen(name);
-    gboolean named = text && strncmp(text, name, length) == 0 && text[length] == ' ' &&
-                     text[length + 1] == '(';
+    gboolean named =
+        text && strncmp(text, name, length) == 0 && text[length] == ' ' && text[length + 1] == '(';
     wmem_free(NULL, text);
     return named;
 }

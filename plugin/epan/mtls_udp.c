@@ -145,9 +145,8 @@ static gboolean from_frame(tvbuff_t *tvb, packet_info *pinfo, mtls_udp_datagram_
     /* UDP's own conversation, by addresses and ports: find_conversation_pinfo()
      * finds the one pinfo points at, which is QUIC's connection-ID conversation
      * on 4.4 and later (checked on 4.4.19 and 4.6.9; the same call on all three). */
-    conversation_t *conversation =
-        find_conversation(pinfo->num, &pinfo->src, &pinfo->dst, CONVERSATION_UDP, pinfo->srcport,
-                          pinfo->destport, 0);
+    conversation_t *conversation = find_conversation(
+        pinfo->num, &pinfo->src, &pinfo->dst, CONVERSATION_UDP, pinfo->srcport, pinfo->destport, 0);
     struct udp_analysis *udpd =
         conversation && proto_udp >= 0
             ? (struct udp_analysis *)conversation_get_proto_data(conversation, proto_udp)

@@ -9,10 +9,10 @@
 /* What the reports know of a connection. It lives in the engine's connection
  * allocation (mtls_conn_extra), with both addresses in place: 34 bytes for IPv4. */
 typedef struct {
-    void *live;             /* the glue's state while the connection is open, else NULL */
-    guint32 stream;         /* tcp.stream, or the transport adapter's connection id */
-    guint32 gap_frame;      /* first frame after which part of the stream was missing, or 0 */
-    guint32 server_name_id; /* SNI of the first ClientHello: mtls_connection_server_name() */
+    void *live;               /* the glue's state while the connection is open, else NULL */
+    guint32 stream;           /* tcp.stream, or the transport adapter's connection id */
+    guint32 gap_frame;        /* first frame after which part of the stream was missing, or 0 */
+    guint32 server_name_id;   /* SNI of the first ClientHello: mtls_connection_server_name() */
     guint32 session_label_id; /* mtls_connection_session_label(); 0: the stream number */
     guint8 transport;         /* an mtls_transport_t (mtls_transport.h) */
     guint16 client_port;
@@ -30,8 +30,7 @@ const char *mtls_connection_transport(const mtls_connection_info_t *info);
 /* The text that names the connection within its transport: the stream number
  * (tcp.stream, udp.stream) or the adapter's label (EAP-TLS: the
  * Calling-Station-Id or the supplicant's MAC). Written into `buffer`, returned. */
-const char *mtls_connection_session(const mtls_connection_info_t *info, char *buffer,
-                                    size_t size);
+const char *mtls_connection_session(const mtls_connection_info_t *info, char *buffer, size_t size);
 /* The client's or the server's address, pointing into `info`. */
 void mtls_connection_address(const mtls_connection_info_t *info, gboolean server, address *out);
 
