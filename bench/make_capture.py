@@ -17,6 +17,11 @@ once, before the packets (--no-keys leaves them out).
 --no-tls writes the same connections with the server port 5999 and the TCP payload
 replaced by pseudo-random bytes: the same packet and connection counts, no TLS.
 
+--udp clones UDP flows (IPv4 over Ethernet) instead, for DTLS and QUIC: a flow's
+server is the destination of its first packet and keeps its port (Wireshark
+finds DTLS and QUIC by heuristics on any port); the client gets a unique address
+and port as above.
+
 Prints the number of connections and packets written.
 """
 import argparse
@@ -33,6 +38,23 @@ SHB = 0x0A0D0D0A
 IDB = 0x00000001
 
 
+def udp_view(pkt):
+    """(ip offset, 4, udp offset, payload offset, flow) of an IPv4 UDP packet over
+    Ethernet, as Packet.tcp() gives for TCP; None for anything else."""
+    d = pkt.data
+    if pkt.linktype != 1 or len(d) < 14 + 20 + 8 or struct.unpack_from("!H", d, 12)[0] != 0x0800:
+        return None
+    ip_off = 14
+    ihl = (d[ip_off] & 0x0F) * 4
+    if d[ip_off] >> 4 != 4 or ihl < 20 or d[ip_off + 9] != 17 or len(d) < ip_off + ihl + 8:
+        return None
+    udp_off = ip_off + ihl
+    src, dst = bytes(d[ip_off + 12:ip_off + 16]), bytes(d[ip_off + 16:ip_off + 20])
+    sport, dport = struct.unpack_from("!HH", d, udp_off)
+    flow = tuple(sorted(((src, sport), (dst, dport))))
+    return ip_off, 4, udp_off, udp_off + 8, flow
+
+
 def ip4(n):
     return bytes((10, (n >> 16) & 255, (n >> 8) & 255, n & 255))
 
@@ -42,11 +64,13 @@ def main():
     parser.add_argument("--connections", type=int, required=True)
     parser.add_argument("--no-keys", action="store_true")
     parser.add_argument("--no-tls", action="store_true")
+    parser.add_argument("--udp", action="store_true")
     parser.add_argument("out")
     parser.add_argument("sources", nargs="+")
     opts = parser.parse_args()
 
     sources = []  # (secrets blocks, [(ts_ns, packet, flow index, client is src)], flows)
+    flow_server_port = {}  # (source, flow index) -> the server's port (--udp)
     for si, path in enumerate(opts.sources):
         secrets, packets = load_with_secrets(path)
         if not packets or any(p.linktype != 1 for p in packets):
@@ -56,20 +80,22 @@ def main():
         rows = []
         t0 = None
         for pkt in packets:
-            view = pkt.tcp()
+            view = udp_view(pkt) if opts.udp else pkt.tcp()
             if not view or view[1] != 4:
                 continue
             ip_off, _v, tcp_off, _p, flow = view
             sport, dport = struct.unpack_from("!HH", pkt.data, tcp_off)
             if flow not in flows:
                 # The server: port 443, else the destination of the first packet.
-                server_port = 443 if 443 in (sport, dport) else dport
+                server_port = 443 if 443 in (sport, dport) and not opts.udp else dport
                 flows[flow] = (len(flows), server_port)
             index, server_port = flows[flow]
             client_is_src = sport != server_port
             ts = ((pkt.ts_hi << 32) | pkt.ts_lo) * 1_000_000_000 // pkt.tsresol  # nanoseconds
             t0 = ts if t0 is None else t0
             rows.append((ts - t0, pkt, index, client_is_src))
+        for index, server_port in flows.values():
+            flow_server_port[(si, index)] = server_port
         if rows:
             sources.append((secrets, rows, len(flows), si))
     if not sources:
@@ -87,7 +113,9 @@ def main():
             client_ip, client_port = ip4(k), 49152 + (k % 16384)
             server_ip, server_port = bytes((172, 16, si & 255, 1)), 5999 if opts.no_tls else 443
             d = bytearray(pkt.data)
-            ip_off, _v, tcp_off, payload_off, _f = pkt.tcp()
+            ip_off, _v, tcp_off, payload_off, _f = udp_view(pkt) if opts.udp else pkt.tcp()
+            if opts.udp:
+                server_port = flow_server_port[(si, index)]
             src, dst = (client_ip, server_ip) if client_is_src else (server_ip, client_ip)
             sp, dp = (client_port, server_port) if client_is_src else (server_port, client_port)
             d[ip_off + 12:ip_off + 16] = src
