@@ -68,8 +68,8 @@ if grep -q '^ *flow,mtls' <<< "$stats"; then have_flow=1; fi
 for s in "${listed[@]}"; do
   # this scenario's part of the output: from its "######## name:" line to the next
   awk -v s="$s" '/^######## /{on = ($2 == s ":")} on' "$tmp/out.txt" > "$tmp/$s.txt"
-  # rows of the -z mtls,conv table: stream client server sni TLS x.y phase req resp verdict alert ...
-  got=$(awk '/^ +[0-9]+ +[0-9.]+:[0-9]+ /{printf "%s%s:%s:%s", sep, $7, $10, $11; sep=" "}' "$tmp/$s.txt")
+  # rows of the -z mtls,conv table: transport stream client server sni TLS x.y phase req resp verdict alert ...
+  got=$(awk '/^tcp +[0-9]+ +[0-9.]+:[0-9]+ /{printf "%s%s:%s:%s", sep, $8, $11, $12; sep=" "}' "$tmp/$s.txt")
   if [ "$got" = "${expect[$s]}" ]; then
     echo "ok   $s: $got"
   else
@@ -110,7 +110,7 @@ kill "$srv" 2>/dev/null || true
 wait "$srv" 2>/dev/null || true
 LIVE
   unshare --net bash "$tmp/live.sh" "$tmp" "$tshark_mtls" || true
-  got=$(awk '/^ +[0-9]+ +[0-9.]+:[0-9]+ /{printf "%s%s:%s:%s", sep, $7, $10, $11; sep=" "}' "$tmp/live.txt" 2>/dev/null || true)
+  got=$(awk '/^tcp +[0-9]+ +[0-9.]+:[0-9]+ /{printf "%s%s:%s:%s", sep, $8, $11, $12; sep=" "}' "$tmp/live.txt" 2>/dev/null || true)
   if [ "$got" = "handshake:rejected:handshake_failure" ]; then
     echo "ok   tshark-mtls -i lo as root (dumpcap as root, tshark as nobody): $got"
   else
