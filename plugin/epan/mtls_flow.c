@@ -229,6 +229,18 @@ static void decision_arrow(arrow_t *arrow, const mtls_exchange_t *exchange, mtls
                     verdict_name);
         g_strlcpy(short_what, "ended", sizeof(short_what));
         break;
+    case MTLS_CAUSE_OUTER_FAILURE:
+    case MTLS_CAUSE_OUTER_SUCCESS: {
+        const char *outer = mtls_outer_name(exchange->outer);
+        set_comment(arrow, exchange, confidence, "server answered with %s; verdict %s",
+                    outer ? outer : "an outer decision", verdict_name);
+        /* "EAP-Failure", "QUIC CONNECTION_CLOSE": the label keeps "EAP", "QUIC" */
+        g_strlcpy(short_what, outer ? outer : "outer", sizeof(short_what));
+        char *cut = strpbrk(short_what, "; -");
+        if (cut)
+            *cut = '\0';
+        break;
+    }
     case MTLS_CAUSE_INFERRED_FLIGHT:
         set_comment(arrow, exchange, confidence,
                     "client's second flight was Finished alone; verdict %s", verdict_name);

@@ -66,8 +66,10 @@ static char *endpoint_label(const mtls_connection_info_t *connection, gboolean s
     mtls_connection_address(connection, server, &addr);
     guint port = server ? connection->server_port : connection->client_port;
     char *text = address_to_str(NULL, &addr);
-    char *label = addr.type == AT_IPv6 ? g_strdup_printf("[%s]:%u", text, port)
-                                       : g_strdup_printf("%s:%u", text, port);
+    /* EAPOL's endpoints are MAC addresses, without ports. */
+    char *label = addr.type == AT_ETHER  ? g_strdup(text)
+                  : addr.type == AT_IPv6 ? g_strdup_printf("[%s]:%u", text, port)
+                                         : g_strdup_printf("%s:%u", text, port);
     wmem_free(NULL, text);
     return label;
 }
