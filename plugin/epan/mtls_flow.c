@@ -377,8 +377,11 @@ static void node_address(packet_info *pinfo, const mtls_connection_info_t *info,
     char *ip_text = address_to_str(pinfo->pool, &ip);
     gboolean v6 = ip.type == AT_IPv6;
     char *name =
-        wmem_strdup_printf(pinfo->pool, "%s %s%s%s:%u", server ? "server" : "client", v6 ? "[" : "",
-                           ip_text, v6 ? "]" : "", server ? info->server_port : info->client_port);
+        ip.type == AT_ETHER /* EAPOL: MAC addresses, no ports */
+            ? wmem_strdup_printf(pinfo->pool, "%s %s", server ? "server" : "client", ip_text)
+            : wmem_strdup_printf(pinfo->pool, "%s %s%s%s:%u", server ? "server" : "client",
+                                 v6 ? "[" : "", ip_text, v6 ? "]" : "",
+                                 server ? info->server_port : info->client_port);
     address text;
     set_address(&text, AT_STRINGZ, (int)strlen(name) + 1, name);
     free_address(out);
@@ -389,6 +392,14 @@ static void add_arrow(seq_analysis_info_t *sainfo, packet_info *pinfo,
                       const mtls_connection_info_t *info, const arrow_t *arrow)
 {
     seq_analysis_item_t *sai = sequence_analysis_create_sai_with_addresses(pinfo, sainfo);
+    if (!sai && sainfo->any_addr) {
+        /* "standard" mode wants network addresses, which EAPOL frames have none
+         * of: take the frame's own (its MACs); node_address() names the nodes
+         * anyway. */
+        sainfo->any_addr = FALSE;
+        sai = sequence_analysis_create_sai_with_addresses(pinfo, sainfo);
+        sainfo->any_addr = TRUE;
+    }
     if (!sai)
         return;
     sai->frame_number = arrow->frame;

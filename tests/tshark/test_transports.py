@@ -16,7 +16,8 @@ never from the plugin. For every row (capture, session, exchange):
     `likely` or `possible`: a wrong verdict is never shown as certain. Where
     the handshake is in clear without keys (DTLS 1.2 initial handshakes,
     EAP-TLS with TLS 1.2) the verdict must be the truth's;
-  * -z mtls,conv lists each exchange with its transport and session.
+  * -z mtls,conv lists each exchange with its transport and session, and the
+    flow graph draws each decision.
 
 A confusion matrix of the runs without keys is printed for the record.
 
@@ -26,6 +27,7 @@ import collections
 import csv
 import fnmatch
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -194,6 +196,22 @@ def check_conv(results, capture, path, truth_rows):
                       f"{truth['exchange']}: -z mtls,conv row", out)
 
 
+def check_flow(results, capture, path, truth_rows):
+    """The flow graph (-z flow,mtls,standard) draws each decided exchange's
+    decision with its verdict."""
+    out = tshark(path, "-2", "-q", "-z", "flow,mtls,standard")
+    for truth in truth_rows:
+        if truth["verdict"] == "undetermined":
+            continue
+        # "verdict rejected (exchange 1", or "verdict accepted, inferred from
+        # record sizes (likely) (exchange 2"
+        drawn = re.search(rf"verdict {truth['verdict']}(, inferred [^()]*\([a-z]+\))? "
+                          rf"\(exchange {truth['exchange']},", out)
+        results.check(drawn is not None,
+                      f"{capture} session {truth['session']} exchange {truth['exchange']}: "
+                      "flow graph decision", out)
+
+
 def main():
     pattern = sys.argv[1] if len(sys.argv) > 1 else "*"
     truth_by_capture = collections.defaultdict(list)
@@ -213,6 +231,7 @@ def main():
             for truth in truth_rows:
                 check_with_keys(results, truth, final, single)
             check_conv(results, capture, path, truth_rows)
+            check_flow(results, capture, path, truth_rows)
             stripped = os.path.join(scratch, capture)
             subprocess.run([sys.executable, STRIP, path, stripped], check=True)
             without = {"-2": by_exchange(rows_of(stripped, True)),
