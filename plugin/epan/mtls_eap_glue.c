@@ -250,23 +250,14 @@ void mtls_eap_cleanup(void)
     scanner = NULL;
 }
 
-void mtls_eap_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 layer)
+void mtls_eap_frame(tvbuff_t *tvb, packet_info *pinfo, int carrier)
 {
     if (!scanner)
         return;
-    /* Which protocol sits at `layer`: RADIUS or EAPOL carry the bytes; EAP over
-     * anything else is not read. */
-    int proto = -1;
-    guint32 position = 0;
-    for (wmem_list_frame_t *item = wmem_list_head(pinfo->layers); item;
-         item = wmem_list_frame_next(item))
-        if (++position == layer) {
-            proto = GPOINTER_TO_INT(wmem_list_frame_data(item));
-            break;
-        }
+    /* RADIUS or EAPOL carry the bytes; EAP over anything else is not read. */
     frame_context_t frame = {.pinfo = pinfo};
-    if (proto == proto_radius_id && proto_radius_id != -1)
+    if (carrier == proto_radius_id && proto_radius_id != -1)
         radius_frame(tvb, pinfo, &frame);
-    else if (proto == proto_eapol_id && proto_eapol_id != -1)
+    else if (carrier == proto_eapol_id && proto_eapol_id != -1)
         eapol_frame(tvb, pinfo, &frame);
 }

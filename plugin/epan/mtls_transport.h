@@ -96,9 +96,10 @@ gint64 mtls_transport_time_ns(const nstime_t *when);
  * the first pass for the frames whose layers (pinfo->layers, walked once by the
  * glue) hold its protocol; `layer` is that protocol's 1-based position there:
  *   DTLS:    "dtls"
- *   EAP-TLS: the first of "radius", "eapol", "eap"
  *   QUIC:    "quic"
- * `tvb` is the frame's (the post-dissector's). */
+ * EAP-TLS gets instead the protocol id of the first of "radius", "eapol", "eap"
+ * in the layers (the one that carries the bytes). `tvb` is the frame's (the
+ * post-dissector's). */
 void mtls_dtls_handoff(void);
 void mtls_dtls_init(void);
 void mtls_dtls_cleanup(void);
@@ -107,7 +108,7 @@ void mtls_dtls_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 layer);
 void mtls_eap_handoff(void);
 void mtls_eap_init(void);
 void mtls_eap_cleanup(void);
-void mtls_eap_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 layer);
+void mtls_eap_frame(tvbuff_t *tvb, packet_info *pinfo, int carrier);
 
 void mtls_quic_handoff(void);
 void mtls_quic_init(void);

@@ -678,6 +678,7 @@ static void app_connection_ended(packet_info *pinfo, mtls_conn_t *connection,
  * absent); one walk of pinfo->layers per frame on the first pass. */
 typedef struct {
     guint32 tls, dtls, eap, quic;
+    int eap_carrier; /* the protocol at `eap`: radius, eapol or eap */
 } frame_layers_t;
 
 static int proto_dtls = -1;
@@ -699,9 +700,10 @@ static void find_layers(packet_info *pinfo, frame_layers_t *found)
         else if (proto == proto_dtls && !found->dtls)
             found->dtls = position;
         else if ((proto == proto_radius || proto == proto_eapol || proto == proto_eap) &&
-                 !found->eap)
+                 !found->eap) {
             found->eap = position;
-        else if (proto == proto_quic && !found->quic)
+            found->eap_carrier = proto;
+        } else if (proto == proto_quic && !found->quic)
             found->quic = position;
     }
 }
@@ -1300,7 +1302,7 @@ static int dissect_mtls(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, voi
         if (layers.dtls)
             mtls_dtls_frame(tvb, pinfo, layers.dtls);
         if (layers.eap)
-            mtls_eap_frame(tvb, pinfo, layers.eap);
+            mtls_eap_frame(tvb, pinfo, layers.eap_carrier);
         if (layers.quic)
             mtls_quic_frame(tvb, pinfo, layers.quic);
     }
