@@ -659,6 +659,26 @@ void mtls_app_reader_restart(mtls_app_reader_t *reader)
         reader->state.binary.level = level;
 }
 
+mtls_app_memo_t mtls_app_reader_memo(const mtls_app_reader_t *reader)
+{
+    mtls_app_memo_t memo = {reader->protocol, 0};
+    if (reader->protocol == MTLS_APP_MQTT)
+        memo.level = reader->state.binary.level;
+    return memo;
+}
+
+mtls_app_reader_t *mtls_app_reader_from_memo(uint16_t server_port, mtls_app_memo_t memo)
+{
+    mtls_app_reader_t *reader = mtls_app_reader_new(server_port);
+    if (!reader)
+        return NULL;
+    if (memo.protocol < MTLS_APP_PROTOCOL_COUNT)
+        reader->protocol = memo.protocol;
+    reader->state.binary.level = memo.level;
+    mtls_app_reader_restart(reader);
+    return reader;
+}
+
 bool mtls_app_reader_feed(mtls_app_reader_t *reader, bool from_server, const uint8_t *data,
                           size_t length, mtls_app_answer_t *answer)
 {

@@ -82,6 +82,17 @@ void mtls_app_reader_free(mtls_app_reader_t *reader);
  * protocol it recognised: the next decisive answer is reported again. */
 void mtls_app_reader_restart(mtls_app_reader_t *reader);
 
+/* All a reader keeps across mtls_app_reader_restart(), in two bytes: a caller
+ * with many connections frees the reader once it has given its answer, keeps
+ * the memo, and makes the reader for a later exchange from it. */
+typedef struct {
+    uint8_t protocol; /* mtls_app_protocol_t */
+    uint8_t level;    /* MQTT: the CONNECT's protocol level */
+} mtls_app_memo_t;
+mtls_app_memo_t mtls_app_reader_memo(const mtls_app_reader_t *reader);
+/* A reader as mtls_app_reader_restart() leaves the one the memo came from. NULL on OOM. */
+mtls_app_reader_t *mtls_app_reader_from_memo(uint16_t server_port, mtls_app_memo_t memo);
+
 /* Feeds decrypted application data, in stream order per direction. Returns true
  * once, on the call where the decisive answer becomes known, and fills *answer.
  * After that (until mtls_app_reader_restart), or once the stream is known not to

@@ -115,15 +115,20 @@ static void read_key_purposes(gnutls_x509_crt_t crt, mtls_cert_info_t *info)
     }
 }
 
-/* Parsed certificates by their bytes: captures repeat the same few client
+/* Certificates by their bytes: captures repeat the same few client
  * certificates, and a GnuTLS import (or even its SHA-256) costs far more than a
- * look at a few bytes and one memcmp. A slot holds one reference to its entry;
- * each mtls_cert_get() caller holds another. */
-#define CERT_CACHE_SLOTS 256
+ * look at a few bytes and one memcmp. The index is weak: it holds no reference,
+ * an entry leaves it when its last holder lets it go, so each distinct
+ * certificate is kept once, for as long as anyone holds it. Buckets double
+ * when they hold more entries than there are buckets. */
+#define CERT_FIRST_BUCKETS 64u
 
 struct mtls_cert {
     mtls_cert_info_t info; /* first: a pointer to the info is a pointer to the entry */
+    struct mtls_cert *next; /* the next entry of its bucket */
+    uint32_t hash;
     unsigned references;
+    bool indexed;  /* in the index (not after mtls_cert_cache_clear) */
     bool parsed;   /* info was read (mtls_cert_info) */
     bool parse_ok; /* ... and GnuTLS could parse it */
     size_t der_length;
@@ -131,17 +136,19 @@ struct mtls_cert {
 };
 typedef struct mtls_cert cert_entry_t;
 
-/* A slot from the length and the last bytes (the signature: as good as random). */
-static size_t cert_slot(const uint8_t *der, size_t length)
+/* From the length and the last bytes (the signature: as good as random). */
+static uint32_t cert_hash(const uint8_t *der, size_t length)
 {
     uint32_t hash = 2166136261u ^ (uint32_t)length;
     size_t tail = length < 16 ? length : 16;
     for (size_t i = length - tail; i < length; i++)
         hash = (hash ^ der[i]) * 16777619u;
-    return hash % CERT_CACHE_SLOTS;
+    return hash;
 }
 
-static cert_entry_t *cert_cache[CERT_CACHE_SLOTS];
+static cert_entry_t **cert_buckets;
+static size_t cert_bucket_count; /* a power of two, or 0 */
+static size_t cert_entry_count;  /* entries in the index */
 
 static void *copy_bytes(const void *bytes, size_t size)
 {
@@ -156,9 +163,41 @@ static char *copy_string(const char *text)
     return text ? copy_bytes(text, strlen(text) + 1) : NULL;
 }
 
+static void index_remove(cert_entry_t *entry)
+{
+    cert_entry_t **link = &cert_buckets[entry->hash & (cert_bucket_count - 1)];
+    while (*link && *link != entry)
+        link = &(*link)->next;
+    if (*link) {
+        *link = entry->next;
+        cert_entry_count--;
+    }
+    entry->indexed = false;
+}
+
+/* Twice the buckets; on no memory the chains just grow longer. */
+static void index_grow(void)
+{
+    size_t count = cert_bucket_count ? cert_bucket_count * 2 : CERT_FIRST_BUCKETS;
+    cert_entry_t **buckets = calloc(count, sizeof(*buckets));
+    if (!buckets)
+        return;
+    for (size_t i = 0; i < cert_bucket_count; i++)
+        for (cert_entry_t *entry = cert_buckets[i], *next; entry; entry = next) {
+            next = entry->next;
+            entry->next = buckets[entry->hash & (count - 1)];
+            buckets[entry->hash & (count - 1)] = entry;
+        }
+    free(cert_buckets);
+    cert_buckets = buckets;
+    cert_bucket_count = count;
+}
+
 static void entry_release(cert_entry_t *entry)
 {
     if (entry && --entry->references == 0) {
+        if (entry->indexed)
+            index_remove(entry);
         mtls_cert_info_clear(&entry->info);
         free(entry);
     }
@@ -171,10 +210,13 @@ void mtls_cert_release(const mtls_cert_info_t *info)
 
 void mtls_cert_cache_clear(void)
 {
-    for (size_t i = 0; i < CERT_CACHE_SLOTS; i++) {
-        entry_release(cert_cache[i]);
-        cert_cache[i] = NULL;
-    }
+    for (size_t i = 0; i < cert_bucket_count; i++)
+        for (cert_entry_t *entry = cert_buckets[i]; entry; entry = entry->next)
+            entry->indexed = false;
+    free(cert_buckets);
+    cert_buckets = NULL;
+    cert_bucket_count = 0;
+    cert_entry_count = 0;
 }
 
 static bool cert_parse_uncached(const uint8_t *der, size_t length, mtls_cert_info_t *info);
@@ -183,19 +225,31 @@ const mtls_cert_t *mtls_cert_ref(const uint8_t *der, size_t length)
 {
     if (!der || length == 0 || length > UINT32_MAX)
         return NULL;
-    cert_entry_t **slot = &cert_cache[cert_slot(der, length)];
-    if (*slot && (*slot)->der_length == length && memcmp((*slot)->der, der, length) == 0) {
-        (*slot)->references++;
-        return *slot;
-    }
+    uint32_t hash = cert_hash(der, length);
+    if (cert_bucket_count)
+        for (cert_entry_t *entry = cert_buckets[hash & (cert_bucket_count - 1)]; entry;
+             entry = entry->next)
+            if (entry->hash == hash && entry->der_length == length &&
+                memcmp(entry->der, der, length) == 0) {
+                entry->references++;
+                return entry;
+            }
+    if (cert_entry_count >= cert_bucket_count)
+        index_grow();
     cert_entry_t *entry = calloc(1, sizeof(*entry) + length);
     if (!entry)
         return NULL;
+    entry->hash = hash;
     entry->der_length = length;
     memcpy(entry->der, der, length);
-    entry->references = 2; /* the caller's and the slot's */
-    entry_release(*slot);
-    *slot = entry;
+    entry->references = 1;
+    if (cert_bucket_count) {
+        cert_entry_t **bucket = &cert_buckets[hash & (cert_bucket_count - 1)];
+        entry->next = *bucket;
+        *bucket = entry;
+        entry->indexed = true;
+        cert_entry_count++;
+    }
     return entry;
 }
 

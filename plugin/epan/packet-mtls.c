@@ -108,13 +108,15 @@ static const value_string mtls_alert_names[] = {
     {0, NULL}};
 
 /* What a connection needs only while it is open: the scanner and the reader of
- * the application's answer (made at the first application data). Freed when
- * the connection closes. */
+ * the application's answer (made at the first application data, freed once it
+ * has answered: its memo is enough for a later exchange). Freed when the
+ * connection closes. */
 typedef struct {
     mtls_tls_stream_t *scanner;
     mtls_app_reader_t *app;
     guint16 app_exchange; /* the exchange the application reader answers for */
     gboolean app_done;    /* it gave that exchange its answer */
+    mtls_app_memo_t app_memo; /* app_done: what the freed reader knew */
 } live_connection_t;
 
 /* A TCP connection is the engine's mtls_conn_t; what the reports show of it,
@@ -622,20 +624,24 @@ static void app_data(packet_info *pinfo, mtls_conn_t *connection, live_connectio
     mtls_exchange_t *latest = mtls_conn_latest(connection);
     if (!latest)
         return;
-    if (!live->app && !(live->app = mtls_app_reader_new(info->server_port)))
-        return;
     if (live->app_done) {
         /* Answered: read the next answer only for a later exchange. */
         if (latest->number == live->app_exchange)
             return;
-        mtls_app_reader_restart(live->app);
+        if (!(live->app = mtls_app_reader_from_memo(info->server_port, live->app_memo)))
+            return;
         live->app_done = FALSE;
+    } else if (!live->app && !(live->app = mtls_app_reader_new(info->server_port))) {
+        return;
     }
     live->app_exchange = latest->number;
     mtls_app_answer_t answer;
     if (!mtls_app_reader_feed(live->app, from_server, data, length, &answer))
         return;
     live->app_done = TRUE;
+    live->app_memo = mtls_app_reader_memo(live->app);
+    mtls_app_reader_free(live->app);
+    live->app = NULL;
     record_app_answer(pinfo, connection, latest, &answer);
 }
 

@@ -1172,6 +1172,62 @@ static void decisive_once_then_restart(void)
     mtls_app_reader_free(reader);
 }
 
+/* A reader freed after its answer and made again from its memo reads the next
+ * exchange's answer as a restarted one would. */
+static void memo_then_next_answer(void)
+{
+    mtls_app_answer_t answer;
+    mtls_app_reader_t *reader = mtls_app_reader_new(443);
+    REQUIRE(reader);
+    static const char request[] = "GET / HTTP/1.1\r\n\r\n";
+    static const char first[] = "HTTP/1.1 403 Forbidden\r\n\r\n";
+    static const char second[] = "HTTP/1.1 200 OK\r\n\r\n";
+    CHECK(!mtls_app_reader_feed(reader, false, (const uint8_t *)request, sizeof(request) - 1,
+                                &answer));
+    REQUIRE(mtls_app_reader_feed(reader, true, (const uint8_t *)first, sizeof(first) - 1, &answer));
+    mtls_app_memo_t memo = mtls_app_reader_memo(reader);
+    mtls_app_reader_free(reader);
+    CHECK(memo.protocol == MTLS_APP_HTTP);
+    reader = mtls_app_reader_from_memo(443, memo);
+    REQUIRE(reader);
+    CHECK(mtls_app_reader_wants_data(reader));
+    CHECK(mtls_app_reader_protocol(reader) == MTLS_APP_HTTP);
+    REQUIRE(
+        mtls_app_reader_feed(reader, true, (const uint8_t *)second, sizeof(second) - 1, &answer));
+    CHECK(answer.protocol == MTLS_APP_HTTP && answer.status == 200 && !answer.refused);
+    mtls_app_reader_free(reader);
+
+    /* MQTT: the CONNECT's level survives, so a 5.0 reason code keeps its 5.0 name. */
+    static unit_bytes_t client;
+    client.length = 0;
+    put_connect(&client, "MQTT", 5);
+    reader = mtls_app_reader_new(8883);
+    REQUIRE(reader);
+    static const uint8_t connack[] = {0x20, 0x03, 0x00, 0x87, 0x00};
+    CHECK(!mtls_app_reader_feed(reader, false, client.bytes, client.length, &answer));
+    REQUIRE(mtls_app_reader_feed(reader, true, connack, sizeof(connack), &answer));
+    CHECK(strcmp(answer.reply, "MQTT CONNACK 135 Not authorized") == 0);
+    memo = mtls_app_reader_memo(reader);
+    mtls_app_reader_free(reader);
+    CHECK(memo.protocol == MTLS_APP_MQTT && memo.level == 5);
+    reader = mtls_app_reader_from_memo(8883, memo);
+    REQUIRE(reader);
+    REQUIRE(mtls_app_reader_feed(reader, true, connack, sizeof(connack), &answer));
+    CHECK(strcmp(answer.reply, "MQTT CONNACK 135 Not authorized") == 0);
+    mtls_app_reader_free(reader);
+
+    /* HTTP/2 and out-of-range memos: a reader that wants nothing, or a fresh one. */
+    reader = mtls_app_reader_from_memo(443, (mtls_app_memo_t){MTLS_APP_HTTP2, 0});
+    REQUIRE(reader);
+    CHECK(!mtls_app_reader_wants_data(reader));
+    mtls_app_reader_free(reader);
+    reader = mtls_app_reader_from_memo(443, (mtls_app_memo_t){0xff, 0xff});
+    REQUIRE(reader);
+    CHECK(mtls_app_reader_wants_data(reader));
+    CHECK(mtls_app_reader_protocol(reader) == MTLS_APP_UNKNOWN);
+    mtls_app_reader_free(reader);
+}
+
 static void memory_is_small(void)
 {
     mtls_app_reader_t *reader = mtls_app_reader_new(0);
@@ -1346,6 +1402,7 @@ static const unit_test_t tests[] = {
     UNIT_TEST(protocol_names),
     UNIT_TEST(after_the_answer_nothing_is_read),
     UNIT_TEST(decisive_once_then_restart),
+    UNIT_TEST(memo_then_next_answer),
     UNIT_TEST(memory_is_small),
     UNIT_TEST(random_and_mutated_bytes_are_safe),
 };

@@ -142,6 +142,40 @@ static void same_certificate_is_parsed_once_and_shared(void)
     mtls_cert_cache_clear();
 }
 
+/* Every distinct certificate held is kept once, however many there are: a
+ * later reference to the same bytes finds the same entry (no eviction that
+ * would copy it again per exchange), and a freed one leaves the index. */
+static void many_certificates_each_kept_once(void)
+{
+    enum { COUNT = 3000 };
+    static const mtls_cert_t *held[COUNT];
+    uint8_t der[64];
+    memset(der, 0x30, sizeof(der));
+    for (unsigned i = 0; i < COUNT; i++) {
+        memcpy(der + sizeof(der) - sizeof(i), &i, sizeof(i));
+        held[i] = mtls_cert_ref(der, sizeof(der));
+        REQUIRE(held[i] != NULL);
+    }
+    for (unsigned i = 0; i < COUNT; i++) {
+        memcpy(der + sizeof(der) - sizeof(i), &i, sizeof(i));
+        const mtls_cert_t *again = mtls_cert_ref(der, sizeof(der));
+        CHECK(again == held[i]);
+        mtls_cert_unref(again);
+    }
+    /* Not a certificate: nothing parses, the bytes are still shared. */
+    CHECK(mtls_cert_info(held[0]) == NULL);
+    for (unsigned i = 0; i < COUNT; i += 2)
+        mtls_cert_unref(held[i]);
+    for (unsigned i = 1; i < COUNT; i += 2) {
+        memcpy(der + sizeof(der) - sizeof(i), &i, sizeof(i));
+        const mtls_cert_t *again = mtls_cert_ref(der, sizeof(der));
+        CHECK(again == held[i]);
+        mtls_cert_unref(again);
+        mtls_cert_unref(held[i]);
+    }
+    mtls_cert_cache_clear();
+}
+
 /* The issuer read by the small DER walk is GnuTLS's raw issuer, byte for byte,
  * for every test certificate; truncations and garbage give none. A reference
  * does not parse until the info is read. */
@@ -472,6 +506,7 @@ static const unit_test_t tests[] = {
     UNIT_TEST(expired_cert_reads_its_validity),
     UNIT_TEST(garbage_is_not_a_certificate),
     UNIT_TEST(same_certificate_is_parsed_once_and_shared),
+    UNIT_TEST(many_certificates_each_kept_once),
     UNIT_TEST(issuer_walk_agrees_with_gnutls),
     UNIT_TEST(leaf_issuer_matches_listed_ca),
     UNIT_TEST(intermediate_issuer_matches_root_listed),
