@@ -56,6 +56,8 @@ static gboolean follow_layout_ok = TRUE;
 
 static int proto_mtls = -1;
 static dissector_handle_t mtls_handle;
+static protocol_t *mtls_protocol; /* to tell whether it is enabled (--disable-protocol mtls) */
+static const char *mtls_short_name = "mTLS";
 
 static int hf_mtls_verdict = -1;
 static int hf_mtls_requested = -1;
@@ -310,9 +312,12 @@ static gboolean segment_from_taps(frame_segment_t *out)
     const struct tcpheader *tcph = (const struct tcpheader *)first_tapped(tcp_tap_id);
     if (!tcph)
         return FALSE;
+    /* A segment without payload (most ACKs) needs no follow data. */
+    gboolean empty = tcph->th_have_seglen && tcph->th_seglen == 0;
     const mtls_tcp_follow_tap_data_t *follow =
-        follow_layout_ok ? (const mtls_tcp_follow_tap_data_t *)first_tapped(tcp_follow_tap_id)
-                         : NULL;
+        follow_layout_ok && !empty
+            ? (const mtls_tcp_follow_tap_data_t *)first_tapped(tcp_follow_tap_id)
+            : NULL;
     tvbuff_t *payload = NULL;
     if (follow) {
         if (follow->tcph != tcph ||
@@ -693,6 +698,35 @@ static int proto_eapol = -1;
 static int proto_radius = -1;
 static int proto_quic = -1;
 
+/* What each protocol is to find_layers, by id - layer_kinds_base: one load and
+ * one compare per layer instead of a comparison with each protocol. */
+enum { LAYER_OTHER, LAYER_TLS, LAYER_DTLS, LAYER_EAP, LAYER_QUIC };
+static guint8 *layer_kinds;
+static guint layer_kinds_base, layer_kinds_span; /* span: 0 when none is registered */
+
+static void layer_kinds_build(void)
+{
+    const int ids[] = {proto_tls, proto_dtls, proto_eap, proto_eapol, proto_radius, proto_quic};
+    const guint8 kinds[] = {LAYER_TLS, LAYER_DTLS, LAYER_EAP, LAYER_EAP, LAYER_EAP, LAYER_QUIC};
+    int low = G_MAXINT, high = -1;
+    for (size_t i = 0; i < G_N_ELEMENTS(ids); i++)
+        if (ids[i] >= 0) {
+            low = MIN(low, ids[i]);
+            high = MAX(high, ids[i]);
+        }
+    g_free(layer_kinds);
+    layer_kinds = NULL;
+    layer_kinds_span = 0;
+    if (high < 0)
+        return;
+    layer_kinds_base = (guint)low;
+    layer_kinds_span = (guint)(high - low) + 1;
+    layer_kinds = g_new0(guint8, layer_kinds_span);
+    for (size_t i = 0; i < G_N_ELEMENTS(ids); i++)
+        if (ids[i] >= 0)
+            layer_kinds[ids[i] - low] = kinds[i];
+}
+
 static void find_layers(packet_info *pinfo, frame_layers_t *found)
 {
     guint32 position = 0;
@@ -700,17 +734,31 @@ static void find_layers(packet_info *pinfo, frame_layers_t *found)
     for (wmem_list_frame_t *layer = wmem_list_head(pinfo->layers); layer;
          layer = wmem_list_frame_next(layer)) {
         int proto = GPOINTER_TO_INT(wmem_list_frame_data(layer));
+        guint at = (guint)proto - layer_kinds_base;
         position++;
-        if (proto == proto_tls && !found->tls)
-            found->tls = position;
-        else if (proto == proto_dtls && !found->dtls)
-            found->dtls = position;
-        else if ((proto == proto_radius || proto == proto_eapol || proto == proto_eap) &&
-                 !found->eap) {
-            found->eap = position;
-            found->eap_carrier = proto;
-        } else if (proto == proto_quic && !found->quic)
-            found->quic = position;
+        if (at >= layer_kinds_span)
+            continue;
+        switch (layer_kinds[at]) {
+        case LAYER_TLS:
+            if (!found->tls)
+                found->tls = position;
+            break;
+        case LAYER_DTLS:
+            if (!found->dtls)
+                found->dtls = position;
+            break;
+        case LAYER_EAP:
+            if (!found->eap) {
+                found->eap = position;
+                found->eap_carrier = proto;
+            }
+            break;
+        case LAYER_QUIC:
+            if (!found->quic)
+                found->quic = position;
+            break;
+        default: break;
+        }
     }
 }
 
@@ -1300,6 +1348,12 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 
 static int dissect_mtls(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
+    if (!proto_is_protocol_enabled(mtls_protocol))
+        return 0;
+    /* What call_dissector_work() does for a handle with a protocol: expert
+     * infos name their protocol from it (-z expert). */
+    const char *saved_proto = pinfo->current_proto;
+    pinfo->current_proto = mtls_short_name;
     gboolean final = PINFO_FD_VISITED(pinfo);
     if (!final) {
         frame_layers_t layers;
@@ -1321,6 +1375,7 @@ static int dissect_mtls(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, voi
         if (slot && slot->exchange)
             render_exchange(tvb, pinfo, tree, slot, final);
     }
+    pinfo->current_proto = saved_proto;
     return 0;
 }
 
@@ -1475,7 +1530,14 @@ void proto_register_mtls(void)
 
 void proto_reg_handoff_mtls(void)
 {
-    mtls_handle = create_dissector_handle(dissect_mtls, proto_mtls);
+    /* A handle without a protocol: call_dissector_work() then neither adds a
+     * layer for every frame nor removes it again when nothing was added (a
+     * wmem list append and remove, and three map lookups, per frame: a
+     * post-dissector's layer comes after frame.protocols is written anyway).
+     * dissect_mtls checks that the protocol is enabled itself. */
+    mtls_protocol = find_protocol_by_id(proto_mtls);
+    mtls_short_name = proto_get_protocol_short_name(mtls_protocol);
+    mtls_handle = create_dissector_handle(dissect_mtls, -1);
     register_postdissector(mtls_handle);
 
     proto_tls = proto_get_id_by_filter_name("tls");
@@ -1487,6 +1549,7 @@ void proto_reg_handoff_mtls(void)
     proto_eapol = proto_get_id_by_filter_name("eapol");
     proto_radius = proto_get_id_by_filter_name("radius");
     proto_quic = proto_get_id_by_filter_name("quic");
+    layer_kinds_build();
     mtls_udp_handoff();
     mtls_dtls_handoff();
     mtls_eap_handoff();

@@ -504,9 +504,14 @@ static void stream_bytes(run_t *run, direction_t *dir, uint32_t seq, const uint8
         if (dir->header_have < RECORD_HEADER) {
             if (dir->header_have == 0)
                 dir->record_seq = seq;
-            dir->header[dir->header_have++] = *bytes++;
-            seq++;
-            length--;
+            /* The header's missing bytes, as many as this segment holds. */
+            size_t want = RECORD_HEADER - dir->header_have;
+            size_t copy = length < want ? length : want;
+            memcpy(dir->header + dir->header_have, bytes, copy);
+            dir->header_have = (uint8_t)(dir->header_have + copy);
+            bytes += copy;
+            seq += (uint32_t)copy;
+            length -= copy;
             if (dir->header_have < RECORD_HEADER)
                 continue;
             if (!plausible_header(dir->header)) {
