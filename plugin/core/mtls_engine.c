@@ -10,6 +10,7 @@
 #include "mtls_engine.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,15 @@ struct mtls_conn {
     bool server_finished_next : 1;
 };
 
+/* A later exchange of a connection knows its connection (the first one is at
+ * the connection's start): callers keep one pointer per exchange, not two. */
+typedef struct {
+    mtls_exchange_t exchange; /* first: a pointer to it is a pointer to this */
+    mtls_conn_t *conn;
+} later_exchange_t;
+
+_Static_assert(offsetof(struct mtls_conn, first) == 0, "the first exchange starts the connection");
+
 /* The caller's bytes start here, after the engine's, aligned for any type. */
 #define EXTRA_OFFSET                                                                               \
     ((sizeof(struct mtls_conn) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) *              \
@@ -134,7 +144,7 @@ void mtls_conn_free(mtls_conn_t *conn)
     mtls_exchange_t *exchange = conn->first.next; /* the first one is part of conn */
     while (exchange) {
         mtls_exchange_t *next = exchange->next;
-        free(exchange);
+        free((later_exchange_t *)(uintptr_t)exchange);
         exchange = next;
     }
     free(conn);
@@ -172,6 +182,15 @@ mtls_exchange_t *mtls_conn_latest(mtls_conn_t *conn)
     return exchange_at(conn, conn->exchange_count);
 }
 
+mtls_conn_t *mtls_exchange_conn(const mtls_exchange_t *exchange)
+{
+    if (!exchange)
+        return NULL;
+    if (exchange->number <= 1)
+        return (mtls_conn_t *)(uintptr_t)exchange;
+    return ((const later_exchange_t *)(uintptr_t)exchange)->conn;
+}
+
 static mtls_exchange_t *exchange_open(mtls_conn_t *conn, mtls_phase_t phase, uint32_t frame)
 {
     if (conn->exchange_count >= MTLS_MAX_EXCHANGES_PER_CONNECTION)
@@ -179,9 +198,11 @@ static mtls_exchange_t *exchange_open(mtls_conn_t *conn, mtls_phase_t phase, uin
     /* The first one is inline, zeroed by calloc and unused so far. */
     mtls_exchange_t *exchange = &conn->first;
     if (conn->exchange_count) {
-        exchange = calloc(1, sizeof(*exchange));
-        if (!exchange)
+        later_exchange_t *later = calloc(1, sizeof(*later));
+        if (!later)
             return NULL;
+        later->conn = conn;
+        exchange = &later->exchange;
         mtls_conn_latest(conn)->next = exchange;
     }
     exchange->number = ++conn->exchange_count;

@@ -198,6 +198,8 @@ mtls_conn_t *mtls_conn_new(void); /* mtls_conn_new_with_extra(0) */
 /* A connection whose allocation also holds `extra` zeroed bytes for the caller,
  * aligned for any type (max_align_t), at mtls_conn_extra(). NULL on OOM. */
 mtls_conn_t *mtls_conn_new_with_extra(size_t extra);
+/* The connection an exchange belongs to (NULL for NULL). */
+mtls_conn_t *mtls_exchange_conn(const mtls_exchange_t *exchange);
 /* The caller's bytes (just past the engine's when `extra` was 0); NULL for NULL. */
 void *mtls_conn_extra(mtls_conn_t *conn);
 const void *mtls_conn_extra_const(const mtls_conn_t *conn);

@@ -131,12 +131,16 @@ static mtls_connection_info_t *info_of(mtls_conn_t *connection)
 /* Addresses longer than this (none over TCP/IP) leave the server unknown. */
 #define MAX_ADDRESS_LENGTH 16
 
-/* Every exchange once, with its connection, at its tag - 1 (tag 0: not yet
- * known to the index). */
+/* Every exchange once at its tag - 1 (tag 0: not yet known to the index); its
+ * connection is mtls_exchange_conn(): one pointer per exchange. */
 typedef struct {
     const mtls_exchange_t *exchange;
-    mtls_conn_t *connection;
 } exchange_slot_t;
+
+static mtls_conn_t *slot_connection(const exchange_slot_t *slot)
+{
+    return mtls_exchange_conn(slot->exchange);
+}
 
 /* A frame shows at most this many exchanges. */
 #define MAX_EXCHANGES_PER_FRAME 65
@@ -483,7 +487,7 @@ static void set_endpoints(mtls_connection_info_t *info, const address *server, g
 }
 
 /* Gives `exchange` its slot, once: the diagnosis keys on the tag too. */
-static void tag_exchange(mtls_conn_t *connection, mtls_exchange_t *exchange)
+static void tag_exchange(mtls_exchange_t *exchange)
 {
     if (exchange->tag != 0)
         return;
@@ -491,14 +495,13 @@ static void tag_exchange(mtls_conn_t *connection, mtls_exchange_t *exchange)
     if (!slot)
         return; /* no memory, or past the table's limit: the exchange is not shown */
     slot->exchange = exchange;
-    slot->connection = connection;
     exchange->tag = ++exchange_count;
 }
 
 /* Shows `exchange` on this frame (once). */
-static void index_exchange(packet_info *pinfo, mtls_conn_t *connection, mtls_exchange_t *exchange)
+static void index_exchange(packet_info *pinfo, mtls_exchange_t *exchange)
 {
-    tag_exchange(connection, exchange);
+    tag_exchange(exchange);
     if (exchange->tag != 0)
         mtls_frame_index_add(frame_index, pinfo->num, exchange->tag);
 }
@@ -593,7 +596,7 @@ static void feed_event(packet_info *pinfo, mtls_conn_t *connection, const addres
     mtls_exchange_t *exchange = mtls_conn_feed(connection, &event);
     if (!exchange)
         return;
-    index_exchange(pinfo, connection, exchange);
+    index_exchange(pinfo, exchange);
     diagnose_message(pinfo, &event, exchange, message, message_length);
 }
 
@@ -610,12 +613,12 @@ static void on_event(void *context, unsigned direction, const mtls_event_t *scan
 
 /* The application's answer goes to the exchange it follows: the connection's
  * latest when the answer is read, once; that frame then shows the exchange. */
-static void record_app_answer(packet_info *pinfo, mtls_conn_t *connection,
-                              mtls_exchange_t *exchange, const mtls_app_answer_t *answer)
+static void record_app_answer(packet_info *pinfo, mtls_exchange_t *exchange,
+                              const mtls_app_answer_t *answer)
 {
-    tag_exchange(connection, exchange);
+    tag_exchange(exchange);
     if (mtls_diagnosis_read_app_answer(pinfo, exchange, answer))
-        index_exchange(pinfo, connection, exchange);
+        index_exchange(pinfo, exchange);
 }
 
 /* Decrypted application data of both directions feeds the application reader
@@ -647,7 +650,7 @@ static void app_data(packet_info *pinfo, mtls_conn_t *connection, live_connectio
     live->app_memo = mtls_app_reader_memo(live->app);
     mtls_app_reader_free(live->app);
     live->app = NULL;
-    record_app_answer(pinfo, connection, latest, &answer);
+    record_app_answer(pinfo, latest, &answer);
 }
 
 static void on_application_data(void *context, unsigned direction, uint32_t frame_number _U_,
@@ -682,7 +685,7 @@ static void app_connection_ended(packet_info *pinfo, mtls_conn_t *connection,
             return;
     }
     live->app_done = TRUE;
-    record_app_answer(pinfo, connection, latest, &answer);
+    record_app_answer(pinfo, latest, &answer);
 }
 
 /* Where the protocols the plugin reads sit in this frame's layers (1-based, 0:
@@ -910,7 +913,7 @@ void mtls_transport_outer_result(packet_info *pinfo, mtls_conn_t *connection, mt
     event.alert_description = -1;
     mtls_exchange_t *exchange = mtls_conn_feed(connection, &event);
     if (exchange) {
-        index_exchange(pinfo, connection, exchange);
+        index_exchange(pinfo, exchange);
         mtls_diagnosis_exchange_updated(exchange);
     }
 }
@@ -1201,7 +1204,7 @@ static void queue_tap(packet_info *pinfo, const exchange_slot_t *slot,
     if (have_tap_listener(mtls_tap)) {
         mtls_tap_info_t *tap_info = wmem_new(pinfo->pool, mtls_tap_info_t);
         tap_info->exchange = exchange;
-        tap_info->connection = info_of(slot->connection);
+        tap_info->connection = info_of(slot_connection(slot));
         tap_info->final = final;
         tap_queue_packet(mtls_tap, pinfo, tap_info);
     }
@@ -1291,7 +1294,7 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
     if (flag != -1)
         add_boolean(mtls_tree, tvb, flag, TRUE);
     add_string(mtls_tree, tvb, hf_mtls_phase, mtls_phase_name(exchange->phase));
-    const mtls_connection_info_t *connection_info = info_of(slot->connection);
+    const mtls_connection_info_t *connection_info = info_of(slot_connection(slot));
     char session[64];
     add_string(mtls_tree, tvb, hf_mtls_transport, mtls_connection_transport(connection_info));
     add_string(mtls_tree, tvb, hf_mtls_session,
@@ -1326,7 +1329,7 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
         char evidence_line[1024];
         g_strlcpy(evidence_line, evidence, sizeof(evidence_line));
         mtls_diagnosis_append_evidence(exchange, verdict, evidence_line, sizeof(evidence_line));
-        const mtls_connection_info_t *info = info_of(slot->connection);
+        const mtls_connection_info_t *info = info_of(slot_connection(slot));
         if (info->gap_frame && exchange->last_frame >= info->gap_frame) {
             size_t used = strlen(evidence_line);
             if (used > 0 && evidence_line[used - 1] == '.')

@@ -954,6 +954,10 @@ static void tls12_renegotiation_is_second_exchange_with_phase_renegotiation(sim_
     CHECK(second->verify_frame == r.verify);
     CHECK(mtls_exchange_verdict(second, true) == MTLS_VERDICT_ACCEPTED);
     CHECK(second->decision_frame == ccs);
+    /* Each exchange leads back to its connection. */
+    CHECK(mtls_exchange_conn(first) == s->conn);
+    CHECK(mtls_exchange_conn(second) == s->conn);
+    CHECK(mtls_exchange_conn(NULL) == NULL);
 }
 
 /* Renegotiation refused: the verdict belongs to exchange 2, exchange 1 stays as it was. */
