@@ -701,33 +701,43 @@ static int proto_eapol = -1;
 static int proto_radius = -1;
 static int proto_quic = -1;
 
-/* What each protocol is to find_layers, by id - layer_kinds_base: one load and
- * one compare per layer instead of a comparison with each protocol. */
+/* What each protocol is to find_layers: a direct-mapped table by protocol id
+ * (ids are field indices, far apart: a table over their span would be large),
+ * sized so the six ids fall in distinct slots. One load and one compare per
+ * layer instead of a comparison with each protocol. */
 enum { LAYER_OTHER, LAYER_TLS, LAYER_DTLS, LAYER_EAP, LAYER_QUIC };
-static guint8 *layer_kinds;
-static guint layer_kinds_base, layer_kinds_span; /* span: 0 when none is registered */
+#define LAYER_SLOTS_MAX 4096u
+typedef struct {
+    int proto;
+    guint8 kind;
+} layer_slot_t;
+static layer_slot_t layer_slots[LAYER_SLOTS_MAX];
+static guint layer_mask; /* slots - 1 */
 
 static void layer_kinds_build(void)
 {
     const int ids[] = {proto_tls, proto_dtls, proto_eap, proto_eapol, proto_radius, proto_quic};
     const guint8 kinds[] = {LAYER_TLS, LAYER_DTLS, LAYER_EAP, LAYER_EAP, LAYER_EAP, LAYER_QUIC};
-    int low = G_MAXINT, high = -1;
+    guint slots = 8;
+    for (; slots < LAYER_SLOTS_MAX; slots *= 2) {
+        gboolean distinct = TRUE;
+        for (size_t i = 0; i < G_N_ELEMENTS(ids) && distinct; i++)
+            for (size_t j = 0; j < i; j++)
+                if (ids[i] >= 0 && ids[j] >= 0 && ids[i] != ids[j] &&
+                    ((guint)ids[i] & (slots - 1)) == ((guint)ids[j] & (slots - 1)))
+                    distinct = FALSE;
+        if (distinct)
+            break;
+    }
+    /* At LAYER_SLOTS_MAX a collision (never seen) leaves the later id unfound. */
+    layer_mask = slots - 1;
+    for (guint i = 0; i < slots; i++) /* the only ones find_layers reads */
+        layer_slots[i].proto = -1;
     for (size_t i = 0; i < G_N_ELEMENTS(ids); i++)
-        if (ids[i] >= 0) {
-            low = MIN(low, ids[i]);
-            high = MAX(high, ids[i]);
+        if (ids[i] >= 0 && layer_slots[(guint)ids[i] & layer_mask].proto < 0) {
+            layer_slots[(guint)ids[i] & layer_mask].proto = ids[i];
+            layer_slots[(guint)ids[i] & layer_mask].kind = kinds[i];
         }
-    g_free(layer_kinds);
-    layer_kinds = NULL;
-    layer_kinds_span = 0;
-    if (high < 0)
-        return;
-    layer_kinds_base = (guint)low;
-    layer_kinds_span = (guint)(high - low) + 1;
-    layer_kinds = g_new0(guint8, layer_kinds_span);
-    for (size_t i = 0; i < G_N_ELEMENTS(ids); i++)
-        if (ids[i] >= 0)
-            layer_kinds[ids[i] - low] = kinds[i];
 }
 
 static void find_layers(packet_info *pinfo, frame_layers_t *found)
@@ -737,11 +747,11 @@ static void find_layers(packet_info *pinfo, frame_layers_t *found)
     for (wmem_list_frame_t *layer = wmem_list_head(pinfo->layers); layer;
          layer = wmem_list_frame_next(layer)) {
         int proto = GPOINTER_TO_INT(wmem_list_frame_data(layer));
-        guint at = (guint)proto - layer_kinds_base;
+        const layer_slot_t *slot = &layer_slots[(guint)proto & layer_mask];
         position++;
-        if (at >= layer_kinds_span)
+        if (slot->proto != proto)
             continue;
-        switch (layer_kinds[at]) {
+        switch (slot->kind) {
         case LAYER_TLS:
             if (!found->tls)
                 found->tls = position;
