@@ -19,7 +19,6 @@ mtls_diagnosis_t *mtls_diagnosis_new(void)
 void mtls_diagnosis_clear(mtls_diagnosis_t *diagnosis)
 {
     mtls_cert_unref(diagnosis->certificate);
-    free(diagnosis->app_reply);
     memset(diagnosis, 0, sizeof(*diagnosis));
 }
 
@@ -130,16 +129,7 @@ bool mtls_diagnosis_set_app_answer(mtls_diagnosis_t *diagnosis, uint8_t protocol
     diagnosis->app_has_status = has_status && status <= UINT16_MAX;
     diagnosis->app_status = diagnosis->app_has_status ? (uint16_t)status : 0;
     diagnosis->app_refused = refused;
-    if (reply && reply[0]) {
-        size_t length = 0;
-        while (length < MTLS_APP_REPLY_MAX && reply[length])
-            length++;
-        diagnosis->app_reply = malloc(length + 1);
-        if (diagnosis->app_reply) {
-            memcpy(diagnosis->app_reply, reply, length);
-            diagnosis->app_reply[length] = '\0';
-        }
-    }
+    diagnosis->app_reply = reply && reply[0] ? reply : NULL;
     return true;
 }
 

@@ -14,9 +14,6 @@
 #include "mtls_certs.h"
 #include "mtls_engine.h"
 
-/* An application's reply text is kept up to this many characters. */
-#define MTLS_APP_REPLY_MAX 255
-
 /* Windows (SChannel) fails past about this size of CA list. */
 #define MTLS_CA_NAMES_LARGE 12288
 
@@ -49,7 +46,7 @@ typedef struct {
     bool app_has_status : 1;
     bool app_refused : 1;
     mtls_ca_match_t ca_names_match : 8;
-    char *app_reply; /* the answer as the application said it, owned; NULL when none */
+    const char *app_reply; /* the answer as the application said it (the caller's); NULL when none */
 } mtls_diagnosis_t;
 
 /* The CA names of a CertificateRequest, copied: kept by the caller from the
@@ -90,7 +87,9 @@ bool mtls_diagnosis_set_chain(mtls_diagnosis_t *diagnosis, const mtls_der_t *cha
  * (the caller's number, 0 = unknown), its numeric status when it has one (one
  * above 65535, which no protocol here sends, counts as none),
  * whether it refused the client by the protocol's own rules, and its text
- * (copied; NULL or "" for none). Records the first answer only; returns true
+ * (NULL or "" for none; kept by pointer, not copied: the caller keeps it as
+ * long as the diagnosis, e.g. interned, so that a reply many exchanges share
+ * is held once). Records the first answer only; returns true
  * when it did. */
 bool mtls_diagnosis_set_app_answer(mtls_diagnosis_t *diagnosis, uint8_t protocol, bool has_status,
                                    uint32_t status, bool refused, const char *reply,

@@ -131,6 +131,11 @@ const void *mtls_conn_extra_const(const mtls_conn_t *conn)
     return conn ? (const unsigned char *)conn + EXTRA_OFFSET : NULL;
 }
 
+mtls_conn_t *mtls_conn_of_extra(const void *extra)
+{
+    return extra ? (mtls_conn_t *)(uintptr_t)((const unsigned char *)extra - EXTRA_OFFSET) : NULL;
+}
+
 void mtls_conn_set_inference(mtls_conn_t *conn, bool enabled)
 {
     if (conn)

@@ -203,6 +203,8 @@ mtls_conn_t *mtls_exchange_conn(const mtls_exchange_t *exchange);
 /* The caller's bytes (just past the engine's when `extra` was 0); NULL for NULL. */
 void *mtls_conn_extra(mtls_conn_t *conn);
 const void *mtls_conn_extra_const(const mtls_conn_t *conn);
+/* The connection whose extra bytes these are (mtls_conn_extra's inverse). */
+mtls_conn_t *mtls_conn_of_extra(const void *extra);
 /* Size of the one allocation mtls_conn_new_with_extra(extra) makes, which also
  * holds the first exchange (later ones are allocated on their own); 0 when it
  * would overflow size_t. */

@@ -20,6 +20,7 @@
 #include "mtls_certs.h"
 #include "mtls_index.h"
 #include "packet-mtls-diagnosis.h"
+#include "packet-mtls.h"
 
 static int hf_client_cert_subject = -1;
 static int hf_client_cert_issuer = -1;
@@ -151,9 +152,11 @@ gboolean mtls_diagnosis_read_app_answer(packet_info *pinfo, const mtls_exchange_
                                         const mtls_app_answer_t *answer)
 {
     mtls_diagnosis_t *diagnosis = lookup_or_add(exchange);
+    /* Replies repeat ("HTTP 403 Forbidden"): each text is kept once. */
     return diagnosis && mtls_diagnosis_set_app_answer(diagnosis, (guint8)answer->protocol,
                                                       answer->has_status, answer->status,
-                                                      answer->refused, answer->reply, pinfo->num);
+                                                      answer->refused,
+                                                      mtls_shared_text(answer->reply), pinfo->num);
 }
 
 void mtls_diagnosis_append_evidence(const mtls_exchange_t *exchange, mtls_verdict_t verdict,

@@ -154,7 +154,8 @@ static mtls_table_t *connections[MTLS_TRANSPORT_COUNT];
 static mtls_table_t *exchange_slots;    /* exchange_slot_t by tag - 1 */
 static guint32 exchange_count;          /* tags given so far */
 static mtls_frame_index_t *frame_index; /* frame -> tags shown there, about 2.2 bytes an entry */
-/* Texts many connections share (SNIs, EAP session labels), each once, by id - 1. */
+/* Texts many connections share (SNIs, EAP session labels, application
+ * replies), each once until the file is closed, by id - 1. */
 static GPtrArray *server_names;
 static GHashTable *server_name_ids; /* text -> its id */
 
@@ -176,6 +177,11 @@ static guint32 text_id(const char *text)
         g_hash_table_insert(server_name_ids, copy, GUINT_TO_POINTER(id));
     }
     return id;
+}
+
+const char *mtls_shared_text(const char *text)
+{
+    return text && text[0] && server_name_ids ? text_of(text_id(text)) : NULL;
 }
 
 const char *mtls_connection_server_name(const mtls_connection_info_t *info)
@@ -200,9 +206,34 @@ const char *mtls_connection_transport(const mtls_connection_info_t *info)
     return mtls_transport_name((mtls_transport_t)info->transport);
 }
 
+/* Beside the connections, by connection (mtls_conn_t *): the state of open
+ * ones (live_connection_t), the frame of a gap, an adapter's session label id. */
+static GHashTable *live_states, *gap_frames, *session_labels;
+
+/* The connection whose reports' info this is. */
+static const void *connection_key(const mtls_connection_info_t *info)
+{
+    return mtls_conn_of_extra(info);
+}
+
+guint32 mtls_connection_gap_frame(const mtls_connection_info_t *info)
+{
+    return info->has_gap && gap_frames
+               ? GPOINTER_TO_UINT(g_hash_table_lookup(gap_frames, connection_key(info)))
+               : 0;
+}
+
+static live_connection_t *live_of(const mtls_conn_t *connection)
+{
+    return connection && live_states ? g_hash_table_lookup(live_states, connection) : NULL;
+}
+
 const char *mtls_connection_session(const mtls_connection_info_t *info, char *buffer, size_t size)
 {
-    const char *label = text_of(info->session_label_id);
+    const char *label =
+        info->has_label && session_labels
+            ? text_of(GPOINTER_TO_UINT(g_hash_table_lookup(session_labels, connection_key(info))))
+            : NULL;
     if (label)
         g_strlcpy(buffer, label, size);
     else
@@ -224,16 +255,16 @@ void mtls_connection_address(const mtls_connection_info_t *info, gboolean server
  * did not read are skipped at once. */
 static guint32 live_connections;
 
-static void free_live(mtls_connection_info_t *info)
+static void free_live(mtls_conn_t *connection)
 {
-    live_connection_t *live = (live_connection_t *)info->live;
+    live_connection_t *live = live_of(connection);
     if (!live)
         return;
     mtls_tls_stream_free(live->scanner);
     mtls_app_reader_free(live->app);
     g_free(live);
-    info->live = NULL;
-    if (info->transport == MTLS_TRANSPORT_TCP)
+    g_hash_table_remove(live_states, connection);
+    if (info_of(connection)->transport == MTLS_TRANSPORT_TCP)
         live_connections--;
 }
 
@@ -246,6 +277,9 @@ static void mtls_init(void)
     frame_index = mtls_frame_index_new();
     server_names = g_ptr_array_new_with_free_func(g_free);
     server_name_ids = g_hash_table_new(g_str_hash, g_str_equal);
+    live_states = g_hash_table_new(g_direct_hash, g_direct_equal);
+    gap_frames = g_hash_table_new(g_direct_hash, g_direct_equal);
+    session_labels = g_hash_table_new(g_direct_hash, g_direct_equal);
     follow_layout_ok = TRUE;
     live_connections = 0;
     /* Registered by the expert module's own init, after the handoffs. */
@@ -266,7 +300,7 @@ static void mtls_cleanup(void)
         for (guint32 i = 0; table && i < mtls_table_length(table); i++) {
             mtls_conn_t **connection = mtls_table_get(table, i);
             if (connection && *connection) {
-                free_live(info_of(*connection));
+                free_live(*connection);
                 mtls_conn_free(*connection);
             }
         }
@@ -278,11 +312,18 @@ static void mtls_cleanup(void)
     exchange_count = 0;
     mtls_frame_index_free(frame_index);
     frame_index = NULL;
+    mtls_diagnosis_cleanup(); /* before the texts its replies point to */
     g_hash_table_destroy(server_name_ids);
     server_name_ids = NULL;
     g_ptr_array_free(server_names, TRUE);
     server_names = NULL;
-    mtls_diagnosis_cleanup();
+    g_hash_table_destroy(live_states); /* emptied by free_live above */
+    live_states = NULL;
+    g_hash_table_destroy(gap_frames);
+    gap_frames = NULL;
+    g_hash_table_destroy(session_labels);
+    session_labels = NULL;
+    live_connections = 0;
 }
 
 /* ---- The TCP segment of this frame -------------------------------------- */
@@ -859,7 +900,7 @@ static mtls_conn_t *new_connection(mtls_transport_t transport, guint32 stream, c
     info->transport = (guint8)transport;
     info->address_length = address_length;
     live_connection_t *live = g_new0(live_connection_t, 1);
-    info->live = live;
+    g_hash_table_insert(live_states, connection, live);
     if (transport == MTLS_TRANSPORT_TCP) {
         live->scanner = mtls_tls_stream_new();
         live_connections++;
@@ -885,8 +926,10 @@ mtls_conn_t *mtls_transport_connection(mtls_transport_t transport, guint32 id,
 
 void mtls_transport_set_session_label(mtls_conn_t *connection, const char *label)
 {
-    if (connection && label && *label)
-        info_of(connection)->session_label_id = text_id(label);
+    if (connection && label && *label) {
+        g_hash_table_insert(session_labels, connection, GUINT_TO_POINTER(text_id(label)));
+        info_of(connection)->has_label = 1;
+    }
 }
 
 void mtls_transport_set_server(mtls_conn_t *connection, const mtls_endpoint_t *server,
@@ -901,7 +944,7 @@ void mtls_transport_event(packet_info *pinfo, mtls_conn_t *connection,
                           const mtls_endpoint_t *sender, const mtls_endpoint_t *receiver,
                           const mtls_event_t *event, const guint8 *message, size_t message_length)
 {
-    if (!connection || !info_of(connection)->live)
+    if (!live_of(connection))
         return;
     feed_event(pinfo, connection, &sender->addr, sender->port, &receiver->addr, receiver->port,
                event, message, message_length);
@@ -910,7 +953,7 @@ void mtls_transport_event(packet_info *pinfo, mtls_conn_t *connection,
 void mtls_transport_outer_result(packet_info *pinfo, mtls_conn_t *connection, mtls_outer_t outer,
                                  guint64 quic_error)
 {
-    if (!connection || !info_of(connection)->live || !server_known(info_of(connection)))
+    if (!live_of(connection) || !server_known(info_of(connection)))
         return;
     mtls_event_t event;
     memset(&event, 0, sizeof(event));
@@ -932,20 +975,18 @@ void mtls_transport_application_data(packet_info *pinfo, mtls_conn_t *connection
                                      gboolean from_server, const guint8 *data, size_t length)
 {
     if (connection)
-        app_data(pinfo, connection, (live_connection_t *)info_of(connection)->live, from_server,
-                 data, length);
+        app_data(pinfo, connection, live_of(connection), from_server, data, length);
 }
 
 void mtls_transport_closed(packet_info *pinfo, mtls_conn_t *connection)
 {
     if (!connection)
         return;
-    mtls_connection_info_t *info = info_of(connection);
-    live_connection_t *live = (live_connection_t *)info->live;
+    live_connection_t *live = live_of(connection);
     if (!live)
         return;
     app_connection_ended(pinfo, connection, live);
-    free_live(info);
+    free_live(connection);
 }
 
 /* A capture timestamp in nanoseconds, saturated: hostile files carry any time_t. */
@@ -1014,7 +1055,7 @@ static void analyse_frame(tvbuff_t *tvb, packet_info *pinfo, const frame_layers_
         !(connection = new_connection(MTLS_TRANSPORT_TCP, segment.stream, &segment.src)))
         return;
     mtls_connection_info_t *info = info_of(connection);
-    live_connection_t *live = (live_connection_t *)info->live;
+    live_connection_t *live = live_of(connection);
     if (!live || !live->scanner)
         return; /* closed, or no memory */
 
@@ -1030,11 +1071,13 @@ static void analyse_frame(tvbuff_t *tvb, packet_info *pinfo, const frame_layers_
     };
     mtls_tls_stream_result_t result =
         mtls_tls_stream_segment(live->scanner, &segment.segment, &scanner_callbacks, &frame);
-    if (result.gap && !info->gap_frame)
-        info->gap_frame = pinfo->num;
+    if (result.gap && !info->has_gap) {
+        g_hash_table_insert(gap_frames, connection, GUINT_TO_POINTER(pinfo->num));
+        info->has_gap = 1;
+    }
     if (mtls_tls_stream_closed(live->scanner)) {
         app_connection_ended(pinfo, connection, live);
-        free_live(info);
+        free_live(connection);
     }
 }
 
@@ -1339,15 +1382,15 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
         char evidence_line[1024];
         g_strlcpy(evidence_line, evidence, sizeof(evidence_line));
         mtls_diagnosis_append_evidence(exchange, verdict, evidence_line, sizeof(evidence_line));
-        const mtls_connection_info_t *info = info_of(slot_connection(slot));
-        if (info->gap_frame && exchange->last_frame >= info->gap_frame) {
+        guint32 gap_frame = mtls_connection_gap_frame(info_of(slot_connection(slot)));
+        if (gap_frame && exchange->last_frame >= gap_frame) {
             size_t used = strlen(evidence_line);
             if (used > 0 && evidence_line[used - 1] == '.')
                 evidence_line[--used] = '\0';
             g_snprintf(evidence_line + used, (gulong)(sizeof(evidence_line) - used),
                        "; the capture misses part of the TCP stream (bytes before frame %u), "
                        "so messages of this exchange may be missing.",
-                       info->gap_frame);
+                       gap_frame);
         }
         add_evidence(mtls_tree, tvb, evidence_line, verdict);
     }

@@ -7,16 +7,18 @@
 #include "mtls_engine.h"
 
 /* What the reports know of a connection. It lives in the engine's connection
- * allocation (mtls_conn_extra), with both addresses in place: 34 bytes for IPv4. */
+ * allocation (mtls_conn_extra), with both addresses in place: 24 bytes for
+ * IPv4, so that a connection is one 152-byte allocation. What only some
+ * connections have (the state of an open one, a gap's frame, an EAP session
+ * label) is kept beside it, by connection. */
 typedef struct {
-    void *live;               /* the glue's state while the connection is open, else NULL */
-    guint32 stream;           /* tcp.stream, or the transport adapter's connection id */
-    guint32 gap_frame;        /* first frame after which part of the stream was missing, or 0 */
-    guint32 server_name_id;   /* SNI of the first ClientHello: mtls_connection_server_name() */
-    guint32 session_label_id; /* mtls_connection_session_label(); 0: the stream number */
-    guint8 transport;         /* an mtls_transport_t (mtls_transport.h) */
+    guint32 stream;         /* tcp.stream, or the transport adapter's connection id */
+    guint32 server_name_id; /* SNI of the first ClientHello: mtls_connection_server_name() */
     guint16 client_port;
     guint16 server_port;
+    guint8 transport;      /* an mtls_transport_t (mtls_transport.h) */
+    guint8 has_gap : 1;    /* part of the stream was missing: mtls_connection_gap_frame() */
+    guint8 has_label : 1;  /* the adapter named the session: mtls_connection_session() */
     guint8 address_type;   /* an address_type; AT_NONE until the server is known */
     guint8 address_length; /* of each address below */
     guint8 addresses[];    /* the client's, then the server's */
@@ -25,6 +27,10 @@ typedef struct {
 /* The connection's SNI, or NULL. Each name is kept once until the file is
  * closed: connections to one server share the pointer. */
 const char *mtls_connection_server_name(const mtls_connection_info_t *info);
+/* The first frame after which part of the stream was missing, or 0. */
+guint32 mtls_connection_gap_frame(const mtls_connection_info_t *info);
+/* `text` kept once until the capture file is closed (NULL for NULL or ""). */
+const char *mtls_shared_text(const char *text);
 /* "tcp", "dtls", "eap-tls", "quic". */
 const char *mtls_connection_transport(const mtls_connection_info_t *info);
 /* The text that names the connection within its transport: the stream number
