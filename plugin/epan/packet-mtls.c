@@ -111,15 +111,23 @@ static const value_string mtls_alert_names[] = {
 
 /* What a connection needs only while it is open: the scanner and the reader of
  * the application's answer (made at the first application data, freed once it
- * has answered: its memo is enough for a later exchange). Freed when the
- * connection closes. */
+ * has answered or given up with nothing to tell: its memo is then enough).
+ * Freed when the connection closes. */
 typedef struct {
     mtls_tls_stream_t *scanner;
     mtls_app_reader_t *app;
-    guint16 app_exchange; /* the exchange the application reader answers for */
-    gboolean app_done;    /* it gave that exchange its answer */
-    mtls_app_memo_t app_memo; /* app_done: what the freed reader knew */
+    guint16 app_exchange;     /* the exchange the application reader answers for */
+    guint8 app_done : 1;      /* it gave that exchange its answer */
+    guint8 app_gave_up : 1;   /* it could not read the stream, and heard no answer */
+    mtls_app_memo_t app_memo; /* app_done or app_gave_up: what the freed reader knew */
 } live_connection_t;
+
+static void app_reader_drop(live_connection_t *live)
+{
+    live->app_memo = mtls_app_reader_memo(live->app);
+    mtls_app_reader_free(live->app);
+    live->app = NULL;
+}
 
 /* A TCP connection is the engine's mtls_conn_t; what the reports show of it,
  * mtls_connection_info_t, lives in the same allocation (mtls_conn_extra). */
@@ -668,8 +676,8 @@ static void app_data(packet_info *pinfo, mtls_conn_t *connection, live_connectio
                      gboolean from_server, const uint8_t *data, size_t length)
 {
     mtls_connection_info_t *info = info_of(connection);
-    if (!server_known(info) || !live)
-        return;
+    if (!server_known(info) || !live || live->app_gave_up)
+        return; /* a reader that gave up reads nothing more, as mtls_app_reader_feed() */
     mtls_exchange_t *latest = mtls_conn_latest(connection);
     if (!latest)
         return;
@@ -685,12 +693,18 @@ static void app_data(packet_info *pinfo, mtls_conn_t *connection, live_connectio
     }
     live->app_exchange = latest->number;
     mtls_app_answer_t answer;
-    if (!mtls_app_reader_feed(live->app, from_server, data, length, &answer))
+    if (!mtls_app_reader_feed(live->app, from_server, data, length, &answer)) {
+        /* Given up, with no first answer to tell at the end: the protocol is all
+         * the connection's end needs (app_connection_ended). */
+        if (!mtls_app_reader_wants_data(live->app) &&
+            !mtls_app_reader_first_answer(live->app, &answer)) {
+            live->app_gave_up = TRUE;
+            app_reader_drop(live);
+        }
         return;
+    }
     live->app_done = TRUE;
-    live->app_memo = mtls_app_reader_memo(live->app);
-    mtls_app_reader_free(live->app);
-    live->app = NULL;
+    app_reader_drop(live);
     record_app_answer(pinfo, latest, &answer);
 }
 
@@ -713,16 +727,17 @@ static void on_application_data(void *context, unsigned direction, uint32_t fram
 static void app_connection_ended(packet_info *pinfo, mtls_conn_t *connection,
                                  live_connection_t *live)
 {
-    if (!live->app || live->app_done)
+    if ((!live->app && !live->app_gave_up) || live->app_done)
         return;
     mtls_exchange_t *latest = mtls_conn_latest(connection);
     if (!latest || latest->number != live->app_exchange)
         return;
     mtls_app_answer_t answer;
-    if (!mtls_app_reader_first_answer(live->app, &answer)) {
+    if (!live->app || !mtls_app_reader_first_answer(live->app, &answer)) {
         memset(&answer, 0, sizeof(answer));
-        answer.protocol = mtls_app_reader_protocol(live->app);
-        if (answer.protocol == MTLS_APP_UNKNOWN)
+        answer.protocol = live->app ? mtls_app_reader_protocol(live->app)
+                                    : (mtls_app_protocol_t)live->app_memo.protocol;
+        if (answer.protocol == MTLS_APP_UNKNOWN || answer.protocol >= MTLS_APP_PROTOCOL_COUNT)
             return;
     }
     live->app_done = TRUE;
