@@ -14,7 +14,8 @@
  * give the same decisive answer, or none, and the same first answer: the
  * reader takes chunks of any size. Every reply is NUL-terminated printable
  * ASCII. Then the first reader is restarted and fed the turns again (the
- * renegotiation path). Seeds: the decrypted application data of the sample
+ * renegotiation path), and so is a reader made from its memo, which must read
+ * them alike. Seeds: the decrypted application data of the sample
  * captures' connections, and a transcript per protocol
  * (tests/fuzz/make_corpus.py).
  */
@@ -135,13 +136,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(after.decisive == 0);
     }
 
-    /* A renegotiation: start over, read the same bytes again. */
+    /* A renegotiation: start over, read the same bytes again; a reader made
+     * from the memo (the glue frees readers that answered) reads them alike. */
+    mtls_app_reader_t *from_memo =
+        mtls_app_reader_from_memo(port, mtls_app_reader_memo(whole_reader));
     mtls_app_reader_restart(whole_reader);
-    result_t again = {0};
+    result_t again = {0}, again_memo = {0};
     for (size_t t = 0; t < count; t++)
         feed(whole_reader, turns[t].from_server, turns[t].bytes, turns[t].length, &again);
     FUZZ_CHECK(again.decisive <= 1);
+    if (from_memo) {
+        for (size_t t = 0; t < count; t++)
+            feed(from_memo, turns[t].from_server, turns[t].bytes, turns[t].length, &again_memo);
+        FUZZ_CHECK(again_memo.decisive == again.decisive);
+        if (again.decisive)
+            FUZZ_CHECK(strcmp(again.answer.reply, again_memo.answer.reply) == 0 &&
+                       again.answer.status == again_memo.answer.status &&
+                       again.answer.refused == again_memo.answer.refused);
+        FUZZ_CHECK(mtls_app_reader_wants_data(from_memo) ==
+                   mtls_app_reader_wants_data(whole_reader));
+    }
 
+    mtls_app_reader_free(from_memo);
     mtls_app_reader_free(whole_reader);
     mtls_app_reader_free(reader);
     return 0;
