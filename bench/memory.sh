@@ -10,8 +10,11 @@
 # not the *-byte-segments ones, see bench/common.sh,
 # N = 1000 by default), and prints the heap the plugin holds at tshark's peak,
 # by allocation site (the last frames of the plugin's own stack), in bytes per
-# connection. heaptrack counts the bytes asked for, not malloc's own overhead:
-# bench/run.sh measures the whole (RSS) and this one says which part is whose.
+# connection, then how much of it only open connections hold (their scanner and
+# application reader, freed when each closes: that part depends on how many are
+# open at the peak) and how much is kept until the file is closed. heaptrack
+# counts the bytes asked for, not malloc's own overhead: bench/run.sh measures
+# the whole (RSS) and this one says which part is whose.
 #
 # Env: MTLS_BUILD_DIR  build directory (default <repo>/build)
 #      MTLS_BENCH_DIR  work directory (default /tmp/mtls-bench)
@@ -81,4 +84,12 @@ for site, size in sorted(sites.items(), key=lambda item: -item[1]):
     if size * 1000 >= total:
         print(f"  {size / connections:8.1f} B/conn  {site}")
 print(f"  {total / connections:8.1f} B/conn  total")
+# What only open connections hold (freed when each closes: how much is held at
+# the peak depends on how many are open at once, not on the capture's length),
+# and the rest, kept until the file is closed.
+live = re.compile(r"mtls_app_reader_new|mtls_tls_stream_|new_connection > (g_malloc0|g_hash_table_insert)?$")
+open_state = sum(size for site, size in sites.items() if live.search(site))
+print(f"  {open_state / connections:8.1f} B/conn  of it: open connections' state (scanner, "
+      "application reader, their index)")
+print(f"  {(total - open_state) / connections:8.1f} B/conn  of it: kept until the file is closed")
 EOF
