@@ -114,6 +114,7 @@ static const value_string mtls_alert_names[] = {
  * has answered or given up with nothing to tell: its memo is then enough).
  * Freed when the connection closes. */
 typedef struct {
+    mtls_conn_t *connection; /* whose state this is */
     mtls_tls_stream_t *scanner;
     mtls_app_reader_t *app;
     guint16 app_exchange;     /* the exchange the application reader answers for */
@@ -157,8 +158,12 @@ static int mtls_tap = -1;
 
 /* Tables grow in chunks, not by doubling: a capture holds millions of
  * connections, and nothing moves once stored. */
-/* mtls_conn_t * by tcp.stream, and by each transport adapter's connection id */
+/* By tcp.stream, and by each transport adapter's connection id, a connection
+ * cell: the mtls_conn_t * of a closed connection, or while it is open its
+ * live_connection_t * with the low bit set (the state of open connections is
+ * found with the connection, and costs closed ones nothing). */
 static mtls_table_t *connections[MTLS_TRANSPORT_COUNT];
+typedef uintptr_t connection_cell_t;
 static mtls_table_t *exchange_slots;    /* exchange_slot_t by tag - 1 */
 static guint32 exchange_count;          /* tags given so far */
 static mtls_frame_index_t *frame_index; /* frame -> tags shown there, about 2.2 bytes an entry */
@@ -214,9 +219,9 @@ const char *mtls_connection_transport(const mtls_connection_info_t *info)
     return mtls_transport_name((mtls_transport_t)info->transport);
 }
 
-/* Beside the connections, by connection (mtls_conn_t *): the state of open
- * ones (live_connection_t), the frame of a gap, an adapter's session label id. */
-static GHashTable *live_states, *gap_frames, *session_labels;
+/* Beside the connections, by connection (mtls_conn_t *): the frame of a gap, an
+ * adapter's session label id. */
+static GHashTable *gap_frames, *session_labels;
 
 /* The connection whose reports' info this is. */
 static const void *connection_key(const mtls_connection_info_t *info)
@@ -231,9 +236,32 @@ guint32 mtls_connection_gap_frame(const mtls_connection_info_t *info)
                : 0;
 }
 
+static mtls_conn_t *cell_connection(connection_cell_t cell)
+{
+    return (cell & 1) ? ((live_connection_t *)(cell & ~(connection_cell_t)1))->connection
+                      : (mtls_conn_t *)cell;
+}
+
+static live_connection_t *cell_live(connection_cell_t cell)
+{
+    return (cell & 1) ? (live_connection_t *)(cell & ~(connection_cell_t)1) : NULL;
+}
+
+static connection_cell_t *cell_of(const mtls_conn_t *connection)
+{
+    if (!connection)
+        return NULL;
+    const mtls_connection_info_t *info = info_of((mtls_conn_t *)(uintptr_t)connection);
+    if (info->transport >= MTLS_TRANSPORT_COUNT || !connections[info->transport])
+        return NULL;
+    return mtls_table_get(connections[info->transport], info->stream);
+}
+
 static live_connection_t *live_of(const mtls_conn_t *connection)
 {
-    return connection && live_states ? g_hash_table_lookup(live_states, connection) : NULL;
+    connection_cell_t *cell = cell_of(connection);
+    live_connection_t *live = cell ? cell_live(*cell) : NULL;
+    return live && live->connection == connection ? live : NULL;
 }
 
 const char *mtls_connection_session(const mtls_connection_info_t *info, char *buffer, size_t size)
@@ -271,7 +299,7 @@ static void free_live(mtls_conn_t *connection)
     mtls_tls_stream_free(live->scanner);
     mtls_app_reader_free(live->app);
     g_free(live);
-    g_hash_table_remove(live_states, connection);
+    *cell_of(connection) = (connection_cell_t)connection;
     if (info_of(connection)->transport == MTLS_TRANSPORT_TCP)
         live_connections--;
 }
@@ -279,13 +307,12 @@ static void free_live(mtls_conn_t *connection)
 static void mtls_init(void)
 {
     for (int transport = 0; transport < MTLS_TRANSPORT_COUNT; transport++)
-        connections[transport] = mtls_table_new(sizeof(mtls_conn_t *));
+        connections[transport] = mtls_table_new(sizeof(connection_cell_t));
     exchange_slots = mtls_table_new(sizeof(exchange_slot_t));
     exchange_count = 0;
     frame_index = mtls_frame_index_new();
     server_names = g_ptr_array_new_with_free_func(g_free);
     server_name_ids = g_hash_table_new(g_str_hash, g_str_equal);
-    live_states = g_hash_table_new(g_direct_hash, g_direct_equal);
     gap_frames = g_hash_table_new(g_direct_hash, g_direct_equal);
     session_labels = g_hash_table_new(g_direct_hash, g_direct_equal);
     follow_layout_ok = TRUE;
@@ -306,10 +333,11 @@ static void mtls_cleanup(void)
     for (int transport = 0; transport < MTLS_TRANSPORT_COUNT; transport++) {
         mtls_table_t *table = connections[transport];
         for (guint32 i = 0; table && i < mtls_table_length(table); i++) {
-            mtls_conn_t **connection = mtls_table_get(table, i);
-            if (connection && *connection) {
-                free_live(*connection);
-                mtls_conn_free(*connection);
+            connection_cell_t *cell = mtls_table_get(table, i);
+            if (cell && *cell) {
+                mtls_conn_t *connection = cell_connection(*cell);
+                free_live(connection);
+                mtls_conn_free(connection);
             }
         }
         mtls_table_free(table);
@@ -325,8 +353,6 @@ static void mtls_cleanup(void)
     server_name_ids = NULL;
     g_ptr_array_free(server_names, TRUE);
     server_names = NULL;
-    g_hash_table_destroy(live_states); /* emptied by free_live above */
-    live_states = NULL;
     g_hash_table_destroy(gap_frames);
     gap_frames = NULL;
     g_hash_table_destroy(session_labels);
@@ -902,7 +928,7 @@ static mtls_conn_t *new_connection(mtls_transport_t transport, guint32 stream, c
 {
     /* Room for both addresses, as long as this packet's. */
     guint8 address_length = src->len > 0 && src->len <= MAX_ADDRESS_LENGTH ? (guint8)src->len : 0;
-    mtls_conn_t **cell = mtls_table_slot(connections[transport], stream);
+    connection_cell_t *cell = mtls_table_slot(connections[transport], stream);
     if (!cell)
         return NULL;
     mtls_conn_t *connection =
@@ -915,13 +941,14 @@ static mtls_conn_t *new_connection(mtls_transport_t transport, guint32 stream, c
     info->transport = (guint8)transport;
     info->address_length = address_length;
     live_connection_t *live = g_new0(live_connection_t, 1);
-    g_hash_table_insert(live_states, connection, live);
+    live->connection = connection;
     if (transport == MTLS_TRANSPORT_TCP) {
         live->scanner = mtls_tls_stream_new();
         live_connections++;
         want_tcp_segments();
     }
-    *cell = connection;
+    /* g_new0's memory is aligned for any type: its low bit is free. */
+    *cell = (connection_cell_t)live | 1;
     return connection;
 }
 
@@ -933,9 +960,9 @@ mtls_conn_t *mtls_transport_connection(mtls_transport_t transport, guint32 id,
     if ((int)transport <= MTLS_TRANSPORT_TCP || transport >= MTLS_TRANSPORT_COUNT ||
         !connections[transport])
         return NULL;
-    mtls_conn_t **known = mtls_table_get(connections[transport], id);
+    connection_cell_t *known = mtls_table_get(connections[transport], id);
     if (known && *known)
-        return *known;
+        return cell_connection(*known);
     return create ? new_connection(transport, id, first_sender) : NULL;
 }
 
@@ -1058,8 +1085,9 @@ static void analyse_frame(tvbuff_t *tvb, packet_info *pinfo, const frame_layers_
     gboolean tapped = segment_from_taps(&segment);
     if (!tapped && !stream_from_conversation(pinfo, &segment.stream))
         return;
-    mtls_conn_t **known = mtls_table_get(connections[MTLS_TRANSPORT_TCP], segment.stream);
-    mtls_conn_t *connection = known ? *known : NULL;
+    connection_cell_t *known = mtls_table_get(connections[MTLS_TRANSPORT_TCP], segment.stream);
+    mtls_conn_t *connection = known && *known ? cell_connection(*known) : NULL;
+    live_connection_t *live = known ? cell_live(*known) : NULL;
     if (!connection && !tls_in_frame(pinfo, layers))
         return;
     if (!tapped && !segment_from_frame(tvb, pinfo, &segment))
@@ -1070,7 +1098,8 @@ static void analyse_frame(tvbuff_t *tvb, packet_info *pinfo, const frame_layers_
         !(connection = new_connection(MTLS_TRANSPORT_TCP, segment.stream, &segment.src)))
         return;
     mtls_connection_info_t *info = info_of(connection);
-    live_connection_t *live = live_of(connection);
+    if (!live)
+        live = live_of(connection); /* made just now */
     if (!live || !live->scanner)
         return; /* closed, or no memory */
 
