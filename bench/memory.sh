@@ -90,6 +90,6 @@ print(f"  {total / connections:8.1f} B/conn  total")
 live = re.compile(r"mtls_app_reader_new|mtls_tls_stream_|new_connection > (g_malloc0|g_hash_table_insert)?$")
 open_state = sum(size for site, size in sites.items() if live.search(site))
 print(f"  {open_state / connections:8.1f} B/conn  of it: open connections' state (scanner, "
-      "application reader, their index)")
+      "application reader)")
 print(f"  {(total - open_state) / connections:8.1f} B/conn  of it: kept until the file is closed")
 EOF
