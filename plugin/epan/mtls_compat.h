@@ -71,6 +71,16 @@ typedef struct {
     struct tcp_analysis *tcpd;
 } mtls_tcp_follow_tap_data_t;
 
+/* A wmem list frame, a struct private to wsutil/wmem/wmem_list.c (the same in
+ * 4.0 to 4.6): the post-dissector walks pinfo->layers on every frame, and two
+ * library calls per layer cost more than the walk itself. The glue checks the
+ * layout on the first frames (each frame's next and data as the API gives
+ * them) and walks with wmem_list_frame_next() if it ever differs. */
+typedef struct mtls_wmem_list_frame {
+    struct mtls_wmem_list_frame *next, *prev;
+    void *data;
+} mtls_wmem_list_frame_t;
+
 /* ==== Sequence analysis (Statistics > Flow Graph, `-z flow,<name>`) ==========
  *
  * libwireshark 4.0 to 4.6 exports register_seq_analysis() and the

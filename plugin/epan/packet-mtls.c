@@ -822,13 +822,49 @@ static void layer_kinds_build(void)
         }
 }
 
+/* mtls_compat.h: the layers' list frames read in place once their layout was
+ * checked against the API on LAYOUT_CHECKS frames; through the API otherwise. */
+#define LAYOUT_CHECKS 16
+static guint layout_checks_left = LAYOUT_CHECKS;
+static gboolean layout_ok = TRUE;
+
+static gboolean list_layout_matches(wmem_list_t *list)
+{
+    for (wmem_list_frame_t *frame = wmem_list_head(list); frame;
+         frame = wmem_list_frame_next(frame)) {
+        const mtls_wmem_list_frame_t *mine = (const mtls_wmem_list_frame_t *)frame;
+        if ((const void *)mine->next != (const void *)wmem_list_frame_next(frame) ||
+            mine->data != wmem_list_frame_data(frame))
+            return FALSE;
+    }
+    return TRUE;
+}
+
 static void find_layers(packet_info *pinfo, frame_layers_t *found)
 {
     guint32 position = 0;
     memset(found, 0, sizeof(*found));
-    for (wmem_list_frame_t *layer = wmem_list_head(pinfo->layers); layer;
-         layer = wmem_list_frame_next(layer)) {
-        int proto = GPOINTER_TO_INT(wmem_list_frame_data(layer));
+    if (layout_checks_left > 0 && layout_ok) {
+        layout_checks_left--;
+        if (!list_layout_matches(pinfo->layers)) {
+            layout_ok = FALSE;
+            ws_warning("mtls: wmem list frames have an unexpected layout in Wireshark %s; "
+                       "walking frame layers through the API instead",
+                       epan_get_version());
+        }
+    }
+    const mtls_wmem_list_frame_t *next = NULL;
+    wmem_list_frame_t *layer = wmem_list_head(pinfo->layers);
+    for (; layer; layer = layout_ok ? (wmem_list_frame_t *)(void *)next
+                                    : wmem_list_frame_next(layer)) {
+        int proto;
+        if (layout_ok) {
+            const mtls_wmem_list_frame_t *mine = (const mtls_wmem_list_frame_t *)(void *)layer;
+            next = mine->next;
+            proto = GPOINTER_TO_INT(mine->data);
+        } else {
+            proto = GPOINTER_TO_INT(wmem_list_frame_data(layer));
+        }
         const layer_slot_t *slot = &layer_slots[(guint)proto & layer_mask];
         position++;
         if (slot->proto != proto)
