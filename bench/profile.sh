@@ -3,7 +3,7 @@
 #
 # bench/profile.sh: what the mtls plugin costs, in instructions (repeatable).
 #
-#   bench/profile.sh [--connections N] [--rows LIST] [--functions] [--jobs N] [CAPTURE]
+#   bench/profile.sh [--connections N] [--rows LIST] [--functions] [--jobs N] [--repeat N] [CAPTURE]
 #
 # Wall time (bench/run.sh) is noisy on a shared machine; instruction counts are
 # not. This runs tshark under valgrind --tool=callgrind and counts the instructions
@@ -34,6 +34,9 @@
 # --functions also prints the 15 functions whose self cost differs most between
 # plain and plugin in the first row given to --rows (callgrind_annotate).
 # --jobs N runs N callgrind runs at once (default 1; the counts do not change).
+# --repeat N runs each N times and takes the median count (default 1): wmem maps
+# hash with a random seed per process, so one run's count moves by a few tenths
+# of a percent from one run to the next.
 # tshark writes its one-line-per-packet output to /dev/null. As root every run
 # drops to nobody (tshark ignores WIRESHARK_PLUGIN_DIR as root), with a throwaway
 # HOME and an empty extcap folder. Fails (FAIL ...) if tshark -G plugins does not
@@ -56,15 +59,17 @@ all_rows=keys,nokeys,keys-2,notls,floor,floor-notls,tree
 connections=300
 functions=0
 jobs=1
+repeat=1
 rows_arg=$all_rows
 capture=
-usage="usage: $0 [--connections N] [--rows $all_rows] [--functions] [--jobs N] [CAPTURE]"
+usage="usage: $0 [--connections N] [--rows $all_rows] [--functions] [--jobs N] [--repeat N] [CAPTURE]"
 while [ $# -gt 0 ]; do
   case $1 in
     --connections) connections=$2; shift ;;
     --rows) rows_arg=$2; shift ;;
     --functions) functions=1 ;;
     --jobs) jobs=$2; shift ;;
+    --repeat) repeat=$2; shift ;;
     -h | --help) awk 'NR > 2 && /^#/ {sub(/^# ?/, ""); print; next} NR > 2 {exit}' "$0"; exit 0 ;;
     -*) echo "$usage" >&2; exit 2 ;;
     *) capture=$1 ;;
@@ -131,7 +136,13 @@ if grep -q '^mtls\.so' <<< "$without_plugin"; then
   exit 1
 fi
 
-total() { awk '/^(summary|totals):/ {print $2; exit}' "$run/callgrind.out.$1"; }
+# total RUN: its Ir, the median of its --repeat runs (wmem maps hash with a
+# per-process random seed: a run's count moves by a few tenths of a percent).
+total() {
+  for file in "$run/callgrind.out.$1" "$run/callgrind.out.$1".r*; do
+    [ -e "$file" ] && awk '/^(summary|totals):/ {print $2; exit}' "$file"
+  done | sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)}'
+}
 # profile RUN PLUGDIR CAPTURE TSHARK-ARGS...: callgrind.out.RUN in $run; on failure
 # $run/FAILED.RUN and status 1.
 profile() {
@@ -195,6 +206,10 @@ echo "== profiling $connections connections in $run: ${runs[*]}" >&2
 for name in "${runs[@]}"; do
   # shellcheck disable=SC2046
   launch "$name" $(run_spec "$name")
+  for ((i = 2; i <= repeat; i++)); do
+    # shellcheck disable=SC2046
+    launch "$name.r$i" $(run_spec "$name")
+  done
 done
 wait
 if compgen -G "$run/FAILED.*" >/dev/null; then exit 1; fi

@@ -124,7 +124,7 @@ static void read_key_purposes(gnutls_x509_crt_t crt, mtls_cert_info_t *info)
 #define CERT_FIRST_BUCKETS 64u
 
 struct mtls_cert {
-    mtls_cert_info_t info; /* first: a pointer to the info is a pointer to the entry */
+    mtls_cert_info_t info;  /* first: a pointer to the info is a pointer to the entry */
     struct mtls_cert *next; /* the next entry of its bucket */
     uint32_t hash;
     unsigned references;

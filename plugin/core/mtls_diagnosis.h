@@ -46,7 +46,8 @@ typedef struct {
     bool app_has_status : 1;
     bool app_refused : 1;
     mtls_ca_match_t ca_names_match : 8;
-    const char *app_reply; /* the answer as the application said it (the caller's); NULL when none */
+    /* The answer as the application said it (the caller's text); NULL when none */
+    const char *app_reply;
 } mtls_diagnosis_t;
 
 /* The CA names of a CertificateRequest, copied: kept by the caller from the

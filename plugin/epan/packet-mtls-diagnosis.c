@@ -153,10 +153,9 @@ gboolean mtls_diagnosis_read_app_answer(packet_info *pinfo, const mtls_exchange_
 {
     mtls_diagnosis_t *diagnosis = lookup_or_add(exchange);
     /* Replies repeat ("HTTP 403 Forbidden"): each text is kept once. */
-    return diagnosis && mtls_diagnosis_set_app_answer(diagnosis, (guint8)answer->protocol,
-                                                      answer->has_status, answer->status,
-                                                      answer->refused,
-                                                      mtls_shared_text(answer->reply), pinfo->num);
+    return diagnosis && mtls_diagnosis_set_app_answer(
+                            diagnosis, (guint8)answer->protocol, answer->has_status, answer->status,
+                            answer->refused, mtls_shared_text(answer->reply), pinfo->num);
 }
 
 void mtls_diagnosis_append_evidence(const mtls_exchange_t *exchange, mtls_verdict_t verdict,

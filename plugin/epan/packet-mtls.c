@@ -855,8 +855,8 @@ static void find_layers(packet_info *pinfo, frame_layers_t *found)
     }
     const mtls_wmem_list_frame_t *next = NULL;
     wmem_list_frame_t *layer = wmem_list_head(pinfo->layers);
-    for (; layer; layer = layout_ok ? (wmem_list_frame_t *)(void *)next
-                                    : wmem_list_frame_next(layer)) {
+    for (; layer;
+         layer = layout_ok ? (wmem_list_frame_t *)(void *)next : wmem_list_frame_next(layer)) {
         int proto;
         if (layout_ok) {
             const mtls_wmem_list_frame_t *mine = (const mtls_wmem_list_frame_t *)(void *)layer;
