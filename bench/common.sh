@@ -57,7 +57,10 @@ bench_capture() {
   else
     cp "$capture" "$run/capture.pcapng"
     capture=$run/capture.pcapng
-    connections=$(tshark -r "$capture" -T fields -e tcp.stream 2>/dev/null | sort -un | wc -l)
+    # TCP connections, or UDP flows (DTLS, QUIC) when there is no TCP.
+    connections=$(tshark -r "$capture" -Y tcp -T fields -e tcp.stream 2>/dev/null | sort -un | wc -l)
+    [ "$connections" -gt 0 ] ||
+      connections=$(tshark -r "$capture" -Y udp -T fields -e udp.stream 2>/dev/null | sort -un | wc -l)
   fi
   chmod 644 "$capture"
 }
