@@ -867,29 +867,14 @@ static void find_layers(packet_info *pinfo, frame_layers_t *found)
         }
         const layer_slot_t *slot = &layer_slots[(guint)proto & layer_mask];
         position++;
-        if (slot->proto != proto)
+        if (slot->proto != proto || slot->kind == LAYER_OTHER)
             continue;
-        switch (slot->kind) {
-        case LAYER_TLS:
-            if (!found->tls)
-                found->tls = position;
-            break;
-        case LAYER_DTLS:
-            if (!found->dtls)
-                found->dtls = position;
-            break;
-        case LAYER_EAP:
-            if (!found->eap) {
-                found->eap = position;
-                found->eap_carrier = proto;
-            }
-            break;
-        case LAYER_QUIC:
-            if (!found->quic)
-                found->quic = position;
-            break;
-        default: break;
-        }
+        guint32 *first[] = {NULL, &found->tls, &found->dtls, &found->eap, &found->quic};
+        if (*first[slot->kind])
+            continue; /* the outermost one counts */
+        *first[slot->kind] = position;
+        if (slot->kind == LAYER_EAP)
+            found->eap_carrier = proto;
     }
 }
 

@@ -1135,17 +1135,27 @@ static void after_the_answer_nothing_is_read(void)
     mtls_app_reader_free(reader);
 }
 
+/* An HTTP reader that has read a GET and its 403 answer (NULL on failure). */
+static mtls_app_reader_t *http_reader_refused(mtls_app_answer_t *answer)
+{
+    static const char request[] = "GET / HTTP/1.1\r\n\r\n";
+    static const char refusal[] = "HTTP/1.1 403 Forbidden\r\n\r\n";
+    mtls_app_reader_t *reader = mtls_app_reader_new(443);
+    if (!reader)
+        return NULL;
+    CHECK(!mtls_app_reader_feed(reader, false, (const uint8_t *)request, sizeof(request) - 1,
+                                answer));
+    CHECK(
+        mtls_app_reader_feed(reader, true, (const uint8_t *)refusal, sizeof(refusal) - 1, answer));
+    return reader;
+}
+
 static void decisive_once_then_restart(void)
 {
-    mtls_app_reader_t *reader = mtls_app_reader_new(443);
-    REQUIRE(reader);
     mtls_app_answer_t answer;
-    static const char request[] = "GET / HTTP/1.1\r\n\r\n";
-    static const char first[] = "HTTP/1.1 403 Forbidden\r\n\r\n";
+    mtls_app_reader_t *reader = http_reader_refused(&answer);
+    REQUIRE(reader);
     static const char second[] = "HTTP/1.1 200 OK\r\n\r\n";
-    CHECK(!mtls_app_reader_feed(reader, false, (const uint8_t *)request, sizeof(request) - 1,
-                                &answer));
-    REQUIRE(mtls_app_reader_feed(reader, true, (const uint8_t *)first, sizeof(first) - 1, &answer));
     CHECK(answer.refused && answer.status == 403);
     CHECK(!mtls_app_reader_wants_data(reader));
     CHECK(
@@ -1177,14 +1187,10 @@ static void decisive_once_then_restart(void)
 static void memo_then_next_answer(void)
 {
     mtls_app_answer_t answer;
-    mtls_app_reader_t *reader = mtls_app_reader_new(443);
+    mtls_app_reader_t *reader = http_reader_refused(&answer);
     REQUIRE(reader);
-    static const char request[] = "GET / HTTP/1.1\r\n\r\n";
-    static const char first[] = "HTTP/1.1 403 Forbidden\r\n\r\n";
     static const char second[] = "HTTP/1.1 200 OK\r\n\r\n";
-    CHECK(!mtls_app_reader_feed(reader, false, (const uint8_t *)request, sizeof(request) - 1,
-                                &answer));
-    REQUIRE(mtls_app_reader_feed(reader, true, (const uint8_t *)first, sizeof(first) - 1, &answer));
+    CHECK(answer.refused && answer.status == 403);
     mtls_app_memo_t memo = mtls_app_reader_memo(reader);
     mtls_app_reader_free(reader);
     CHECK(memo.protocol == MTLS_APP_HTTP);
