@@ -193,8 +193,7 @@ for row in "${rows[@]}"; do
     [[ " ${runs[*]} " == *" $name "* ]] || runs+=("$name")
   done
 done
-# --functions compares the first row's two runs (plain and plugin on the keys
-# capture when that row is keys, or when no row asks for it).
+# --functions compares the first row's two runs (by default the keys row's).
 read -r function_run function_base _ <<< "${row_run[${rows[0]}]}"
 if [ "$functions" = 1 ]; then
   for name in "$function_base" "$function_run"; do

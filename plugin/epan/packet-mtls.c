@@ -1115,12 +1115,12 @@ static void analyse_frame(tvbuff_t *tvb, packet_info *pinfo, const frame_layers_
         return;
     if (!connection && !starts_like_tls(layers, &segment.segment))
         return;
-    if (!connection &&
-        !(connection = new_connection(MTLS_TRANSPORT_TCP, segment.stream, &segment.src)))
-        return;
-    mtls_connection_info_t *info = info_of(connection);
-    if (!live)
+    if (!connection) {
+        if (!(connection = new_connection(MTLS_TRANSPORT_TCP, segment.stream, &segment.src)))
+            return;
         live = live_of(connection); /* made just now */
+    }
+    mtls_connection_info_t *info = info_of(connection);
     if (!live || !live->scanner)
         return; /* closed, or no memory */
 

@@ -1135,6 +1135,9 @@ static void after_the_answer_nothing_is_read(void)
     mtls_app_reader_free(reader);
 }
 
+/* The answer to a second request, after a renegotiation. */
+static const char http_ok[] = "HTTP/1.1 200 OK\r\n\r\n";
+
 /* An HTTP reader that has read a GET and its 403 answer (NULL on failure). */
 static mtls_app_reader_t *http_reader_refused(mtls_app_answer_t *answer)
 {
@@ -1147,6 +1150,7 @@ static mtls_app_reader_t *http_reader_refused(mtls_app_answer_t *answer)
                                 answer));
     CHECK(
         mtls_app_reader_feed(reader, true, (const uint8_t *)refusal, sizeof(refusal) - 1, answer));
+    CHECK(answer->refused && answer->status == 403);
     return reader;
 }
 
@@ -1155,23 +1159,21 @@ static void decisive_once_then_restart(void)
     mtls_app_answer_t answer;
     mtls_app_reader_t *reader = http_reader_refused(&answer);
     REQUIRE(reader);
-    static const char second[] = "HTTP/1.1 200 OK\r\n\r\n";
-    CHECK(answer.refused && answer.status == 403);
     CHECK(!mtls_app_reader_wants_data(reader));
-    CHECK(
-        !mtls_app_reader_feed(reader, true, (const uint8_t *)second, sizeof(second) - 1, &answer));
+    CHECK(!mtls_app_reader_feed(reader, true, (const uint8_t *)http_ok, sizeof(http_ok) - 1,
+                                &answer));
     CHECK(!mtls_app_reader_first_answer(reader, &answer));
     /* After a renegotiation, the next answer is read again. */
     mtls_app_reader_restart(reader);
     CHECK(mtls_app_reader_wants_data(reader));
     REQUIRE(
-        mtls_app_reader_feed(reader, true, (const uint8_t *)second, sizeof(second) - 1, &answer));
+        mtls_app_reader_feed(reader, true, (const uint8_t *)http_ok, sizeof(http_ok) - 1, &answer));
     CHECK(answer.protocol == MTLS_APP_HTTP && answer.status == 200 && !answer.refused);
     CHECK(strcmp(answer.reply, "HTTP 200 OK") == 0);
     mtls_app_reader_free(reader);
     mtls_app_reader_free(NULL);
 
-    /* HTTP/2 has no second exchange: after a restart the reader gives up. */
+    /* HTTP/2 has no http_ok exchange: after a restart the reader gives up. */
     reader = mtls_app_reader_new(443);
     REQUIRE(reader);
     static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -1189,8 +1191,6 @@ static void memo_then_next_answer(void)
     mtls_app_answer_t answer;
     mtls_app_reader_t *reader = http_reader_refused(&answer);
     REQUIRE(reader);
-    static const char second[] = "HTTP/1.1 200 OK\r\n\r\n";
-    CHECK(answer.refused && answer.status == 403);
     mtls_app_memo_t memo = mtls_app_reader_memo(reader);
     mtls_app_reader_free(reader);
     CHECK(memo.protocol == MTLS_APP_HTTP);
@@ -1199,7 +1199,7 @@ static void memo_then_next_answer(void)
     CHECK(mtls_app_reader_wants_data(reader));
     CHECK(mtls_app_reader_protocol(reader) == MTLS_APP_HTTP);
     REQUIRE(
-        mtls_app_reader_feed(reader, true, (const uint8_t *)second, sizeof(second) - 1, &answer));
+        mtls_app_reader_feed(reader, true, (const uint8_t *)http_ok, sizeof(http_ok) - 1, &answer));
     CHECK(answer.protocol == MTLS_APP_HTTP && answer.status == 200 && !answer.refused);
     mtls_app_reader_free(reader);
 
