@@ -114,9 +114,20 @@ bool mtls_diagnosis_set_chain(mtls_diagnosis_t *diagnosis, const mtls_der_t *cha
     diagnosis->certificate = mtls_cert_ref(chain[0].data, chain[0].length);
     diagnosis->has_chain = true;
     diagnosis->chain_length = count > UINT16_MAX ? UINT16_MAX : (uint16_t)count;
-    diagnosis->certificate_time = time;
+    diagnosis->has_certificate_time = time >= 0 && time <= (int64_t)UINT32_MAX;
+    diagnosis->certificate_time = diagnosis->has_certificate_time ? (uint32_t)time : 0;
     match_ca_names(diagnosis, chain, count, requested);
     return diagnosis->certificate != NULL;
+}
+
+/* The applications' replies, each once: many exchanges quote the same. */
+static mtls_texts_t *reply_texts;
+
+static mtls_texts_t *replies(void)
+{
+    if (!reply_texts)
+        reply_texts = mtls_texts_new();
+    return reply_texts;
 }
 
 bool mtls_diagnosis_set_app_answer(mtls_diagnosis_t *diagnosis, uint8_t protocol, bool has_status,
@@ -129,8 +140,19 @@ bool mtls_diagnosis_set_app_answer(mtls_diagnosis_t *diagnosis, uint8_t protocol
     diagnosis->app_has_status = has_status && status <= UINT16_MAX;
     diagnosis->app_status = diagnosis->app_has_status ? (uint16_t)status : 0;
     diagnosis->app_refused = refused;
-    diagnosis->app_reply = reply && reply[0] ? reply : NULL;
+    diagnosis->app_reply_id = mtls_texts_id(replies(), reply);
     return true;
+}
+
+const char *mtls_diagnosis_app_reply(const mtls_diagnosis_t *diagnosis)
+{
+    return mtls_texts_get(reply_texts, diagnosis->app_reply_id);
+}
+
+void mtls_diagnosis_forget_replies(void)
+{
+    mtls_texts_free(reply_texts);
+    reply_texts = NULL;
 }
 
 const mtls_cert_info_t *mtls_diagnosis_certificate(const mtls_diagnosis_t *diagnosis)
@@ -138,16 +160,24 @@ const mtls_cert_info_t *mtls_diagnosis_certificate(const mtls_diagnosis_t *diagn
     return mtls_cert_info(diagnosis->certificate);
 }
 
+/* When the client sent its certificate, in seconds since 1970. */
+static int64_t certificate_time(const mtls_diagnosis_t *diagnosis)
+{
+    return (int64_t)diagnosis->certificate_time;
+}
+
 bool mtls_diagnosis_expired(const mtls_diagnosis_t *diagnosis)
 {
     const mtls_cert_info_t *cert = mtls_diagnosis_certificate(diagnosis);
-    return cert && diagnosis->certificate_time > (int64_t)cert->not_after;
+    return cert && diagnosis->has_certificate_time &&
+           certificate_time(diagnosis) > (int64_t)cert->not_after;
 }
 
 bool mtls_diagnosis_not_yet_valid(const mtls_diagnosis_t *diagnosis)
 {
     const mtls_cert_info_t *cert = mtls_diagnosis_certificate(diagnosis);
-    return cert && diagnosis->certificate_time < (int64_t)cert->not_before;
+    return cert && diagnosis->has_certificate_time &&
+           certificate_time(diagnosis) < (int64_t)cert->not_before;
 }
 
 static bool answered_without_chain(const mtls_exchange_t *exchange)
@@ -237,7 +267,8 @@ static const char *or_unknown(const char *text)
 /* The application's answer for a sentence: its text, else "an answer". */
 static const char *app_reply(const mtls_diagnosis_t *diagnosis)
 {
-    return diagnosis->app_reply ? diagnosis->app_reply : "an answer";
+    const char *reply = mtls_diagnosis_app_reply(diagnosis);
+    return reply ? reply : "an answer";
 }
 
 char *mtls_diagnosis_message(const mtls_diagnosis_t *diagnosis, mtls_verdict_t verdict,
@@ -251,7 +282,7 @@ char *mtls_diagnosis_message(const mtls_diagnosis_t *diagnosis, mtls_verdict_t v
                  "The client certificate %s expired on %s, %s before this capture: renew it "
                  "(or fix the clock) and configure the client with the new one",
                  or_unknown(cert->subject), format_date(cert->not_after, date, sizeof(date)),
-                 mtls_format_interval(mtls_difference(diagnosis->certificate_time, cert->not_after),
+                 mtls_format_interval(mtls_difference(certificate_time(diagnosis), cert->not_after),
                                       interval, sizeof(interval)));
         break;
     case MTLS_PROBLEM_CERT_NOT_YET_VALID:
@@ -260,7 +291,7 @@ char *mtls_diagnosis_message(const mtls_diagnosis_t *diagnosis, mtls_verdict_t v
             "The client certificate %s is not valid until %s, %s after this capture: check "
             "the clocks of the CA and of this host, or wait until it becomes valid",
             or_unknown(cert->subject), format_date(cert->not_before, date, sizeof(date)),
-            mtls_format_interval(mtls_difference(cert->not_before, diagnosis->certificate_time),
+            mtls_format_interval(mtls_difference(cert->not_before, certificate_time(diagnosis)),
                                  interval, sizeof(interval)));
         break;
     case MTLS_PROBLEM_CERT_NO_CLIENT_AUTH_EKU:
@@ -323,7 +354,7 @@ static void evidence_clause(const mtls_diagnosis_t *diagnosis, mtls_verdict_t ve
     case MTLS_PROBLEM_CERT_EXPIRED:
         snprintf(
             buffer, size, "the client certificate expired %s before this capture",
-            mtls_format_interval(mtls_difference(diagnosis->certificate_time,
+            mtls_format_interval(mtls_difference(certificate_time(diagnosis),
                                                  mtls_diagnosis_certificate(diagnosis)->not_after),
                                  interval, sizeof(interval)));
         break;
@@ -331,7 +362,7 @@ static void evidence_clause(const mtls_diagnosis_t *diagnosis, mtls_verdict_t ve
         snprintf(
             buffer, size, "the client certificate only becomes valid %s after this capture",
             mtls_format_interval(mtls_difference(mtls_diagnosis_certificate(diagnosis)->not_before,
-                                                 diagnosis->certificate_time),
+                                                 certificate_time(diagnosis)),
                                  interval, sizeof(interval)));
         break;
     case MTLS_PROBLEM_CERT_NO_CLIENT_AUTH_EKU:

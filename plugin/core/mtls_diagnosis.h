@@ -13,6 +13,7 @@
 
 #include "mtls_certs.h"
 #include "mtls_engine.h"
+#include "mtls_index.h"
 
 /* Windows (SChannel) fails past about this size of CA list. */
 #define MTLS_CA_NAMES_LARGE 12288
@@ -31,9 +32,12 @@ typedef struct {
     /* The client's leaf, from its Certificate message: shared, parsed when read
      * (mtls_diagnosis_certificate) */
     const mtls_cert_t *certificate;
-    int64_t certificate_time; /* seconds: the capture's clock at that frame */
+    /* Seconds since 1970: the capture's clock at that frame, with
+     * has_certificate_time (a clock before 1970 or after 2105 has none) */
+    uint32_t certificate_time;
     /* What the application answered after the exchange (plugin/app/mtls_app.h) */
-    uint32_t app_frame; /* 0: no answer read */
+    uint32_t app_frame;    /* 0: no answer read */
+    uint32_t app_reply_id; /* mtls_diagnosis_app_reply() */
     /* The CertificateRequest's CA list (TLS carries it in under 64 KiB: the
      * 16-bit counts saturate only on hostile input) */
     uint16_t ca_names_count;
@@ -42,12 +46,11 @@ typedef struct {
     uint16_t app_status;      /* with app_has_status */
     uint8_t app_protocol;     /* the caller's protocol number, 0 = unknown */
     bool has_chain : 1;       /* the client's chain was read (its leaf may not parse) */
+    bool has_certificate_time : 1;
     bool has_ca_names : 1;
     bool app_has_status : 1;
     bool app_refused : 1;
     mtls_ca_match_t ca_names_match : 8;
-    /* The answer as the application said it (the caller's text); NULL when none */
-    const char *app_reply;
 } mtls_diagnosis_t;
 
 /* The CA names of a CertificateRequest, copied: kept by the caller from the
@@ -88,13 +91,17 @@ bool mtls_diagnosis_set_chain(mtls_diagnosis_t *diagnosis, const mtls_der_t *cha
  * (the caller's number, 0 = unknown), its numeric status when it has one (one
  * above 65535, which no protocol here sends, counts as none),
  * whether it refused the client by the protocol's own rules, and its text
- * (NULL or "" for none; kept by pointer, not copied: the caller keeps it as
- * long as the diagnosis, e.g. interned, so that a reply many exchanges share
- * is held once). Records the first answer only; returns true
- * when it did. */
+ * (NULL or "" for none; copied once for all the diagnoses that quote it, and
+ * kept until mtls_diagnosis_forget_replies()). Records the first answer only;
+ * returns true when it did. */
 bool mtls_diagnosis_set_app_answer(mtls_diagnosis_t *diagnosis, uint8_t protocol, bool has_status,
                                    uint32_t status, bool refused, const char *reply,
                                    uint32_t frame);
+/* The application's answer as it said it (see above), or NULL. */
+const char *mtls_diagnosis_app_reply(const mtls_diagnosis_t *diagnosis);
+/* Forgets the replies' texts: call it when no diagnosis is left (when the
+ * capture is closed). */
+void mtls_diagnosis_forget_replies(void);
 
 /* The client's leaf, parsed at the first call; NULL when there is none or GnuTLS
  * cannot parse it. */

@@ -97,6 +97,7 @@ _Static_assert(offsetof(struct mtls_conn, first) == 0, "the first exchange start
 _Static_assert(sizeof(mtls_exchange_t) <= 88, "mtls_exchange_t grew");
 _Static_assert(sizeof(struct mtls_conn) - sizeof(mtls_exchange_t) <= 40, "struct mtls_conn grew");
 _Static_assert(sizeof(struct mtls_conn) <= 128, "struct mtls_conn grew");
+_Static_assert(_Alignof(struct mtls_conn) <= MTLS_CONN_ALIGN, "a connection needs more alignment");
 
 size_t mtls_conn_alloc_size(size_t extra)
 {
@@ -105,15 +106,19 @@ size_t mtls_conn_alloc_size(size_t extra)
     return EXTRA_OFFSET + extra;
 }
 
+mtls_conn_t *mtls_conn_init(void *memory)
+{
+    if (!memory || (uintptr_t)memory % MTLS_CONN_ALIGN != 0)
+        return NULL;
+    mtls_conn_t *conn = memory;
+    conn->infer = true;
+    return conn;
+}
+
 mtls_conn_t *mtls_conn_new_with_extra(size_t extra)
 {
     size_t size = mtls_conn_alloc_size(extra);
-    if (size == 0)
-        return NULL;
-    mtls_conn_t *conn = calloc(1, size);
-    if (conn)
-        conn->infer = true;
-    return conn;
+    return size ? mtls_conn_init(calloc(1, size)) : NULL;
 }
 
 mtls_conn_t *mtls_conn_new(void)
@@ -142,7 +147,7 @@ void mtls_conn_set_inference(mtls_conn_t *conn, bool enabled)
         conn->infer = enabled;
 }
 
-void mtls_conn_free(mtls_conn_t *conn)
+void mtls_conn_release(mtls_conn_t *conn)
 {
     if (!conn)
         return;
@@ -152,6 +157,12 @@ void mtls_conn_free(mtls_conn_t *conn)
         free((later_exchange_t *)(uintptr_t)exchange);
         exchange = next;
     }
+    conn->first.next = NULL;
+}
+
+void mtls_conn_free(mtls_conn_t *conn)
+{
+    mtls_conn_release(conn);
     free(conn);
 }
 

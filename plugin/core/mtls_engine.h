@@ -209,9 +209,18 @@ mtls_conn_t *mtls_conn_of_extra(const void *extra);
  * holds the first exchange (later ones are allocated on their own); 0 when it
  * would overflow size_t. */
 size_t mtls_conn_alloc_size(size_t extra);
+/* A connection in the caller's memory, for callers that keep many in one
+ * block: `memory` is mtls_conn_alloc_size(extra) zeroed bytes, aligned to
+ * MTLS_CONN_ALIGN (the extra bytes then are too). NULL when it is not. Give it
+ * back with mtls_conn_release(), then free the memory as it was allocated. */
+#define MTLS_CONN_ALIGN 8
+mtls_conn_t *mtls_conn_init(void *memory);
+/* Frees what a connection holds beyond its own allocation (later exchanges). */
+void mtls_conn_release(mtls_conn_t *conn);
 /* Deduce exchanges from protected record sizes when there are no keys (default on). */
 void mtls_conn_set_inference(mtls_conn_t *conn, bool enabled);
-/* Frees the connection, its exchanges and the caller's extra bytes. */
+/* Frees the connection, its exchanges and the caller's extra bytes (one made
+ * by mtls_conn_new_with_extra). */
 void mtls_conn_free(mtls_conn_t *conn);
 
 /* Feeds one event, in capture order. Returns the exchange the event belongs to,

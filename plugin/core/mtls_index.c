@@ -434,3 +434,109 @@ size_t mtls_frame_index_bytes(const mtls_frame_index_t *index)
         return 0;
     return sizeof(*index) + index->chunk_slots * sizeof(*index->chunks) + index->chunk_bytes;
 }
+
+/* ------------------------------------------------------------------ texts -- */
+
+/* Open addressing on the texts' ids (0 = empty slot), at most half full. */
+struct mtls_texts {
+    char **texts; /* by id - 1 */
+    uint32_t count, capacity;
+    uint32_t *slots;
+    uint32_t slot_count; /* a power of two, or 0 before the first text */
+};
+
+#define TEXTS_MAX 0x40000000u /* ids stay far from the slot arithmetic's limits */
+
+static uint32_t text_hash(const char *text)
+{
+    uint32_t hash = 2166136261u; /* FNV-1a */
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++)
+        hash = (hash ^ *c) * 16777619u;
+    return hash;
+}
+
+mtls_texts_t *mtls_texts_new(void)
+{
+    return calloc(1, sizeof(mtls_texts_t));
+}
+
+void mtls_texts_free(mtls_texts_t *texts)
+{
+    if (!texts)
+        return;
+    for (uint32_t i = 0; i < texts->count; i++)
+        free(texts->texts[i]);
+    free(texts->texts);
+    free(texts->slots);
+    free(texts);
+}
+
+/* The slot that holds `text`, or the empty slot where it would go. */
+static uint32_t *text_slot(const mtls_texts_t *texts, const char *text, uint32_t hash)
+{
+    uint32_t mask = texts->slot_count - 1;
+    for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
+        uint32_t id = texts->slots[i];
+        if (id == 0 || strcmp(texts->texts[id - 1], text) == 0)
+            return &texts->slots[i];
+    }
+}
+
+static bool texts_grow(mtls_texts_t *texts)
+{
+    if (texts->count == texts->capacity) {
+        uint32_t capacity = texts->capacity ? texts->capacity * 2 : 8;
+        char **grown = realloc(texts->texts, capacity * sizeof(*grown));
+        if (!grown)
+            return false;
+        texts->texts = grown;
+        texts->capacity = capacity;
+    }
+    if (2 * (texts->count + 1) <= texts->slot_count)
+        return true;
+    uint32_t slot_count = texts->slot_count ? texts->slot_count * 2 : 16;
+    uint32_t *slots = calloc(slot_count, sizeof(*slots));
+    if (!slots)
+        return false;
+    uint32_t *old = texts->slots;
+    texts->slots = slots;
+    texts->slot_count = slot_count;
+    for (uint32_t id = 1; id <= texts->count; id++) {
+        const char *text = texts->texts[id - 1];
+        *text_slot(texts, text, text_hash(text)) = id;
+    }
+    free(old);
+    return true;
+}
+
+uint32_t mtls_texts_id(mtls_texts_t *texts, const char *text)
+{
+    if (!texts || !text || !text[0])
+        return 0;
+    uint32_t hash = text_hash(text);
+    if (texts->slot_count) {
+        uint32_t id = *text_slot(texts, text, hash);
+        if (id)
+            return id;
+    }
+    if (texts->count >= TEXTS_MAX || !texts_grow(texts))
+        return 0;
+    size_t length = strlen(text) + 1;
+    char *copy = malloc(length);
+    if (!copy)
+        return 0;
+    memcpy(copy, text, length);
+    texts->texts[texts->count++] = copy;
+    *text_slot(texts, text, hash) = texts->count;
+    return texts->count;
+}
+
+const char *mtls_texts_get(const mtls_texts_t *texts, uint32_t id)
+{
+    return texts && id >= 1 && id <= texts->count ? texts->texts[id - 1] : NULL;
+}
+
+uint32_t mtls_texts_count(const mtls_texts_t *texts)
+{
+    return texts ? texts->count : 0;
+}

@@ -12,6 +12,9 @@
  * frame order during the first pass and read on every visited frame. Entries
  * are delta-coded varints in small chunks: about 2 bytes per entry when
  * consecutive frames differ by 0..2 and consecutive tags by less than ~2000.
+ *
+ * mtls_texts_t: texts many connections share (server names, application
+ * replies), each copied once and named by a 32-bit id until the set is freed.
  */
 #ifndef MTLS_INDEX_H
 #define MTLS_INDEX_H
@@ -65,5 +68,21 @@ size_t mtls_frame_index_lookup(mtls_frame_index_t *index, uint32_t frame, uint32
 size_t mtls_frame_index_count(const mtls_frame_index_t *index);
 /* Bytes held (chunks + chunk pointer array + itself), for benchmarks. */
 size_t mtls_frame_index_bytes(const mtls_frame_index_t *index);
+
+/* ------------------------------------------------------------------ texts -- */
+
+typedef struct mtls_texts mtls_texts_t;
+
+/* NULL on OOM. */
+mtls_texts_t *mtls_texts_new(void);
+/* NULL is fine. Every text it gave out goes with it. */
+void mtls_texts_free(mtls_texts_t *texts);
+/* The id of `text` (1, 2, ...), copied at its first call; 0 for NULL, "" or
+ * on OOM. */
+uint32_t mtls_texts_id(mtls_texts_t *texts, const char *text);
+/* The text with this id, or NULL (0, unknown ids, NULL texts). */
+const char *mtls_texts_get(const mtls_texts_t *texts, uint32_t id);
+/* Distinct texts held. */
+uint32_t mtls_texts_count(const mtls_texts_t *texts);
 
 #endif /* MTLS_INDEX_H */

@@ -75,6 +75,7 @@ void mtls_diagnosis_cleanup(void)
         g_hash_table_destroy(pending_ca_lists);
     pending_ca_lists = NULL;
     mtls_cert_cache_clear();
+    mtls_diagnosis_forget_replies();
 }
 
 static mtls_diagnosis_t *lookup(const mtls_exchange_t *exchange)
@@ -90,8 +91,9 @@ const char *mtls_diagnosis_app_label(const mtls_exchange_t *exchange)
     const mtls_diagnosis_t *diagnosis = lookup(exchange);
     if (!diagnosis || !diagnosis->app_frame)
         return NULL;
-    if (diagnosis->app_reply)
-        return diagnosis->app_reply;
+    const char *reply = mtls_diagnosis_app_reply(diagnosis);
+    if (reply)
+        return reply;
     const char *name = mtls_app_protocol_name((mtls_app_protocol_t)diagnosis->app_protocol);
     return name[0] ? name : NULL;
 }
@@ -153,9 +155,9 @@ gboolean mtls_diagnosis_read_app_answer(packet_info *pinfo, const mtls_exchange_
 {
     mtls_diagnosis_t *diagnosis = lookup_or_add(exchange);
     /* Replies repeat ("HTTP 403 Forbidden"): each text is kept once. */
-    return diagnosis && mtls_diagnosis_set_app_answer(
-                            diagnosis, (guint8)answer->protocol, answer->has_status, answer->status,
-                            answer->refused, mtls_shared_text(answer->reply), pinfo->num);
+    return diagnosis && mtls_diagnosis_set_app_answer(diagnosis, (guint8)answer->protocol,
+                                                      answer->has_status, answer->status,
+                                                      answer->refused, answer->reply, pinfo->num);
 }
 
 void mtls_diagnosis_append_evidence(const mtls_exchange_t *exchange, mtls_verdict_t verdict,
@@ -222,9 +224,9 @@ void mtls_diagnosis_render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
         if (diagnosis->app_has_status)
             add_generated(
                 proto_tree_add_uint(tree, hf_app_status, tvb, 0, 0, diagnosis->app_status));
-        if (diagnosis->app_reply)
-            add_generated(
-                proto_tree_add_string(tree, hf_app_reply, tvb, 0, 0, diagnosis->app_reply));
+        const char *reply = mtls_diagnosis_app_reply(diagnosis);
+        if (reply)
+            add_generated(proto_tree_add_string(tree, hf_app_reply, tvb, 0, 0, reply));
         add_generated(
             proto_tree_add_boolean(tree, hf_app_refused, tvb, 0, 0, diagnosis->app_refused));
     }

@@ -140,6 +140,36 @@ static mtls_connection_info_t *info_of(mtls_conn_t *connection)
 /* Addresses longer than this (none over TCP/IP) leave the server unknown. */
 #define MAX_ADDRESS_LENGTH 16
 
+/* Connections live until the file is closed, so they are kept back to back in
+ * tables, one per size (by address length: five sizes), not one malloc each:
+ * that saves malloc's header and rounding, 8 bytes of the 160 an IPv4
+ * connection took. */
+#define CONNECTION_SIZE(address_length)                                                            \
+    ((mtls_conn_alloc_size(offsetof(mtls_connection_info_t, addresses) + 2u * (address_length)) +  \
+      MTLS_CONN_ALIGN - 1) /                                                                       \
+     MTLS_CONN_ALIGN * MTLS_CONN_ALIGN)
+#define CONNECTION_SIZES (2u * MAX_ADDRESS_LENGTH / MTLS_CONN_ALIGN + 1u)
+static struct {
+    mtls_table_t *table;
+    guint32 used;
+} connection_memory[CONNECTION_SIZES];
+
+/* Zeroed memory for a connection with addresses of this length, or NULL. */
+static void *connection_memory_for(guint8 address_length)
+{
+    size_t size = CONNECTION_SIZE(address_length);
+    size_t size_class = (size - CONNECTION_SIZE(0)) / MTLS_CONN_ALIGN;
+    if (size_class >= CONNECTION_SIZES)
+        return NULL;
+    if (!connection_memory[size_class].table)
+        connection_memory[size_class].table = mtls_table_new(size);
+    void *memory =
+        mtls_table_slot(connection_memory[size_class].table, connection_memory[size_class].used);
+    if (memory)
+        connection_memory[size_class].used++;
+    return memory;
+}
+
 /* Every exchange once at its tag - 1 (tag 0: not yet known to the index); its
  * connection is mtls_exchange_conn(): one pointer per exchange. */
 typedef struct {
@@ -167,34 +197,19 @@ typedef uintptr_t connection_cell_t;
 static mtls_table_t *exchange_slots;    /* exchange_slot_t by tag - 1 */
 static guint32 exchange_count;          /* tags given so far */
 static mtls_frame_index_t *frame_index; /* frame -> tags shown there, about 2.2 bytes an entry */
-/* Texts many connections share (SNIs, EAP session labels, application
- * replies), each once until the file is closed, by id - 1. */
-static GPtrArray *server_names;
-static GHashTable *server_name_ids; /* text -> its id */
+/* Texts many connections share (SNIs, EAP session labels), each once until
+ * the file is closed. */
+static mtls_texts_t *texts;
 
 static const char *text_of(guint32 id)
 {
-    return server_names && id >= 1 && id <= server_names->len
-               ? (const char *)g_ptr_array_index(server_names, id - 1)
-               : NULL;
+    return mtls_texts_get(texts, id);
 }
 
 /* The id of `text`, kept once; 0 on failure. */
 static guint32 text_id(const char *text)
 {
-    guint id = GPOINTER_TO_UINT(g_hash_table_lookup(server_name_ids, text));
-    if (!id) {
-        char *copy = g_strdup(text);
-        g_ptr_array_add(server_names, copy);
-        id = server_names->len;
-        g_hash_table_insert(server_name_ids, copy, GUINT_TO_POINTER(id));
-    }
-    return id;
-}
-
-const char *mtls_shared_text(const char *text)
-{
-    return text && text[0] && server_name_ids ? text_of(text_id(text)) : NULL;
+    return mtls_texts_id(texts, text);
 }
 
 const char *mtls_connection_server_name(const mtls_connection_info_t *info)
@@ -311,8 +326,7 @@ static void mtls_init(void)
     exchange_slots = mtls_table_new(sizeof(exchange_slot_t));
     exchange_count = 0;
     frame_index = mtls_frame_index_new();
-    server_names = g_ptr_array_new_with_free_func(g_free);
-    server_name_ids = g_hash_table_new(g_str_hash, g_str_equal);
+    texts = mtls_texts_new();
     gap_frames = g_hash_table_new(g_direct_hash, g_direct_equal);
     session_labels = g_hash_table_new(g_direct_hash, g_direct_equal);
     follow_layout_ok = TRUE;
@@ -337,22 +351,25 @@ static void mtls_cleanup(void)
             if (cell && *cell) {
                 mtls_conn_t *connection = cell_connection(*cell);
                 free_live(connection);
-                mtls_conn_free(connection);
+                mtls_conn_release(connection);
             }
         }
         mtls_table_free(table);
         connections[transport] = NULL;
+    }
+    for (size_t size_class = 0; size_class < CONNECTION_SIZES; size_class++) {
+        mtls_table_free(connection_memory[size_class].table);
+        connection_memory[size_class].table = NULL;
+        connection_memory[size_class].used = 0;
     }
     mtls_table_free(exchange_slots);
     exchange_slots = NULL;
     exchange_count = 0;
     mtls_frame_index_free(frame_index);
     frame_index = NULL;
-    mtls_diagnosis_cleanup(); /* before the texts its replies point to */
-    g_hash_table_destroy(server_name_ids);
-    server_name_ids = NULL;
-    g_ptr_array_free(server_names, TRUE);
-    server_names = NULL;
+    mtls_diagnosis_cleanup();
+    mtls_texts_free(texts);
+    texts = NULL;
     g_hash_table_destroy(gap_frames);
     gap_frames = NULL;
     g_hash_table_destroy(session_labels);
@@ -952,8 +969,7 @@ static mtls_conn_t *new_connection(mtls_transport_t transport, guint32 stream, c
     connection_cell_t *cell = mtls_table_slot(connections[transport], stream);
     if (!cell)
         return NULL;
-    mtls_conn_t *connection =
-        mtls_conn_new_with_extra(offsetof(mtls_connection_info_t, addresses) + 2u * address_length);
+    mtls_conn_t *connection = mtls_conn_init(connection_memory_for(address_length));
     if (!connection)
         return NULL;
     mtls_conn_set_inference(connection, pref_infer_without_keys);

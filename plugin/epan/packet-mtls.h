@@ -8,7 +8,7 @@
 
 /* What the reports know of a connection. It lives in the engine's connection
  * allocation (mtls_conn_extra), with both addresses in place: 24 bytes for
- * IPv4, so that a connection is one 152-byte allocation. What only some
+ * IPv4, so that a connection takes 152 bytes. What only some
  * connections have (the state of an open one, a gap's frame, an EAP session
  * label) is kept beside it, by connection. */
 typedef struct {
@@ -29,8 +29,6 @@ typedef struct {
 const char *mtls_connection_server_name(const mtls_connection_info_t *info);
 /* The first frame after which part of the stream was missing, or 0. */
 guint32 mtls_connection_gap_frame(const mtls_connection_info_t *info);
-/* `text` kept once until the capture file is closed (NULL for NULL or ""). */
-const char *mtls_shared_text(const char *text);
 /* "tcp", "dtls", "eap-tls", "quic". */
 const char *mtls_connection_transport(const mtls_connection_info_t *info);
 /* The text that names the connection within its transport: the stream number

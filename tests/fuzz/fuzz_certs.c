@@ -120,8 +120,11 @@ static void diagnose(const mtls_der_t *chain, size_t chain_count, const mtls_der
     FUZZ_CHECK(kept == (diagnosis->certificate != NULL));
     /* Parsed only when read: the same answer as the eager read above. */
     FUZZ_CHECK((mtls_diagnosis_certificate(diagnosis) != NULL) == leaf_parsed);
-    (void)mtls_diagnosis_expired(diagnosis);
-    (void)mtls_diagnosis_not_yet_valid(diagnosis);
+    bool expired = mtls_diagnosis_expired(diagnosis);
+    bool not_yet_valid = mtls_diagnosis_not_yet_valid(diagnosis);
+    /* A clock outside what the diagnosis holds (1970 to 2105) judges nothing. */
+    if (time < 0 || time > (int64_t)UINT32_MAX)
+        FUZZ_CHECK(!expired && !not_yet_valid);
 
     mtls_exchange_t exchange;
     memset(&exchange, 0, sizeof(exchange));
@@ -150,8 +153,11 @@ static void diagnose(const mtls_der_t *chain, size_t chain_count, const mtls_der
         FUZZ_CHECK(memchr(evidence, '\0', sizeof(evidence)) != NULL);
         fuzz_touch_string(evidence);
     }
+    FUZZ_CHECK((control & 0x10) == 0 ||
+               strcmp(mtls_diagnosis_app_reply(diagnosis), "HTTP 403") == 0);
     mtls_diagnosis_free(diagnosis);
     mtls_ca_list_free(requested);
+    mtls_diagnosis_forget_replies();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

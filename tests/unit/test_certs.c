@@ -295,6 +295,14 @@ static void expired_cert_is_judged_at_capture_time(void)
     /* ... and before it was. */
     REQUIRE(mtls_diagnosis_set_chain(diagnosis, chain, 1, NULL, T_2020_01_01 - 2 * DAY));
     CHECK(mtls_diagnosis_not_yet_valid(diagnosis));
+    /* A clock the diagnosis cannot hold (before 1970, after 2105) judges
+     * nothing, rather than something wrong. */
+    REQUIRE(mtls_diagnosis_set_chain(diagnosis, chain, 1, NULL, -1));
+    CHECK(!mtls_diagnosis_expired(diagnosis) && !mtls_diagnosis_not_yet_valid(diagnosis));
+    REQUIRE(mtls_diagnosis_set_chain(diagnosis, chain, 1, NULL, (int64_t)UINT32_MAX + 1));
+    CHECK(!mtls_diagnosis_expired(diagnosis) && !mtls_diagnosis_not_yet_valid(diagnosis));
+    REQUIRE(mtls_diagnosis_set_chain(diagnosis, chain, 1, NULL, (int64_t)UINT32_MAX));
+    CHECK(mtls_diagnosis_expired(diagnosis));
     mtls_diagnosis_free(diagnosis);
 }
 
@@ -366,7 +374,9 @@ static void diagnosis_counts_saturate(void)
                                      MTLS_PROBLEM_CA_NAMES_LARGE));
     mtls_diagnosis_clear(&diagnosis);
     CHECK(mtls_diagnosis_is_empty(&diagnosis));
-    CHECK(sizeof(mtls_diagnosis_t) <= 40); /* 32 before issue 12: + the reply text pointer */
+    /* 40 with issue 12's reply pointer; 32 again with the reply's id and the
+     * time in 32 bits (a table of them holds one per exchange). */
+    CHECK(sizeof(mtls_diagnosis_t) <= 32);
 }
 
 static void no_certificate_despite_listed_cas_is_a_problem(void)
@@ -418,7 +428,7 @@ static void http_refusal_after_server_ignored_is_explained(void)
     /* the first answer only */
     CHECK(!mtls_diagnosis_set_app_answer(diagnosis, 1, true, 200, false, "HTTP 200 OK", 20));
     CHECK(diagnosis->app_status == 400 && diagnosis->app_frame == 12 && diagnosis->app_refused);
-    CHECK_STR(diagnosis->app_reply, "HTTP 400 Bad Request");
+    CHECK_STR(mtls_diagnosis_app_reply(diagnosis), "HTTP 400 Bad Request");
     CHECK(mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_SERVER_IGNORED,
                                      MTLS_PROBLEM_APP_REFUSED));
     CHECK(!mtls_diagnosis_has_problem(diagnosis, &exchange, MTLS_VERDICT_NOT_REQUESTED,
@@ -439,8 +449,8 @@ static void http_refusal_after_server_ignored_is_explained(void)
 }
 
 /* An answer that did not refuse is kept, and is no problem; an answer without a
- * text or status (only the protocol) neither; a long reply is kept whole (by
- * pointer), and the frame 0 (no frame) is refused. */
+ * text or status (only the protocol) neither; a long reply is kept whole, once
+ * for all that quote it, and the frame 0 (no frame) is refused. */
 static void app_answers_that_did_not_refuse_are_no_problem(void)
 {
     mtls_diagnosis_t *diagnosis = mtls_diagnosis_new();
@@ -453,14 +463,20 @@ static void app_answers_that_did_not_refuse_are_no_problem(void)
                                       MTLS_PROBLEM_APP_REFUSED));
     mtls_diagnosis_clear(diagnosis);
     CHECK(mtls_diagnosis_set_app_answer(diagnosis, 6, false, 0, false, NULL, 31));
-    CHECK(diagnosis->app_reply == NULL && diagnosis->app_protocol == 6 &&
+    CHECK(mtls_diagnosis_app_reply(diagnosis) == NULL && diagnosis->app_protocol == 6 &&
           !diagnosis->app_has_status);
     mtls_diagnosis_clear(diagnosis);
     char long_reply[400];
     memset(long_reply, 'x', sizeof(long_reply) - 1);
     long_reply[sizeof(long_reply) - 1] = '\0';
     CHECK(mtls_diagnosis_set_app_answer(diagnosis, 3, true, 421, true, long_reply, 32));
-    CHECK(diagnosis->app_reply == long_reply); /* kept by pointer: the caller interns it */
+    CHECK_STR(mtls_diagnosis_app_reply(diagnosis), long_reply); /* copied whole */
+    CHECK(mtls_diagnosis_app_reply(diagnosis) != long_reply);
+    /* Another diagnosis quoting the same reply shares its one copy. */
+    mtls_diagnosis_t *other = mtls_diagnosis_new();
+    CHECK(mtls_diagnosis_set_app_answer(other, 3, true, 421, true, long_reply, 40));
+    CHECK(mtls_diagnosis_app_reply(other) == mtls_diagnosis_app_reply(diagnosis));
+    mtls_diagnosis_free(other);
     char evidence[1024] = "Client sent a certificate chain; the server went on.";
     mtls_diagnosis_append_evidence_line(diagnosis, &exchange, MTLS_VERDICT_ACCEPTED, evidence,
                                         sizeof(evidence));
@@ -525,5 +541,7 @@ static const unit_test_t tests[] = {
 
 int main(void)
 {
-    return run_unit_tests(tests, sizeof(tests) / sizeof(tests[0]));
+    int failed = run_unit_tests(tests, sizeof(tests) / sizeof(tests[0]));
+    mtls_diagnosis_forget_replies();
+    return failed;
 }

@@ -1570,6 +1570,34 @@ static void extra_bytes_are_zeroed_aligned_and_the_callers_own(sim_t *s)
     CHECK((size_t)((unsigned char *)mtls_conn_extra(plain) - (unsigned char *)plain) ==
           mtls_conn_alloc_size(0));
     mtls_conn_free(plain);
+
+    /* A connection in the caller's memory: the same layout, released in place. */
+    CHECK(mtls_conn_init(NULL) == NULL);
+    _Alignas(max_align_t) unsigned char memory[256 + MTLS_CONN_ALIGN];
+    REQUIRE(mtls_conn_alloc_size(EXTRA) <= 256);
+    CHECK(mtls_conn_init(memory + 1) == NULL); /* misaligned */
+    memset(memory, 0, sizeof(memory));
+    mtls_conn_t *placed = mtls_conn_init(memory + MTLS_CONN_ALIGN);
+    REQUIRE(placed == (mtls_conn_t *)(void *)(memory + MTLS_CONN_ALIGN));
+    CHECK((unsigned char *)mtls_conn_extra(placed) ==
+          memory + MTLS_CONN_ALIGN + mtls_conn_alloc_size(0));
+    mtls_conn_t *saved = s->conn;
+    s->conn = placed;
+    frames_t p = {0};
+    tls12_full_handshake_to_server_hello_done(s, true, &p);
+    tls12_client_flight(s, ANSWER_CERT, &p);
+    tls12_server_finish(s);
+    simple(s, MTLS_EV_HELLO_REQUEST, true);
+    frames_t q = {0};
+    tls12_full_handshake_to_server_hello_done(s, true, &q);
+    tls12_client_flight(s, ANSWER_EMPTY, &q);
+    alert(s, true, LEVEL_FATAL, ALERT_HANDSHAKE_FAILURE);
+    REQUIRE(exchange_count(s) == 2); /* the second one allocated: released below */
+    CHECK(verdict_of(s, 2) == MTLS_VERDICT_REJECTED);
+    s->conn = saved;
+    mtls_conn_release(placed);
+    CHECK(mtls_conn_exchanges(placed)->next == NULL);
+    mtls_conn_release(NULL);
 }
 
 /* Callers keep exchange pointers for the connection's life: the first (inside

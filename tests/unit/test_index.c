@@ -520,6 +520,55 @@ static void frame_index_interleaved_under_4_bytes_per_entry(void)
     mtls_frame_index_free(index);
 }
 
+/* ------------------------------------------------------------------ texts -- */
+
+static void texts_are_kept_once_by_id(void)
+{
+    mtls_texts_t *texts = mtls_texts_new();
+    REQUIRE(texts != NULL);
+    CHECK(mtls_texts_id(texts, NULL) == 0 && mtls_texts_id(texts, "") == 0);
+    CHECK(mtls_texts_get(texts, 0) == NULL && mtls_texts_get(texts, 1) == NULL);
+    char name[32];
+    snprintf(name, sizeof(name), "%s", "mail.example");
+    uint32_t id = mtls_texts_id(texts, name);
+    CHECK(id == 1);
+    name[0] = 'M'; /* copied: the caller's buffer may change */
+    CHECK(strcmp(mtls_texts_get(texts, id), "mail.example") == 0);
+    CHECK(mtls_texts_id(texts, "mail.example") == id);
+    CHECK(mtls_texts_id(texts, "Mail.example") == 2);
+    CHECK(mtls_texts_count(texts) == 2 && mtls_texts_get(texts, 3) == NULL);
+    CHECK(mtls_texts_get(NULL, 1) == NULL && mtls_texts_id(NULL, "x") == 0 &&
+          mtls_texts_count(NULL) == 0);
+    mtls_texts_free(texts);
+    mtls_texts_free(NULL);
+}
+
+/* Through many growths of both arrays, every text keeps its id and its copy. */
+static void texts_keep_ids_while_growing(void)
+{
+    enum { N = 5000 };
+    mtls_texts_t *texts = mtls_texts_new();
+    REQUIRE(texts != NULL);
+    static const char *first[N];
+    char text[32];
+    bool ids_in_order = true;
+    for (uint32_t i = 0; i < N; i++) {
+        snprintf(text, sizeof(text), "server-%u.example", i);
+        ids_in_order = ids_in_order && mtls_texts_id(texts, text) == i + 1;
+        first[i] = mtls_texts_get(texts, i + 1);
+    }
+    CHECK(ids_in_order);
+    bool same = true;
+    for (uint32_t i = 0; i < N; i++) {
+        snprintf(text, sizeof(text), "server-%u.example", i);
+        same = same && mtls_texts_id(texts, text) == i + 1 &&
+               mtls_texts_get(texts, i + 1) == first[i] && strcmp(first[i], text) == 0;
+    }
+    CHECK(same);
+    CHECK(mtls_texts_count(texts) == N);
+    mtls_texts_free(texts);
+}
+
 /* ------------------------------------------------------------------ main -- */
 
 static const unit_test_t tests[] = {
@@ -537,6 +586,8 @@ static const unit_test_t tests[] = {
     UNIT_TEST(frame_index_extreme_values),
     UNIT_TEST(frame_index_lookup_with_small_max),
     UNIT_TEST(frame_index_interleaved_under_4_bytes_per_entry),
+    UNIT_TEST(texts_are_kept_once_by_id),
+    UNIT_TEST(texts_keep_ids_while_growing),
 };
 
 int main(void)
