@@ -86,17 +86,16 @@ typedef struct {
 
 _Static_assert(offsetof(struct mtls_conn, first) == 0, "the first exchange starts the connection");
 
-/* The caller's bytes start here, after the engine's, aligned for any type. */
+/* The caller's bytes start here, after the engine's, aligned to MTLS_CONN_ALIGN. */
 #define EXTRA_OFFSET                                                                               \
-    ((sizeof(struct mtls_conn) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) *              \
-     _Alignof(max_align_t))
+    ((sizeof(struct mtls_conn) + MTLS_CONN_ALIGN - 1) / MTLS_CONN_ALIGN * MTLS_CONN_ALIGN)
 
 /* The sizes this layout reaches on LP64 (x86_64, aarch64): a connection with
- * its first exchange is 128 bytes, 40 of them its own; 128 is a multiple of 16,
+ * its first exchange is 120 bytes, 40 of them its own; 120 is a multiple of 8,
  * so the caller's bytes follow without padding. Smaller elsewhere. */
-_Static_assert(sizeof(mtls_exchange_t) <= 88, "mtls_exchange_t grew");
+_Static_assert(sizeof(mtls_exchange_t) <= 80, "mtls_exchange_t grew");
 _Static_assert(sizeof(struct mtls_conn) - sizeof(mtls_exchange_t) <= 40, "struct mtls_conn grew");
-_Static_assert(sizeof(struct mtls_conn) <= 128, "struct mtls_conn grew");
+_Static_assert(sizeof(struct mtls_conn) <= 120, "struct mtls_conn grew");
 _Static_assert(_Alignof(struct mtls_conn) <= MTLS_CONN_ALIGN, "a connection needs more alignment");
 
 size_t mtls_conn_alloc_size(size_t extra)
@@ -522,7 +521,19 @@ static void on_client_data(mtls_conn_t *conn, const mtls_event_t *event)
         !(is_open(exchange) || let_through(exchange)))
         return;
     exchange->data_frame = event->frame;
-    exchange->data_time_ns = event->time_ns;
+    int64_t delay = mtls_difference(event->time_ns, exchange->response_time_ns);
+    exchange->data_delay_us = delay >= 0 && delay <= (int64_t)(MTLS_DATA_DELAY_UNKNOWN - 1) * 1000
+                                  ? (uint32_t)((delay + 500) / 1000)
+                                  : MTLS_DATA_DELAY_UNKNOWN;
+}
+
+int64_t mtls_exchange_data_time(const mtls_exchange_t *exchange)
+{
+    if (!exchange || !exchange->data_frame || exchange->data_delay_us == MTLS_DATA_DELAY_UNKNOWN)
+        return INT64_MAX;
+    int64_t delay = (int64_t)exchange->data_delay_us * 1000;
+    return exchange->response_time_ns > INT64_MAX - delay ? INT64_MAX
+                                                          : exchange->response_time_ns + delay;
 }
 
 /* The server closed (close_notify, FIN, RST) after it let the client through,
@@ -1539,8 +1550,8 @@ char *mtls_exchange_evidence(const mtls_exchange_t *exchange, bool final, char *
                 exchange->data_frame, record_phrase(exchange->decision_record),
                 exchange->decision_frame,
                 mtls_format_duration(
-                    mtls_difference(exchange->decision_time_ns, exchange->data_time_ns), duration,
-                    sizeof(duration)));
+                    mtls_difference(exchange->decision_time_ns, mtls_exchange_data_time(exchange)),
+                    duration, sizeof(duration)));
             break;
         }
         if (exchange->cause == MTLS_CAUSE_OUTER_FAILURE) {

@@ -155,15 +155,18 @@ typedef struct mtls_exchange {
     struct mtls_exchange *next;
     int64_t response_time_ns;
     int64_t decision_time_ns;
-    int64_t data_time_ns; /* the client's first application data after its answer */
     uint32_t first_frame;
     uint32_t request_frame;
     uint32_t response_frame;
     uint32_t verify_frame;
     uint32_t decision_frame;
     uint32_t last_frame;
-    uint32_t data_frame;   /* the client's first application data after its answer, or 0 */
-    uint32_t tag;          /* the caller's to use; the engine sets it to 0 only */
+    uint32_t data_frame; /* the client's first application data after its answer, or 0 */
+    uint32_t tag;        /* the caller's to use; the engine sets it to 0 only */
+    /* From the client's answer to its first application data (data_frame), in
+     * microseconds, rounded; MTLS_DATA_DELAY_UNKNOWN when over 71 minutes or
+     * when the clock went back: mtls_exchange_data_time() */
+    uint32_t data_delay_us;
     uint16_t number;       /* 1-based within its connection, <= MTLS_MAX_EXCHANGES_PER_CONNECTION */
     uint16_t version;      /* negotiated TLS version, 0 when the ServerHello was not seen */
     uint16_t flight_bytes; /* inferred: the client's flight, plaintext before Finished */
@@ -172,15 +175,18 @@ typedef struct mtls_exchange {
     /* One byte each, and one bit per flag: a capture holds millions of
      * exchanges (gcc and clang take enum bit-fields, and keep their type for
      * -Wswitch). Bit-fields have no address: read and assign them only. */
-    mtls_phase_t phase : 8;
     mtls_verdict_t verdict : 8;
     mtls_response_t response : 8;
     mtls_cause_t cause : 8;
     mtls_record_t decision_record : 8;
-    mtls_confidence_t confidence : 8;        /* of the verdict */
-    mtls_confidence_t flight_confidence : 8; /* of requested/response, from the flight */
-    uint8_t flight_records;                  /* inferred: the client's flight */
-    bool requested : 1; /* a CertificateRequest was seen (or implied by a client Certificate) */
+    /* Fewer bits where the values are few (a spare bit each: whether an enum
+     * bit-field is signed is the compiler's choice). */
+    mtls_phase_t phase : 3;
+    mtls_confidence_t confidence : 3;        /* of the verdict */
+    mtls_confidence_t flight_confidence : 3; /* of requested/response, from the flight */
+    mtls_outer_t outer : 4; /* the outer protocol's decision on this exchange, if any */
+    uint8_t flight_records; /* inferred: the client's flight */
+    bool requested : 1;     /* a CertificateRequest was seen (or implied by a client Certificate) */
     bool resumed : 1;
     bool pha_offered : 1;
     bool tls13 : 1;
@@ -188,15 +194,20 @@ typedef struct mtls_exchange {
     bool undecrypted : 1;   /* TLS 1.3 handshake seen only up to the ServerHello: no keys */
     bool inferred : 1;      /* deduced from protected record sizes, without keys */
     bool answered : 1;      /* the server sent application data after the client's answer */
-    mtls_outer_t outer : 8; /* the outer protocol's decision on this exchange, if any */
     uint16_t quic_error;    /* MTLS_OUTER_QUIC_CLOSE: its error code (0 when over 0xffff) */
 } mtls_exchange_t;
+
+#define MTLS_DATA_DELAY_UNKNOWN UINT32_MAX
+/* When the client sent its first application data after its answer
+ * (data_frame), in the events' clock; INT64_MAX when not known. */
+int64_t mtls_exchange_data_time(const mtls_exchange_t *exchange);
 
 typedef struct mtls_conn mtls_conn_t;
 
 mtls_conn_t *mtls_conn_new(void); /* mtls_conn_new_with_extra(0) */
 /* A connection whose allocation also holds `extra` zeroed bytes for the caller,
- * aligned for any type (max_align_t), at mtls_conn_extra(). NULL on OOM. */
+ * aligned to MTLS_CONN_ALIGN (8: enough for integers and pointers), at
+ * mtls_conn_extra(). NULL on OOM. */
 mtls_conn_t *mtls_conn_new_with_extra(size_t extra);
 /* The connection an exchange belongs to (NULL for NULL). */
 mtls_conn_t *mtls_exchange_conn(const mtls_exchange_t *exchange);
