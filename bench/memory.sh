@@ -3,7 +3,7 @@
 #
 # bench/memory.sh: where the plugin's memory goes, per connection.
 #
-#   bench/memory.sh [--connections N] [CAPTURE]
+#   bench/memory.sh [--connections N] [-2] [CAPTURE]
 #
 # Runs tshark with the plugin from the build tree under heaptrack on CAPTURE
 # (default: N connections cloned from the sample captures by bench/make_capture.py,
@@ -12,9 +12,10 @@
 # by allocation site (the last frames of the plugin's own stack), in bytes per
 # connection, then how much of it only open connections hold (their scanner and
 # application reader, freed when each closes: that part depends on how many are
-# open at the peak) and how much is kept until the file is closed. heaptrack
-# counts the bytes asked for, not malloc's own overhead: bench/run.sh measures
-# the whole (RSS) and this one says which part is whose.
+# open at the peak) and how much is kept until the file is closed. -2: tshark
+# with two passes. heaptrack counts the bytes asked for, not malloc's own
+# overhead: bench/run.sh measures the whole (RSS) and this one says which part
+# is whose.
 #
 # Env: MTLS_BUILD_DIR  build directory (default <repo>/build)
 #      MTLS_BENCH_DIR  work directory (default /tmp/mtls-bench)
@@ -25,9 +26,11 @@ build=$(cd "${MTLS_BUILD_DIR:-$repo/build}" && pwd)
 work=${MTLS_BENCH_DIR:-/tmp/mtls-bench}
 connections=1000
 capture=
+passes=()
 while [ $# -gt 0 ]; do
   case $1 in
     --connections) connections=$2; shift ;;
+    -2) passes=(-2) ;;
     -h | --help) awk 'NR > 2 && /^#/ {sub(/^# ?/, ""); print; next} NR > 2 {exit}' "$0"; exit 0 ;;
     *) capture=$1 ;;
   esac
@@ -50,7 +53,7 @@ bench_capture
 as_user=()
 [ "$(id -u)" = 0 ] && as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 "${as_user[@]}" env HOME="$run/home" WIRESHARK_PLUGIN_DIR="$run/plugins" \
-  heaptrack -o "$run/heap" tshark -r "$capture" >/dev/null 2>"$run/heaptrack.log" ||
+  heaptrack -o "$run/heap" tshark "${passes[@]}" -r "$capture" >/dev/null 2>"$run/heaptrack.log" ||
   { cat "$run/heaptrack.log" >&2; exit 1; }
 heaptrack_print -f "$run"/heap.*zst --flamegraph-cost-type peak -F "$run/stacks" >/dev/null 2>&1
 

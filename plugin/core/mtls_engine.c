@@ -97,6 +97,10 @@ _Static_assert(sizeof(mtls_exchange_t) <= 80, "mtls_exchange_t grew");
 _Static_assert(sizeof(struct mtls_conn) - sizeof(mtls_exchange_t) <= 40, "struct mtls_conn grew");
 _Static_assert(sizeof(struct mtls_conn) <= 120, "struct mtls_conn grew");
 _Static_assert(_Alignof(struct mtls_conn) <= MTLS_CONN_ALIGN, "a connection needs more alignment");
+/* The exchange's narrow enum bit-fields hold every value, signed or not. */
+_Static_assert(MTLS_PHASE_POST_HANDSHAKE < 4, "mtls_phase_t outgrew phase : 3");
+_Static_assert(MTLS_CONFIDENCE_CERTAIN < 4, "mtls_confidence_t outgrew confidence : 3");
+_Static_assert(MTLS_OUTER_QUIC_CLOSE < 8, "mtls_outer_t outgrew outer : 4");
 
 size_t mtls_conn_alloc_size(size_t extra)
 {

@@ -567,6 +567,52 @@ static void silent_close_after_client_data_is_rejected(sim_t *s)
     }
 }
 
+/* The silent refusal is timed from the client's first data, kept as a delay
+ * after its answer in microseconds (issue 10): rounded to the nearest one, and
+ * unknown ("?") when the clock went back or the delay is over 71 minutes. */
+static void silent_close_delay_is_kept_in_microseconds(sim_t *s)
+{
+    static const struct {
+        int64_t data_after_answer_ns;
+        const char *said; /* of the close, 2 ms after the data */
+        uint32_t delay_us;
+    } cases[] = {
+        {1234567, "frame 41, 2.0 ms later, without answering", 1235}, /* rounded up */
+        {1234499, "frame 41, 2.0 ms later, without answering", 1234}, /* rounded down */
+        {-5000, "frame 41, ? later, without answering",
+         MTLS_DATA_DELAY_UNKNOWN}, /* the clock went back */
+        {4295000000000, "frame 41, ? later, without answering",
+         MTLS_DATA_DELAY_UNKNOWN}, /* 71.6 minutes */
+        {4294000000000, "frame 41, 2.0 ms later, without answering", 4294000000},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        frames_t f = {0};
+        sim_reset(s);
+        tls12_full_handshake_to_server_hello_done(s, true, &f);
+        tls12_client_flight(s, ANSWER_CERT, &f);
+        tls12_server_finish(s);
+        const mtls_exchange_t *e = exchange_at(s, 1);
+        REQUIRE(e != NULL && e->response_frame != 0);
+        int64_t data_ns = e->response_time_ns + cases[i].data_after_answer_ns;
+        pin(s, 40, data_ns);
+        simple(s, MTLS_EV_APPLICATION_DATA, false);
+        pin(s, 41, data_ns + 2000000);
+        tcp_close(s, true, false);
+        unpin(s);
+        CHECK(e->cause == MTLS_CAUSE_SILENT_CLOSE && e->data_frame == 40);
+        CHECK(e->data_delay_us == cases[i].delay_us);
+        if (cases[i].delay_us != MTLS_DATA_DELAY_UNKNOWN)
+            CHECK(mtls_exchange_data_time(e) ==
+                  e->response_time_ns + (int64_t)cases[i].delay_us * 1000);
+        else
+            CHECK(mtls_exchange_data_time(e) == INT64_MAX);
+        char text[512];
+        mtls_exchange_evidence(e, true, text, sizeof(text));
+        CHECK(strstr(text, cases[i].said) != NULL);
+    }
+    CHECK(mtls_exchange_data_time(NULL) == INT64_MAX);
+}
+
 /* An outer protocol's decision (issue 13): one MTLS_EV_OUTER event. */
 static uint32_t outer(sim_t *s, mtls_outer_t result, uint64_t quic_error)
 {
@@ -1749,6 +1795,7 @@ static const test_case_t tests[] = {
     TEST(server_close_notify_before_going_on_is_rejected),
     TEST(server_close_after_going_on_keeps_accepted),
     TEST(silent_close_after_client_data_is_rejected),
+    TEST(silent_close_delay_is_kept_in_microseconds),
     TEST(outer_failure_after_answer_is_rejected),
     TEST(outer_success_accepts),
     TEST(outer_failure_takes_back_acceptance),
