@@ -1570,6 +1570,21 @@ static void connection_allocation_is_small(sim_t *s)
     CHECK(mtls_conn_new_with_extra(SIZE_MAX) == NULL);
 }
 
+/* A handshake the server accepts (the exchange inside the connection), then a
+ * renegotiation it refuses (an exchange allocated on its own). */
+static void accepted_then_renegotiation_refused(sim_t *s)
+{
+    frames_t f = {0};
+    tls12_full_handshake_to_server_hello_done(s, true, &f);
+    tls12_client_flight(s, ANSWER_CERT, &f);
+    tls12_server_finish(s);
+    simple(s, MTLS_EV_HELLO_REQUEST, true);
+    frames_t r = {0};
+    tls12_full_handshake_to_server_hello_done(s, true, &r);
+    tls12_client_flight(s, ANSWER_EMPTY, &r);
+    alert(s, true, LEVEL_FATAL, ALERT_HANDSHAKE_FAILURE);
+}
+
 /* The caller's bytes share the connection's allocation: zeroed, aligned to
  * MTLS_CONN_ALIGN, and neither side writes over the other. */
 static void extra_bytes_are_zeroed_aligned_and_the_callers_own(sim_t *s)
@@ -1591,16 +1606,7 @@ static void extra_bytes_are_zeroed_aligned_and_the_callers_own(sim_t *s)
     CHECK(zeroed);
     memset(extra, 0xa5, EXTRA);
 
-    /* A handshake (the inline exchange) and a renegotiation (allocated). */
-    frames_t f = {0};
-    tls12_full_handshake_to_server_hello_done(s, true, &f);
-    tls12_client_flight(s, ANSWER_CERT, &f);
-    tls12_server_finish(s);
-    simple(s, MTLS_EV_HELLO_REQUEST, true);
-    frames_t r = {0};
-    tls12_full_handshake_to_server_hello_done(s, true, &r);
-    tls12_client_flight(s, ANSWER_EMPTY, &r);
-    alert(s, true, LEVEL_FATAL, ALERT_HANDSHAKE_FAILURE);
+    accepted_then_renegotiation_refused(s);
 
     bool kept = true;
     for (size_t i = 0; i < EXTRA; i++)
@@ -1631,15 +1637,7 @@ static void extra_bytes_are_zeroed_aligned_and_the_callers_own(sim_t *s)
           memory + MTLS_CONN_ALIGN + mtls_conn_alloc_size(0));
     mtls_conn_t *saved = s->conn;
     s->conn = placed;
-    frames_t p = {0};
-    tls12_full_handshake_to_server_hello_done(s, true, &p);
-    tls12_client_flight(s, ANSWER_CERT, &p);
-    tls12_server_finish(s);
-    simple(s, MTLS_EV_HELLO_REQUEST, true);
-    frames_t q = {0};
-    tls12_full_handshake_to_server_hello_done(s, true, &q);
-    tls12_client_flight(s, ANSWER_EMPTY, &q);
-    alert(s, true, LEVEL_FATAL, ALERT_HANDSHAKE_FAILURE);
+    accepted_then_renegotiation_refused(s);
     REQUIRE(exchange_count(s) == 2); /* the second one allocated: released below */
     CHECK(verdict_of(s, 2) == MTLS_VERDICT_REJECTED);
     s->conn = saved;
