@@ -143,6 +143,13 @@ static int32_t seq_diff(uint32_t a, uint32_t b)
     return (int32_t)(a - b);
 }
 
+/* How many bytes before the expected one a segment starts, for seq_diff() < 0
+ * (2^31 for INT32_MIN, which int32_t cannot negate); 0 otherwise. */
+static uint32_t seq_behind(int32_t diff)
+{
+    return diff < 0 ? 0u - (uint32_t)diff : 0;
+}
+
 static uint16_t header_length(const uint8_t *header)
 {
     return (uint16_t)(header[3] << 8 | header[4]);
@@ -577,7 +584,7 @@ static void release_early(run_t *run, direction_t *dir, bool force)
         dir->early_count--;
         if (diff > 0)
             skip_gap(run, dir, (uint32_t)diff);
-        uint32_t skip = diff < 0 ? (uint32_t)-diff : 0;
+        uint32_t skip = seq_behind(diff);
         if (skip < early->length) {
             stream_bytes(run, dir, early->seq + skip, early->payload + skip, early->length - skip);
             dir->next_seq = early->seq + early->length;
@@ -684,7 +691,7 @@ mtls_tls_stream_result_t mtls_tls_stream_segment(mtls_tls_stream_t *stream,
             diff = 0;
         }
     }
-    size_t skip = diff < 0 ? (size_t)(uint32_t)-diff : 0; /* retransmitted or overlapping */
+    size_t skip = seq_behind(diff); /* retransmitted or overlapping */
     if (skip < length) {
         stream_bytes(&run, dir, seq + (uint32_t)skip, segment->payload + skip, length - skip);
         dir->next_seq = seq + (uint32_t)length;

@@ -299,6 +299,27 @@ static void retransmitted_segments_are_read_once(void)
     mtls_tls_stream_free(f.stream);
 }
 
+/* A segment exactly half the sequence space behind (seq_diff INT32_MIN, which
+ * int32_t cannot negate: a fuzzing finding) counts as old, like a
+ * retransmission, and the stream goes on. */
+static void segment_half_the_sequence_space_behind_is_old(void)
+{
+    conversation_t c;
+    tls12_handshake(&c, true, true);
+    feeder_t f;
+    feeder_init(&f);
+    size_t hello = 5 + 4 + 60;
+    send_chunks(&f, 0, c.client.bytes, hello, 1000);
+    send_chunks(&f, 1, c.server.bytes, c.server.length - 7, 1000);
+    for (unsigned d = 0; d < 2; d++)
+        send_at(&f, d, f.seq[d] - 0x80000000u, c.client.bytes, 40, 0);
+    send_chunks(&f, 0, c.client.bytes + hello, c.client.length - hello, 1000);
+    send_chunks(&f, 1, c.server.bytes + c.server.length - 7, 7, 1000);
+    check_tls12_rejected(&f.seen);
+    CHECK(!mtls_tls_stream_had_gap(f.stream));
+    mtls_tls_stream_free(f.stream);
+}
+
 static void overlapping_segments_are_trimmed(void)
 {
     conversation_t c;
@@ -560,6 +581,7 @@ int main(void)
         UNIT_TEST(tls12_rejected_every_segment_size),
         UNIT_TEST(events_come_in_the_frame_that_completes_them),
         UNIT_TEST(retransmitted_segments_are_read_once),
+        UNIT_TEST(segment_half_the_sequence_space_behind_is_old),
         UNIT_TEST(overlapping_segments_are_trimmed),
         UNIT_TEST(out_of_order_segments_are_read_in_sequence_order),
         UNIT_TEST(hole_acknowledged_by_the_peer_is_a_gap),
