@@ -221,7 +221,7 @@ for n in "${size_list[@]}"; do
         -v mt="$mem_target" -v pr="$pr" -v mr="$mr" '
       BEGIN {
         b = (mr - pr) * 1024 / n
-        wres = wt == "-" ? "-" : (sprintf("%.2f", wr) + 0 <= wt ? "met" : "missed")
+        wres = wt == "-" ? "-" : (sprintf("%.3f", wr) + 0 <= wt ? "met" : "missed")  # as printed
         mres = mt == "-" ? "-" : (sprintf("%.0f", b) + 0 <= mt ? "met" : "missed")
         printf "%-7s %-8s %8.2f %8.2f %7.3f %7s %-7s %6.3f | %8.1f %8.1f %7.0f %6s %-7s", n, row, pw, mw,
           wr, (wt == "-" ? "-" : "<=" wt), wres, cr, pr / 1024, mr / 1024, b, (mt == "-" ? "-" : "<=" mt),
