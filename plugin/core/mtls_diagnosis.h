@@ -24,7 +24,7 @@ typedef enum {
     MTLS_CA_MATCH_YES,
 } mtls_ca_match_t;
 
-/* One exchange's diagnosis: 40 bytes, zero when empty, so that a capture of
+/* One exchange's diagnosis: 32 bytes, zero when empty, so that a capture of
  * millions of exchanges can keep them in a table (packet-mtls-diagnosis.c). The
  * frames of the client's Certificate and of the CertificateRequest are the
  * exchange's response_frame and request_frame. */

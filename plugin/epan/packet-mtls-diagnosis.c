@@ -44,7 +44,7 @@ static expert_field ei_problem[MTLS_PROBLEM_COUNT] = {EI_INIT, EI_INIT, EI_INIT,
                                                       EI_INIT, EI_INIT, EI_INIT, EI_INIT};
 
 /* mtls_diagnosis_t by exchange tag - 1 (the glue tags every exchange it shows),
- * in place: 40 bytes an exchange, all zero for those with nothing to diagnose. */
+ * in place: 32 bytes an exchange, all zero for those with nothing to diagnose. */
 static mtls_table_t *diagnoses;
 /* mtls_ca_list_t by exchange tag: a CertificateRequest's names, kept only until
  * the client answers. */
