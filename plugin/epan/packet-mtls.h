@@ -8,7 +8,7 @@
 
 /* What the reports know of a connection. It lives in the engine's connection
  * allocation (mtls_conn_extra), with both addresses in place: 24 bytes for
- * IPv4, so that a connection takes 152 bytes. What only some
+ * IPv4, so that a connection takes 144 bytes. What only some
  * connections have (the state of an open one, a gap's frame, an EAP session
  * label) is kept beside it, by connection. */
 typedef struct {

@@ -1173,7 +1173,7 @@ static void decisive_once_then_restart(void)
     mtls_app_reader_free(reader);
     mtls_app_reader_free(NULL);
 
-    /* HTTP/2 has no http_ok exchange: after a restart the reader gives up. */
+    /* HTTP/2 has no second exchange: after a restart the reader gives up. */
     reader = mtls_app_reader_new(443);
     REQUIRE(reader);
     static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
