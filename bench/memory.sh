@@ -90,7 +90,7 @@ print(f"  {total / connections:8.1f} B/conn  total")
 # What only open connections hold (freed when each closes: how much is held at
 # the peak depends on how many are open at once, not on the capture's length),
 # and the rest, kept until the file is closed.
-live = re.compile(r"mtls_app_reader_new|mtls_tls_stream_|new_connection > (g_malloc0)?$")
+live = re.compile(r"mtls_app_reader_new|mtls_tls_stream_|new_live > |new_connection > $")
 open_state = sum(size for site, size in sites.items() if live.search(site))
 print(f"  {open_state / connections:8.1f} B/conn  of it: open connections' state (scanner, "
       "application reader)")

@@ -140,7 +140,7 @@ fi
 # per-process random seed: a run's count moves by a few tenths of a percent).
 total() {
   for file in "$run/callgrind.out.$1" "$run/callgrind.out.$1".r*; do
-    [ -e "$file" ] && awk '/^(summary|totals):/ {print $2; exit}' "$file"
+    if [ -e "$file" ]; then awk '/^(summary|totals):/ {print $2; exit}' "$file"; fi
   done | sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)}'
 }
 # profile RUN PLUGDIR CAPTURE TSHARK-ARGS...: callgrind.out.RUN in $run; on failure

@@ -114,7 +114,10 @@ static const value_string mtls_alert_names[] = {
  * has answered or given up with nothing to tell: its memo is then enough).
  * Freed when the connection closes. */
 typedef struct {
-    mtls_conn_t *connection; /* whose state this is */
+    mtls_conn_t *connection; /* whose state this is; NULL while the entry is free */
+    /* The connection's ref (connection_ref_t); while the entry is free, 1 + the
+     * index of the next free one (0: none). */
+    guint32 ref;
     mtls_tls_stream_t *scanner;
     mtls_app_reader_t *app;
     guint16 app_exchange;     /* the exchange the application reader answers for */
@@ -154,8 +157,18 @@ static struct {
     guint32 used;
 } connection_memory[CONNECTION_SIZES];
 
-/* Zeroed memory for a connection with addresses of this length, or NULL. */
-static void *connection_memory_for(guint8 address_length)
+/* A connection named in 32 bits, where tables hold many (half a pointer): 1 +
+ * its size class << 28 + its index in that class's table; 0 names none. Below
+ * CELL_LIVE, whose bit marks an open connection's cell. */
+typedef guint32 connection_ref_t;
+#define CELL_LIVE      0x80000000u
+#define REF_INDEX_BITS 28
+G_STATIC_ASSERT(MTLS_TABLE_MAX_INDEX <= (1u << REF_INDEX_BITS));
+G_STATIC_ASSERT((guint64)CONNECTION_SIZES << REF_INDEX_BITS < CELL_LIVE);
+
+/* Zeroed memory for a connection with addresses of this length, and its ref;
+ * NULL when there is none. */
+static void *connection_memory_for(guint8 address_length, connection_ref_t *ref)
 {
     size_t size = CONNECTION_SIZE(address_length);
     size_t size_class = (size - CONNECTION_SIZE(0)) / MTLS_CONN_ALIGN;
@@ -163,22 +176,24 @@ static void *connection_memory_for(guint8 address_length)
         return NULL;
     if (!connection_memory[size_class].table)
         connection_memory[size_class].table = mtls_table_new(size);
-    void *memory =
-        mtls_table_slot(connection_memory[size_class].table, connection_memory[size_class].used);
-    if (memory)
-        connection_memory[size_class].used++;
+    guint32 index = connection_memory[size_class].used;
+    void *memory = mtls_table_slot(connection_memory[size_class].table, index);
+    if (!memory)
+        return NULL;
+    connection_memory[size_class].used++;
+    *ref = ((guint32)size_class << REF_INDEX_BITS | index) + 1;
     return memory;
 }
 
-/* Every exchange once at its tag - 1 (tag 0: not yet known to the index); its
- * connection is mtls_exchange_conn(): one pointer per exchange. */
-typedef struct {
-    const mtls_exchange_t *exchange;
-} exchange_slot_t;
-
-static mtls_conn_t *slot_connection(const exchange_slot_t *slot)
+static mtls_conn_t *connection_of_ref(connection_ref_t ref)
 {
-    return mtls_exchange_conn(slot->exchange);
+    if (ref == 0 || ref >= CELL_LIVE)
+        return NULL;
+    guint32 size_class = (ref - 1) >> REF_INDEX_BITS;
+    guint32 index = (ref - 1) & ((1u << REF_INDEX_BITS) - 1);
+    return size_class < CONNECTION_SIZES
+               ? (mtls_conn_t *)mtls_table_get(connection_memory[size_class].table, index)
+               : NULL;
 }
 
 /* A frame shows at most this many exchanges. */
@@ -189,12 +204,19 @@ static int mtls_tap = -1;
 /* Tables grow in chunks, not by doubling: a capture holds millions of
  * connections, and nothing moves once stored. */
 /* By tcp.stream, and by each transport adapter's connection id, a connection
- * cell: the mtls_conn_t * of a closed connection, or while it is open its
- * live_connection_t * with the low bit set (the state of open connections is
- * found with the connection, and costs closed ones nothing). */
+ * cell: the connection_ref_t of a closed connection, or while it is open
+ * CELL_LIVE | the index of its live_connection_t in live_table (the state of
+ * open connections is found with the connection, and costs closed ones
+ * nothing); 0 for none. */
 static mtls_table_t *connections[MTLS_TRANSPORT_COUNT];
-typedef uintptr_t connection_cell_t;
-static mtls_table_t *exchange_slots;    /* exchange_slot_t by tag - 1 */
+typedef guint32 connection_cell_t;
+/* Open connections' state; entries of closed ones are reused (live_free). */
+static mtls_table_t *live_table;
+static guint32 live_made; /* entries made so far */
+static guint32 live_free; /* 1 + the index of a free entry, 0: none */
+/* Every exchange's connection_ref_t, at its tag - 1 (tag 0: not yet known to
+ * the index): exchange_of_tag() finds the exchange in its connection. */
+static mtls_table_t *exchange_slots;
 static guint32 exchange_count;          /* tags given so far */
 static mtls_frame_index_t *frame_index; /* frame -> tags shown there, about 2.2 bytes an entry */
 /* Texts many connections share (SNIs, EAP session labels), each once until
@@ -240,15 +262,17 @@ guint32 mtls_connection_gap_frame(const mtls_connection_info_t *info)
                : 0;
 }
 
-static mtls_conn_t *cell_connection(connection_cell_t cell)
-{
-    return (cell & 1) ? ((live_connection_t *)(cell & ~(connection_cell_t)1))->connection
-                      : (mtls_conn_t *)cell;
-}
-
 static live_connection_t *cell_live(connection_cell_t cell)
 {
-    return (cell & 1) ? (live_connection_t *)(cell & ~(connection_cell_t)1) : NULL;
+    return (cell & CELL_LIVE) ? mtls_table_get(live_table, cell & ~CELL_LIVE) : NULL;
+}
+
+static mtls_conn_t *cell_connection(connection_cell_t cell)
+{
+    if (!(cell & CELL_LIVE))
+        return connection_of_ref(cell);
+    live_connection_t *live = cell_live(cell);
+    return live ? live->connection : NULL;
 }
 
 static connection_cell_t *cell_of(const mtls_conn_t *connection)
@@ -295,24 +319,69 @@ void mtls_connection_address(const mtls_connection_info_t *info, gboolean server
  * did not read are skipped at once. */
 static guint32 live_connections;
 
+/* The ref of a connection that has a cell. */
+static connection_ref_t ref_of(const mtls_conn_t *connection)
+{
+    connection_cell_t *cell = cell_of(connection);
+    if (!cell)
+        return 0;
+    live_connection_t *live = cell_live(*cell);
+    return live ? live->ref : *cell;
+}
+
+/* The exchange with this tag, and its connection; NULL when there is none. */
+static const mtls_exchange_t *exchange_of_tag(guint32 tag, mtls_conn_t **connection)
+{
+    const connection_ref_t *ref = tag >= 1 ? mtls_table_get(exchange_slots, tag - 1) : NULL;
+    *connection = ref ? connection_of_ref(*ref) : NULL;
+    for (const mtls_exchange_t *exchange = *connection ? mtls_conn_exchanges(*connection) : NULL;
+         exchange; exchange = exchange->next)
+        if (exchange->tag == tag)
+            return exchange;
+    return NULL;
+}
+
 static void free_live(mtls_conn_t *connection)
 {
     live_connection_t *live = live_of(connection);
     if (!live)
         return;
+    connection_cell_t *cell = cell_of(connection);
     mtls_tls_stream_free(live->scanner);
     mtls_app_reader_free(live->app);
-    g_free(live);
-    *cell_of(connection) = (connection_cell_t)connection;
+    connection_ref_t ref = live->ref;
+    memset(live, 0, sizeof(*live));
+    live->ref = live_free;
+    live_free = (*cell & ~CELL_LIVE) + 1;
+    *cell = ref;
     if (info_of(connection)->transport == MTLS_TRANSPORT_TCP)
         live_connections--;
+}
+
+/* A zeroed entry for an open connection's state, and its index; NULL when there
+ * is no memory. */
+static live_connection_t *new_live(guint32 *index)
+{
+    if (live_free) {
+        *index = live_free - 1;
+        live_connection_t *live = mtls_table_get(live_table, *index);
+        live_free = live->ref;
+        live->ref = 0;
+        return live;
+    }
+    live_connection_t *live = mtls_table_slot(live_table, live_made);
+    if (live)
+        *index = live_made++;
+    return live;
 }
 
 static void mtls_init(void)
 {
     for (int transport = 0; transport < MTLS_TRANSPORT_COUNT; transport++)
         connections[transport] = mtls_table_new(sizeof(connection_cell_t));
-    exchange_slots = mtls_table_new(sizeof(exchange_slot_t));
+    live_table = mtls_table_new(sizeof(live_connection_t));
+    live_made = live_free = 0;
+    exchange_slots = mtls_table_new(sizeof(connection_ref_t));
     exchange_count = 0;
     frame_index = mtls_frame_index_new();
     texts = mtls_texts_new();
@@ -351,6 +420,9 @@ static void mtls_cleanup(void)
         connection_memory[size_class].table = NULL;
         connection_memory[size_class].used = 0;
     }
+    mtls_table_free(live_table);
+    live_table = NULL;
+    live_made = live_free = 0;
     mtls_table_free(exchange_slots);
     exchange_slots = NULL;
     exchange_count = 0;
@@ -572,10 +644,11 @@ static void tag_exchange(mtls_exchange_t *exchange)
 {
     if (exchange->tag != 0)
         return;
-    exchange_slot_t *slot = mtls_table_slot(exchange_slots, exchange_count);
+    connection_ref_t ref = ref_of(mtls_exchange_conn(exchange));
+    connection_ref_t *slot = ref ? mtls_table_slot(exchange_slots, exchange_count) : NULL;
     if (!slot)
         return; /* no memory, or past the table's limit: the exchange is not shown */
-    slot->exchange = exchange;
+    *slot = ref;
     exchange->tag = ++exchange_count;
 }
 
@@ -958,7 +1031,8 @@ static mtls_conn_t *new_connection(mtls_transport_t transport, guint32 stream, c
     connection_cell_t *cell = mtls_table_slot(connections[transport], stream);
     if (!cell)
         return NULL;
-    mtls_conn_t *connection = mtls_conn_init(connection_memory_for(address_length));
+    connection_ref_t ref = 0;
+    mtls_conn_t *connection = mtls_conn_init(connection_memory_for(address_length, &ref));
     if (!connection)
         return NULL;
     mtls_conn_set_inference(connection, pref_infer_without_keys);
@@ -966,15 +1040,20 @@ static mtls_conn_t *new_connection(mtls_transport_t transport, guint32 stream, c
     info->stream = stream;
     info->transport = (guint8)transport;
     info->address_length = address_length;
-    live_connection_t *live = g_new0(live_connection_t, 1);
+    guint32 live_index = 0;
+    live_connection_t *live = new_live(&live_index);
+    if (!live) {
+        *cell = ref; /* closed from the start: it is known, and shows nothing */
+        return connection;
+    }
     live->connection = connection;
+    live->ref = ref;
     if (transport == MTLS_TRANSPORT_TCP) {
         live->scanner = mtls_tls_stream_new();
         live_connections++;
         want_tcp_segments();
     }
-    /* g_new0's memory is aligned for any type: its low bit is free. */
-    *cell = (connection_cell_t)live | 1;
+    *cell = CELL_LIVE | live_index;
     return connection;
 }
 
@@ -1322,13 +1401,13 @@ static void add_experts(packet_info *pinfo, proto_item *item, const mtls_exchang
                                exchange->number, mtls_confidence_name(exchange->confidence));
 }
 
-static void queue_tap(packet_info *pinfo, const exchange_slot_t *slot,
-                      const mtls_exchange_t *exchange, gboolean final)
+static void queue_tap(packet_info *pinfo, mtls_conn_t *connection, const mtls_exchange_t *exchange,
+                      gboolean final)
 {
     if (have_tap_listener(mtls_tap)) {
         mtls_tap_info_t *tap_info = wmem_new(pinfo->pool, mtls_tap_info_t);
         tap_info->exchange = exchange;
-        tap_info->connection = info_of(slot_connection(slot));
+        tap_info->connection = info_of(connection);
         tap_info->final = final;
         tap_queue_packet(mtls_tap, pinfo, tap_info);
     }
@@ -1369,9 +1448,9 @@ static void add_outer_result(proto_tree *tree, tvbuff_t *tvb, const mtls_exchang
 }
 
 static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
-                            const exchange_slot_t *slot, gboolean final)
+                            mtls_conn_t *connection, const mtls_exchange_t *exchange,
+                            gboolean final)
 {
-    const mtls_exchange_t *exchange = slot->exchange;
     mtls_verdict_t verdict = mtls_exchange_verdict(exchange, final);
     if (!tree) {
         /* Nothing is shown or filtered: only the Info column and the reports,
@@ -1387,7 +1466,7 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
         }
         if (pref_info_column && pinfo->num == exchange->decision_frame)
             col_append_fstr(pinfo->cinfo, COL_INFO, " [mTLS: %s]", mtls_verdict_name(verdict));
-        queue_tap(pinfo, slot, exchange, final);
+        queue_tap(pinfo, connection, exchange, final);
         return;
     }
     /* The evidence sentences are written only where they are read: the field in
@@ -1418,7 +1497,7 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
     if (flag != -1)
         add_boolean(mtls_tree, tvb, flag, TRUE);
     add_string(mtls_tree, tvb, hf_mtls_phase, mtls_phase_name(exchange->phase));
-    const mtls_connection_info_t *connection_info = info_of(slot_connection(slot));
+    const mtls_connection_info_t *connection_info = info_of(connection);
     char session[64];
     add_string(mtls_tree, tvb, hf_mtls_transport, mtls_connection_transport(connection_info));
     add_string(mtls_tree, tvb, hf_mtls_session,
@@ -1453,7 +1532,7 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
         char evidence_line[1024];
         g_strlcpy(evidence_line, evidence, sizeof(evidence_line));
         mtls_diagnosis_append_evidence(exchange, verdict, evidence_line, sizeof(evidence_line));
-        guint32 gap_frame = mtls_connection_gap_frame(info_of(slot_connection(slot)));
+        guint32 gap_frame = mtls_connection_gap_frame(info_of(connection));
         if (gap_frame && exchange->last_frame >= gap_frame) {
             size_t used = strlen(evidence_line);
             if (used > 0 && evidence_line[used - 1] == '.')
@@ -1470,7 +1549,7 @@ static void render_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
     if (pref_info_column && pinfo->num == exchange->decision_frame)
         col_append_fstr(pinfo->cinfo, COL_INFO, " [mTLS: %s]", mtls_verdict_name(verdict));
 
-    queue_tap(pinfo, slot, exchange, final);
+    queue_tap(pinfo, connection, exchange, final);
 }
 
 static int dissect_mtls(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
@@ -1497,10 +1576,10 @@ static int dissect_mtls(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, voi
     guint32 tags[MAX_EXCHANGES_PER_FRAME];
     size_t shown = mtls_frame_index_lookup(frame_index, pinfo->num, tags, G_N_ELEMENTS(tags));
     for (size_t i = 0; i < shown && i < G_N_ELEMENTS(tags); i++) {
-        const exchange_slot_t *slot =
-            tags[i] >= 1 ? mtls_table_get(exchange_slots, tags[i] - 1) : NULL;
-        if (slot && slot->exchange)
-            render_exchange(tvb, pinfo, tree, slot, final);
+        mtls_conn_t *connection;
+        const mtls_exchange_t *exchange = exchange_of_tag(tags[i], &connection);
+        if (exchange)
+            render_exchange(tvb, pinfo, tree, connection, exchange, final);
     }
     pinfo->current_proto = saved_proto;
     return 0;
