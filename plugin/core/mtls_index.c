@@ -9,15 +9,6 @@
 
 /* ------------------------------------------------------------------ table -- */
 
-struct mtls_table {
-    size_t element_size;
-    size_t chunk_size; /* element_size * MTLS_TABLE_CHUNK_ELEMENTS */
-    unsigned char **chunks;
-    uint32_t chunk_slots; /* length of chunks[], NULL where never created */
-    uint32_t chunks_made;
-    uint32_t length;
-};
-
 /* Tiny at first: many tables hold only a few elements. */
 #define TABLE_FIRST_SLOTS 4u
 
@@ -41,16 +32,6 @@ void mtls_table_free(mtls_table_t *table)
         free(table->chunks[i]);
     free(table->chunks);
     free(table);
-}
-
-void *mtls_table_get(const mtls_table_t *table, uint32_t index)
-{
-    if (!table || index >= MTLS_TABLE_MAX_INDEX)
-        return NULL;
-    uint32_t chunk = index / MTLS_TABLE_CHUNK_ELEMENTS;
-    if (chunk >= table->chunk_slots || !table->chunks[chunk])
-        return NULL;
-    return table->chunks[chunk] + (size_t)(index % MTLS_TABLE_CHUNK_ELEMENTS) * table->element_size;
 }
 
 void *mtls_table_slot(mtls_table_t *table, uint32_t index)

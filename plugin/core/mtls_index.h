@@ -30,13 +30,31 @@
 #define MTLS_TABLE_MAX_INDEX (1u << 28)
 
 typedef struct mtls_table mtls_table_t;
+/* Its fields are here only so that mtls_table_get() can be inlined (it runs
+ * several times a packet): use the functions. */
+struct mtls_table {
+    size_t element_size;
+    size_t chunk_size; /* element_size * MTLS_TABLE_CHUNK_ELEMENTS */
+    unsigned char **chunks;
+    uint32_t chunk_slots; /* length of chunks[], NULL where never created */
+    uint32_t chunks_made;
+    uint32_t length;
+};
 
 /* NULL on OOM or when element_size is 0 (or too large for a chunk). */
 mtls_table_t *mtls_table_new(size_t element_size);
 /* NULL is fine. */
 void mtls_table_free(mtls_table_t *table);
 /* The element at index, or NULL when its chunk was never created. */
-void *mtls_table_get(const mtls_table_t *table, uint32_t index);
+static inline void *mtls_table_get(const mtls_table_t *table, uint32_t index)
+{
+    if (!table || index >= MTLS_TABLE_MAX_INDEX)
+        return NULL;
+    uint32_t chunk = index / MTLS_TABLE_CHUNK_ELEMENTS;
+    if (chunk >= table->chunk_slots || !table->chunks[chunk])
+        return NULL;
+    return table->chunks[chunk] + (size_t)(index % MTLS_TABLE_CHUNK_ELEMENTS) * table->element_size;
+}
 /* The element at index, creating its chunk (zeroed) if needed; NULL on OOM or
  * index >= MTLS_TABLE_MAX_INDEX. */
 void *mtls_table_slot(mtls_table_t *table, uint32_t index);

@@ -1192,8 +1192,8 @@ static void analyse_frame(tvbuff_t *tvb, packet_info *pinfo, const frame_layers_
     if (!tapped && !stream_from_conversation(pinfo, &segment.stream))
         return;
     connection_cell_t *known = mtls_table_get(connections[MTLS_TRANSPORT_TCP], segment.stream);
-    mtls_conn_t *connection = known && *known ? cell_connection(*known) : NULL;
     live_connection_t *live = known ? cell_live(*known) : NULL;
+    mtls_conn_t *connection = live ? live->connection : known ? cell_connection(*known) : NULL;
     if (!connection && !tls_in_frame(pinfo, layers))
         return;
     if (!tapped && !segment_from_frame(tvb, pinfo, &segment))
