@@ -1316,8 +1316,8 @@ static void random_and_mutated_bytes_are_safe(void)
             turns[count++] = (turn_t){false, bytes, (size_t)(bar - bytes)};
             turns[count++] = (turn_t){true, bar + 1, length - (size_t)(bar - bytes) - 1};
         } else {
-            for (size_t at = 0; at < length && count < COUNT(turns); at += 7)
-                turns[count++] =
+            for (size_t at = 0; at < length && count < COUNT(turns); at += 7, count++)
+                turns[count] =
                     (turn_t){(count & 1) != 0, bytes + at, length - at < 7 ? length - at : 7};
         }
         outcome_t whole = run(turns, count, (uint16_t)(state >> 20), FEED_TURNS, 0);

@@ -85,9 +85,10 @@ static uint32_t frame_number;
 static mtls_dtls_result_t feed(mtls_dtls_t *dtls, log_t *log, unsigned direction,
                                const bytes_t *datagram)
 {
+    ++frame_number;
     mtls_dtls_datagram_t d = {
         .direction = direction,
-        .frame = ++frame_number,
+        .frame = frame_number,
         .time_ns = (int64_t)frame_number * 1000,
         .payload = datagram->bytes,
         .length = datagram->length,
