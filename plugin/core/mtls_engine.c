@@ -24,57 +24,13 @@ _Static_assert(MTLS_MAX_EXCHANGES_PER_CONNECTION <= UINT16_MAX,
                "exchange numbers and counts are uint16_t");
 
 /* A capture holds millions of connections: every byte here counts. */
+/* What is kept of a connection: its exchanges. The first one lives here, as
+ * nearly every connection has exactly one; its `next` starts the list of later
+ * ones, each allocated on its own. Unused while its number is 0. The machine
+ * that fills them in, mtls_conn_state_t, is the caller's to keep while the
+ * connection is open (mtls_engine.h). */
 struct mtls_conn {
-    /* The first exchange lives here, as nearly every connection has exactly
-     * one; its `next` starts the list of later ones, each allocated on its
-     * own. First member: its 8-byte alignment then costs no padding. */
     mtls_exchange_t first;
-    /* Inference without keys (TLS 1.3 protected records) */
-    uint32_t server_flight_frame; /* first protected server record */
-    uint32_t last_server_frame;   /* post-handshake: the request candidate */
-    mtls_flight_reader_t flight;
-    mtls_cipher_sizes_t sizes;
-    uint8_t server_flight_records; /* saturates: only "exactly 5" matters */
-    uint16_t version;              /* negotiated, from the ServerHello */
-    uint16_t exchange_count;       /* <= MTLS_MAX_EXCHANGES_PER_CONNECTION */
-    /* Numbers rather than pointers: half the size, resolved by exchange_at(). */
-    exchange_number_t handshake; /* exchange of the (re)negotiation in progress, if any */
-    exchange_number_t inferring; /* the exchange inference works on */
-    exchange_number_t reneg;     /* the renegotiation counted without keys */
-    /* TLS 1.2 renegotiation without keys: counted protected handshake records */
-    uint16_t reneg_first_client_record;
-    uint8_t reneg_client_records; /* saturates */
-    /* The two states below have a spare bit each: whether an enum bit-field is
-     * signed is the compiler's choice. */
-    enum {
-        INFER_SERVER_FLIGHT = 0, /* after the ServerHello */
-        INFER_CLIENT_FLIGHT,     /* the client's second flight */
-        INFER_DECISION,          /* the server's next record decides */
-        INFER_AFTER,             /* decided: watch for proof and later requests */
-    } infer_state : 3;
-    enum {
-        RENEG_IDLE = 0,
-        RENEG_HELLO_REQUEST,
-        RENEG_CLIENT_HELLO,
-        RENEG_SERVER_FLIGHT,
-        RENEG_CLIENT_FLIGHT,
-        RENEG_DECISION,
-    } reneg_state : 4;
-    /* One bit each. */
-    bool tls13 : 1;
-    bool pha_offered : 1;
-    bool handshake_done : 1;      /* first handshake completed: later hellos renegotiate */
-    bool hello_retry_pending : 1; /* a HelloRetryRequest awaits the second ClientHello */
-    bool server_hello_seen : 1;   /* in the current handshake */
-    bool server_flight_done : 1;  /* ServerHelloDone / TLS 1.3 server Finished seen */
-    bool server_ccs : 1;          /* TLS 1.2: the server switched to the new keys */
-    bool client_ccs : 1;
-    bool server_closed : 1;
-    bool client_closed : 1; /* FIN, RST or close_notify from the client */
-    bool infer : 1;
-    bool sizes_known : 1;
-    bool client_finished_next : 1; /* the next protected client record is its Finished */
-    bool server_finished_next : 1;
 };
 
 /* A later exchange of a connection knows its connection (the first one is at
@@ -90,12 +46,12 @@ _Static_assert(offsetof(struct mtls_conn, first) == 0, "the first exchange start
 #define EXTRA_OFFSET                                                                               \
     ((sizeof(struct mtls_conn) + MTLS_CONN_ALIGN - 1) / MTLS_CONN_ALIGN * MTLS_CONN_ALIGN)
 
-/* The sizes this layout reaches on LP64 (x86_64, aarch64): a connection with
- * its first exchange is 120 bytes, 40 of them its own; 120 is a multiple of 8,
- * so the caller's bytes follow without padding. Smaller elsewhere. */
+/* The sizes this layout reaches on LP64 (x86_64, aarch64): what is kept of a
+ * connection is its first exchange, 80 bytes, a multiple of 8, so the caller's
+ * bytes follow without padding; the open state is 48 bytes. Smaller elsewhere. */
 _Static_assert(sizeof(mtls_exchange_t) <= 80, "mtls_exchange_t grew");
-_Static_assert(sizeof(struct mtls_conn) - sizeof(mtls_exchange_t) <= 40, "struct mtls_conn grew");
-_Static_assert(sizeof(struct mtls_conn) <= 120, "struct mtls_conn grew");
+_Static_assert(sizeof(struct mtls_conn) <= 80, "struct mtls_conn grew");
+_Static_assert(sizeof(mtls_conn_state_t) <= 48, "mtls_conn_state_t grew");
 _Static_assert(_Alignof(struct mtls_conn) <= MTLS_CONN_ALIGN, "a connection needs more alignment");
 /* The exchange's narrow enum bit-fields hold every value, signed or not. */
 _Static_assert(MTLS_PHASE_POST_HANDSHAKE < 4, "mtls_phase_t outgrew phase : 3");
@@ -113,9 +69,7 @@ mtls_conn_t *mtls_conn_init(void *memory)
 {
     if (!memory || (uintptr_t)memory % MTLS_CONN_ALIGN != 0)
         return NULL;
-    mtls_conn_t *conn = memory;
-    conn->infer = true;
-    return conn;
+    return memory;
 }
 
 mtls_conn_t *mtls_conn_new_with_extra(size_t extra)
@@ -144,10 +98,19 @@ mtls_conn_t *mtls_conn_of_extra(const void *extra)
     return extra ? (mtls_conn_t *)(uintptr_t)((const unsigned char *)extra - EXTRA_OFFSET) : NULL;
 }
 
-void mtls_conn_set_inference(mtls_conn_t *conn, bool enabled)
+void mtls_conn_state_init(mtls_conn_state_t *st, mtls_conn_t *conn)
 {
-    if (conn)
-        conn->infer = enabled;
+    if (!st)
+        return;
+    memset(st, 0, sizeof(*st));
+    st->conn = conn;
+    st->infer = true;
+}
+
+void mtls_conn_set_inference(mtls_conn_state_t *st, bool enabled)
+{
+    if (st)
+        st->infer = enabled;
 }
 
 void mtls_conn_release(mtls_conn_t *conn)
@@ -169,13 +132,28 @@ void mtls_conn_free(mtls_conn_t *conn)
     free(conn);
 }
 
-/* The exchange with this number, or NULL for 0. A walk of at most
- * MTLS_MAX_EXCHANGES_PER_CONNECTION steps, and nearly always none. */
-static mtls_exchange_t *exchange_at(mtls_conn_t *conn, exchange_number_t number)
+const mtls_exchange_t *mtls_conn_exchanges(const mtls_conn_t *conn)
 {
-    if (number == 0 || number > conn->exchange_count)
+    return conn && conn->first.number ? &conn->first : NULL;
+}
+
+mtls_exchange_t *mtls_conn_latest(mtls_conn_t *conn)
+{
+    if (!conn || !conn->first.number)
         return NULL;
     mtls_exchange_t *exchange = &conn->first;
+    while (exchange->next) /* at most MTLS_MAX_EXCHANGES_PER_CONNECTION steps */
+        exchange = exchange->next;
+    return exchange;
+}
+
+/* The exchange with this number, or NULL for 0. A walk of at most
+ * MTLS_MAX_EXCHANGES_PER_CONNECTION steps, and nearly always none. */
+static mtls_exchange_t *exchange_at(mtls_conn_state_t *st, exchange_number_t number)
+{
+    if (number == 0 || number > st->exchange_count)
+        return NULL;
+    mtls_exchange_t *exchange = &st->conn->first;
     while (exchange->number != number)
         exchange = exchange->next;
     return exchange;
@@ -186,19 +164,14 @@ static exchange_number_t number_of(const mtls_exchange_t *exchange)
     return exchange ? exchange->number : 0;
 }
 
-static mtls_exchange_t *exchanges(mtls_conn_t *conn)
+static mtls_exchange_t *exchanges(mtls_conn_state_t *st)
 {
-    return conn->exchange_count ? &conn->first : NULL;
+    return st->exchange_count ? &st->conn->first : NULL;
 }
 
-const mtls_exchange_t *mtls_conn_exchanges(const mtls_conn_t *conn)
+static mtls_exchange_t *newest(mtls_conn_state_t *st)
 {
-    return conn->exchange_count ? &conn->first : NULL;
-}
-
-mtls_exchange_t *mtls_conn_latest(mtls_conn_t *conn)
-{
-    return exchange_at(conn, conn->exchange_count);
+    return exchange_at(st, st->exchange_count);
 }
 
 mtls_conn_t *mtls_exchange_conn(const mtls_exchange_t *exchange)
@@ -210,26 +183,26 @@ mtls_conn_t *mtls_exchange_conn(const mtls_exchange_t *exchange)
     return ((const later_exchange_t *)(uintptr_t)exchange)->conn;
 }
 
-static mtls_exchange_t *exchange_open(mtls_conn_t *conn, mtls_phase_t phase, uint32_t frame)
+static mtls_exchange_t *exchange_open(mtls_conn_state_t *st, mtls_phase_t phase, uint32_t frame)
 {
-    if (conn->exchange_count >= MTLS_MAX_EXCHANGES_PER_CONNECTION)
+    if (st->exchange_count >= MTLS_MAX_EXCHANGES_PER_CONNECTION)
         return NULL; /* hostile input: keep every per-event walk bounded */
     /* The first one is inline, zeroed by calloc and unused so far. */
-    mtls_exchange_t *exchange = &conn->first;
-    if (conn->exchange_count) {
+    mtls_exchange_t *exchange = &st->conn->first;
+    if (st->exchange_count) {
         later_exchange_t *later = calloc(1, sizeof(*later));
         if (!later)
             return NULL;
-        later->conn = conn;
+        later->conn = st->conn;
         exchange = &later->exchange;
-        mtls_conn_latest(conn)->next = exchange;
+        newest(st)->next = exchange;
     }
-    exchange->number = ++conn->exchange_count;
-    exchange->version = conn->version;
+    exchange->number = ++st->exchange_count;
+    exchange->version = st->version;
     exchange->phase = phase;
     exchange->alert = -1;
-    exchange->tls13 = conn->tls13;
-    exchange->pha_offered = conn->pha_offered;
+    exchange->tls13 = st->tls13;
+    exchange->pha_offered = st->pha_offered;
     exchange->first_frame = frame;
     return exchange;
 }
@@ -249,9 +222,9 @@ static void decide(mtls_exchange_t *exchange, mtls_verdict_t verdict, mtls_cause
 }
 
 /* The oldest open exchange whose CertificateRequest still awaits the client's answer. */
-static mtls_exchange_t *awaiting_answer(mtls_conn_t *conn)
+static mtls_exchange_t *awaiting_answer(mtls_conn_state_t *st)
 {
-    for (mtls_exchange_t *exchange = exchanges(conn); exchange; exchange = exchange->next)
+    for (mtls_exchange_t *exchange = exchanges(st); exchange; exchange = exchange->next)
         if (is_open(exchange) && exchange->requested && exchange->response == MTLS_RESPONSE_PENDING)
             return exchange;
     return NULL;
@@ -267,16 +240,16 @@ static void answer(mtls_exchange_t *exchange, mtls_response_t response, const mt
 /* The server sent something other than an alert: every exchange whose client
  * has answered is decided; in a TLS 1.2 handshake the server cannot go on
  * before the answer, so an unanswered request there means the capture lost it. */
-static mtls_exchange_t *server_went_on(mtls_conn_t *conn, const mtls_event_t *event,
+static mtls_exchange_t *server_went_on(mtls_conn_state_t *st, const mtls_event_t *event,
                                        mtls_record_t record)
 {
     mtls_exchange_t *decided = NULL;
-    for (mtls_exchange_t *exchange = exchanges(conn); exchange; exchange = exchange->next) {
+    for (mtls_exchange_t *exchange = exchanges(st); exchange; exchange = exchange->next) {
         if (!is_open(exchange) || !exchange->requested)
             continue;
         if (exchange->response == MTLS_RESPONSE_PENDING) {
             bool handshake_switch =
-                !conn->tls13 && exchange->phase != MTLS_PHASE_POST_HANDSHAKE &&
+                !st->tls13 && exchange->phase != MTLS_PHASE_POST_HANDSHAKE &&
                 (record == MTLS_RECORD_CHANGE_CIPHER_SPEC || record == MTLS_RECORD_FINISHED);
             if (!handshake_switch)
                 continue; /* TLS 1.3 servers may send data before reading the answer */
@@ -294,16 +267,16 @@ static mtls_exchange_t *server_went_on(mtls_conn_t *conn, const mtls_event_t *ev
 }
 
 /* One side ended the connection (fatal alert, or for the server a close too). */
-static mtls_exchange_t *connection_ended(mtls_conn_t *conn, const mtls_event_t *event,
+static mtls_exchange_t *connection_ended(mtls_conn_state_t *st, const mtls_event_t *event,
                                          mtls_cause_t cause, mtls_record_t record)
 {
     mtls_exchange_t *decided = NULL;
-    for (mtls_exchange_t *exchange = exchanges(conn); exchange; exchange = exchange->next) {
+    for (mtls_exchange_t *exchange = exchanges(st); exchange; exchange = exchange->next) {
         if (!is_open(exchange))
             continue;
         if (!exchange->requested) {
             decide(exchange, MTLS_VERDICT_UNDETERMINED, MTLS_CAUSE_ENDED_BEFORE_REQUEST, event);
-        } else if (cause == MTLS_CAUSE_SERVER_CLOSE && conn->client_closed) {
+        } else if (cause == MTLS_CAUSE_SERVER_CLOSE && st->client_closed) {
             /* The server only answered the client's close: no decision shown. */
             decide(exchange, MTLS_VERDICT_UNDETERMINED, MTLS_CAUSE_CLIENT_CLOSED, event);
         } else if (cause == MTLS_CAUSE_CLIENT_ALERT) {
@@ -321,53 +294,53 @@ static mtls_exchange_t *connection_ended(mtls_conn_t *conn, const mtls_event_t *
     return decided;
 }
 
-static void handshake_reset(mtls_conn_t *conn)
+static void handshake_reset(mtls_conn_state_t *st)
 {
-    conn->hello_retry_pending = false;
-    conn->server_hello_seen = false;
-    conn->server_flight_done = false;
-    conn->server_ccs = false;
-    conn->client_ccs = false;
+    st->hello_retry_pending = false;
+    st->server_hello_seen = false;
+    st->server_flight_done = false;
+    st->server_ccs = false;
+    st->client_ccs = false;
 }
 
-static mtls_exchange_t *on_client_hello(mtls_conn_t *conn, const mtls_event_t *event)
+static mtls_exchange_t *on_client_hello(mtls_conn_state_t *st, const mtls_event_t *event)
 {
-    mtls_exchange_t *handshake = exchange_at(conn, conn->handshake);
-    if (handshake && conn->hello_retry_pending) {
-        conn->hello_retry_pending = false; /* the answer to a HelloRetryRequest */
+    mtls_exchange_t *handshake = exchange_at(st, st->handshake);
+    if (handshake && st->hello_retry_pending) {
+        st->hello_retry_pending = false; /* the answer to a HelloRetryRequest */
         return handshake;
     }
-    if (handshake && !conn->handshake_done && !conn->server_hello_seen)
+    if (handshake && !st->handshake_done && !st->server_hello_seen)
         return handshake; /* a repeated ClientHello: still the same handshake */
-    handshake_reset(conn);
-    conn->pha_offered = event->pha_offered;
+    handshake_reset(st);
+    st->pha_offered = event->pha_offered;
     handshake = exchange_open(
-        conn, conn->handshake_done ? MTLS_PHASE_RENEGOTIATION : MTLS_PHASE_HANDSHAKE, event->frame);
-    conn->handshake = number_of(handshake);
+        st, st->handshake_done ? MTLS_PHASE_RENEGOTIATION : MTLS_PHASE_HANDSHAKE, event->frame);
+    st->handshake = number_of(handshake);
     return handshake;
 }
 
-static mtls_exchange_t *on_server_hello(mtls_conn_t *conn, const mtls_event_t *event)
+static mtls_exchange_t *on_server_hello(mtls_conn_state_t *st, const mtls_event_t *event)
 {
-    mtls_exchange_t *handshake = exchange_at(conn, conn->handshake);
+    mtls_exchange_t *handshake = exchange_at(st, st->handshake);
     if (event->hello_retry) {
-        conn->hello_retry_pending = true;
-        conn->tls13 = true; /* only TLS 1.3 retries a hello */
+        st->hello_retry_pending = true;
+        st->tls13 = true; /* only TLS 1.3 retries a hello */
         return handshake;
     }
-    if (!handshake && !conn->handshake_done && !mtls_conn_exchanges(conn)) {
+    if (!handshake && !st->handshake_done && !exchanges(st)) {
         /* The capture starts after the ClientHello: the handshake is still here. */
-        handshake = exchange_open(conn, MTLS_PHASE_HANDSHAKE, event->frame);
+        handshake = exchange_open(st, MTLS_PHASE_HANDSHAKE, event->frame);
         if (handshake)
             handshake->start_missing = true;
-        conn->handshake = number_of(handshake);
+        st->handshake = number_of(handshake);
     }
-    conn->server_hello_seen = true;
-    conn->tls13 = event->tls13;
-    conn->version = event->version;
-    conn->sizes_known = mtls_cipher_sizes(event->cipher_suite, event->tls13, &conn->sizes);
-    conn->infer_state = INFER_SERVER_FLIGHT;
-    conn->inferring = conn->handshake;
+    st->server_hello_seen = true;
+    st->tls13 = event->tls13;
+    st->version = event->version;
+    st->sizes_known = mtls_cipher_sizes(event->cipher_suite, event->tls13, &st->sizes);
+    st->infer_state = MTLS_STATE_INFER_SERVER_FLIGHT;
+    st->inferring = st->handshake;
     if (handshake) {
         handshake->tls13 = event->tls13;
         handshake->version = event->version;
@@ -379,23 +352,22 @@ static mtls_exchange_t *on_server_hello(mtls_conn_t *conn, const mtls_event_t *e
     return handshake;
 }
 
-static mtls_exchange_t *on_certificate_request(mtls_conn_t *conn, const mtls_event_t *event)
+static mtls_exchange_t *on_certificate_request(mtls_conn_state_t *st, const mtls_event_t *event)
 {
     mtls_exchange_t *exchange;
-    mtls_exchange_t *handshake = exchange_at(conn, conn->handshake);
-    bool post_handshake = conn->tls13 && (conn->handshake_done || event->context_length > 0);
+    mtls_exchange_t *handshake = exchange_at(st, st->handshake);
+    bool post_handshake = st->tls13 && (st->handshake_done || event->context_length > 0);
     if (post_handshake) {
-        exchange = exchange_open(conn, MTLS_PHASE_POST_HANDSHAKE, event->frame);
+        exchange = exchange_open(st, MTLS_PHASE_POST_HANDSHAKE, event->frame);
     } else if (is_open(handshake) && !handshake->requested) {
         exchange = handshake;
     } else {
         /* The capture started inside this handshake. */
         exchange = exchange_open(
-            conn, conn->handshake_done ? MTLS_PHASE_RENEGOTIATION : MTLS_PHASE_HANDSHAKE,
-            event->frame);
+            st, st->handshake_done ? MTLS_PHASE_RENEGOTIATION : MTLS_PHASE_HANDSHAKE, event->frame);
         if (exchange)
             exchange->start_missing = true;
-        conn->handshake = number_of(exchange);
+        st->handshake = number_of(exchange);
     }
     if (!exchange)
         return NULL;
@@ -403,7 +375,7 @@ static mtls_exchange_t *on_certificate_request(mtls_conn_t *conn, const mtls_eve
     exchange->request_frame = event->frame;
     /* No ServerHello in the capture: a request in clear is TLS 1.2 or older, and
      * its record's version is the negotiated one. */
-    if (!exchange->version && !conn->server_hello_seen && event->version >= 0x0300 &&
+    if (!exchange->version && !st->server_hello_seen && event->version >= 0x0300 &&
         event->version <= 0x0303)
         exchange->version = event->version;
     return exchange;
@@ -411,16 +383,16 @@ static mtls_exchange_t *on_certificate_request(mtls_conn_t *conn, const mtls_eve
 
 /* The server's handshake flight ended; without a CertificateRequest in it,
  * this handshake asks for no client certificate. */
-static mtls_exchange_t *on_server_flight_end(mtls_conn_t *conn, const mtls_event_t *event,
+static mtls_exchange_t *on_server_flight_end(mtls_conn_state_t *st, const mtls_event_t *event,
                                              mtls_cause_t cause, mtls_record_t record)
 {
-    mtls_exchange_t *exchange = exchange_at(conn, conn->handshake);
-    conn->server_flight_done = true;
+    mtls_exchange_t *exchange = exchange_at(st, st->handshake);
+    st->server_flight_done = true;
     if (!is_open(exchange) || exchange->requested)
         return exchange;
     /* Without the ServerHello, a CertificateRequest may have gone uncaptured; without
      * the ClientHello, the capture cannot vouch for the whole handshake either. */
-    if (!conn->server_hello_seen || exchange->start_missing) {
+    if (!st->server_hello_seen || exchange->start_missing) {
         exchange->start_missing = true;
         return exchange;
     }
@@ -431,49 +403,48 @@ static mtls_exchange_t *on_server_flight_end(mtls_conn_t *conn, const mtls_event
     return exchange;
 }
 
-static mtls_exchange_t *on_client_certificate(mtls_conn_t *conn, const mtls_event_t *event)
+static mtls_exchange_t *on_client_certificate(mtls_conn_state_t *st, const mtls_event_t *event)
 {
-    mtls_exchange_t *exchange = awaiting_answer(conn);
+    mtls_exchange_t *exchange = awaiting_answer(st);
     if (!exchange) {
-        mtls_exchange_t *handshake = exchange_at(conn, conn->handshake);
-        if (handshake && (handshake->requested || conn->server_hello_seen))
+        mtls_exchange_t *handshake = exchange_at(st, st->handshake);
+        if (handshake && (handshake->requested || st->server_hello_seen))
             return handshake; /* unsolicited, or answered already: nothing to learn */
         /* A client only sends a Certificate when asked: the request went uncaptured. */
         exchange = exchange_open(
-            conn, conn->handshake_done ? MTLS_PHASE_RENEGOTIATION : MTLS_PHASE_HANDSHAKE,
-            event->frame);
+            st, st->handshake_done ? MTLS_PHASE_RENEGOTIATION : MTLS_PHASE_HANDSHAKE, event->frame);
         if (!exchange)
             return NULL;
         exchange->start_missing = true;
         exchange->requested = true;
-        conn->handshake = exchange->number;
+        st->handshake = exchange->number;
     }
     answer(exchange, event->empty ? MTLS_RESPONSE_EMPTY : MTLS_RESPONSE_CERTIFICATE, event);
     return exchange;
 }
 
-static mtls_exchange_t *current(mtls_conn_t *conn)
+static mtls_exchange_t *current(mtls_conn_state_t *st)
 {
-    return mtls_conn_latest(conn);
+    return newest(st);
 }
 
 /* The newest exchange whose client sent a chain and no CertificateVerify yet. */
-static mtls_exchange_t *awaiting_verify(mtls_conn_t *conn)
+static mtls_exchange_t *awaiting_verify(mtls_conn_state_t *st)
 {
     mtls_exchange_t *match = NULL;
-    for (mtls_exchange_t *exchange = exchanges(conn); exchange; exchange = exchange->next)
+    for (mtls_exchange_t *exchange = exchanges(st); exchange; exchange = exchange->next)
         if (exchange->response == MTLS_RESPONSE_CERTIFICATE && !exchange->verify_frame)
             match = exchange;
     return match;
 }
 
-static bool alert_is_fatal(const mtls_conn_t *conn, const mtls_event_t *event)
+static bool alert_is_fatal(const mtls_conn_state_t *st, const mtls_event_t *event)
 {
     if (event->alert_description == ALERT_CLOSE_NOTIFY ||
         event->alert_description == ALERT_USER_CANCELED)
         return false;
     /* TLS 1.3 ignores the level: every other alert ends the connection. */
-    return event->alert_level == ALERT_LEVEL_FATAL || conn->tls13;
+    return event->alert_level == ALERT_LEVEL_FATAL || st->tls13;
 }
 
 /* Records of a TLS 1.3 server flight when each message has its own record:
@@ -482,16 +453,17 @@ static bool alert_is_fatal(const mtls_conn_t *conn, const mtls_event_t *event)
 
 /* A client that aborts before its second flight leaves only the server's
  * flight to go by: its record count hints at a CertificateRequest. */
-static void infer_request_from_server_flight(mtls_conn_t *conn)
+static void infer_request_from_server_flight(mtls_conn_state_t *st)
 {
-    mtls_exchange_t *exchange = exchange_at(conn, conn->inferring);
-    if (!conn->infer || !is_open(exchange) || !exchange->undecrypted || exchange->requested ||
-        (conn->infer_state != INFER_SERVER_FLIGHT && conn->infer_state != INFER_CLIENT_FLIGHT) ||
-        conn->server_flight_records != SERVER_FLIGHT_RECORDS_WITH_REQUEST)
+    mtls_exchange_t *exchange = exchange_at(st, st->inferring);
+    if (!st->infer || !is_open(exchange) || !exchange->undecrypted || exchange->requested ||
+        (st->infer_state != MTLS_STATE_INFER_SERVER_FLIGHT &&
+         st->infer_state != MTLS_STATE_INFER_CLIENT_FLIGHT) ||
+        st->server_flight_records != SERVER_FLIGHT_RECORDS_WITH_REQUEST)
         return;
     exchange->inferred = true;
     exchange->requested = true;
-    exchange->request_frame = conn->server_flight_frame;
+    exchange->request_frame = st->server_flight_frame;
     exchange->confidence = MTLS_CONFIDENCE_POSSIBLE;
     exchange->flight_confidence = MTLS_CONFIDENCE_POSSIBLE;
 }
@@ -500,9 +472,9 @@ static void infer_request_from_server_flight(mtls_conn_t *conn)
  * answered by the client, known from its messages (not inferred) from its start
  * (a cut capture cannot vouch for what the server sent), and the server has not
  * sent application data since the answer. */
-static mtls_exchange_t *silent_candidate(mtls_conn_t *conn)
+static mtls_exchange_t *silent_candidate(mtls_conn_state_t *st)
 {
-    mtls_exchange_t *exchange = mtls_conn_latest(conn);
+    mtls_exchange_t *exchange = newest(st);
     if (!exchange || !exchange->requested || exchange->inferred || exchange->answered ||
         exchange->start_missing || exchange->response == MTLS_RESPONSE_PENDING)
         return NULL;
@@ -518,10 +490,10 @@ static bool let_through(const mtls_exchange_t *exchange)
 /* The client's application data after its answer: remembered (the first one),
  * so that a server that then closes without a word can be told apart from one
  * that closes an idle connection. */
-static void on_client_data(mtls_conn_t *conn, const mtls_event_t *event)
+static void on_client_data(mtls_conn_state_t *st, const mtls_event_t *event)
 {
-    mtls_exchange_t *exchange = silent_candidate(conn);
-    if (!exchange || exchange->data_frame || conn->client_closed ||
+    mtls_exchange_t *exchange = silent_candidate(st);
+    if (!exchange || exchange->data_frame || st->client_closed ||
         !(is_open(exchange) || let_through(exchange)))
         return;
     exchange->data_frame = event->frame;
@@ -544,69 +516,69 @@ int64_t mtls_exchange_data_time(const mtls_exchange_t *exchange)
  * the client had sent application data, and the server sent none: it refused
  * in silence (slapd, Node.js with rejectUnauthorized). Not when the client
  * closed first: then the server only answered the close. */
-static mtls_exchange_t *silent_refusal(mtls_conn_t *conn, const mtls_event_t *event,
+static mtls_exchange_t *silent_refusal(mtls_conn_state_t *st, const mtls_event_t *event,
                                        mtls_record_t record)
 {
-    mtls_exchange_t *exchange = silent_candidate(conn);
-    if (!exchange || !exchange->data_frame || conn->client_closed || !let_through(exchange))
+    mtls_exchange_t *exchange = silent_candidate(st);
+    if (!exchange || !exchange->data_frame || st->client_closed || !let_through(exchange))
         return NULL;
     decide(exchange, MTLS_VERDICT_REJECTED, MTLS_CAUSE_SILENT_CLOSE, event);
     exchange->decision_record = record;
     return exchange;
 }
 
-static mtls_exchange_t *on_alert(mtls_conn_t *conn, const mtls_event_t *event)
+static mtls_exchange_t *on_alert(mtls_conn_state_t *st, const mtls_event_t *event)
 {
     if (event->alert_level == MTLS_ALERT_UNKNOWN)
-        return current(conn); /* undecrypted: could be close_notify or fatal */
+        return current(st); /* undecrypted: could be close_notify or fatal */
     if (!event->from_server && event->alert_description == ALERT_NO_CERTIFICATE &&
         event->alert_level == ALERT_LEVEL_WARNING) {
-        mtls_exchange_t *exchange = awaiting_answer(conn);
+        mtls_exchange_t *exchange = awaiting_answer(st);
         if (exchange)
             answer(exchange, MTLS_RESPONSE_NO_CERTIFICATE_ALERT, event);
-        return exchange ? exchange : current(conn);
+        return exchange ? exchange : current(st);
     }
     mtls_exchange_t *decided = NULL;
-    if (alert_is_fatal(conn, event)) {
+    if (alert_is_fatal(st, event)) {
         if (!event->from_server)
-            infer_request_from_server_flight(conn);
+            infer_request_from_server_flight(st);
         /* A client that aborts instead of answering sent no Certificate at all. */
-        mtls_exchange_t *unanswered = event->from_server ? NULL : awaiting_answer(conn);
+        mtls_exchange_t *unanswered = event->from_server ? NULL : awaiting_answer(st);
         if (unanswered)
             answer(unanswered, MTLS_RESPONSE_NONE, event);
         decided = connection_ended(
-            conn, event, event->from_server ? MTLS_CAUSE_SERVER_ALERT : MTLS_CAUSE_CLIENT_ALERT,
+            st, event, event->from_server ? MTLS_CAUSE_SERVER_ALERT : MTLS_CAUSE_CLIENT_ALERT,
             MTLS_RECORD_NONE);
         if (event->from_server)
-            conn->server_closed = true;
+            st->server_closed = true;
     } else if (event->alert_description == ALERT_CLOSE_NOTIFY) {
         if (event->from_server) {
             mtls_exchange_t *silent =
-                conn->server_closed ? NULL : silent_refusal(conn, event, MTLS_RECORD_CLOSE_NOTIFY);
+                st->server_closed ? NULL : silent_refusal(st, event, MTLS_RECORD_CLOSE_NOTIFY);
             decided =
-                connection_ended(conn, event, MTLS_CAUSE_SERVER_CLOSE, MTLS_RECORD_CLOSE_NOTIFY);
+                connection_ended(st, event, MTLS_CAUSE_SERVER_CLOSE, MTLS_RECORD_CLOSE_NOTIFY);
             if (!decided)
                 decided = silent;
-            conn->server_closed = true;
+            st->server_closed = true;
         } else {
-            conn->client_closed = true;
+            st->client_closed = true;
         }
     }
-    return decided ? decided : current(conn);
+    return decided ? decided : current(st);
 }
 
-static mtls_exchange_t *on_close(mtls_conn_t *conn, const mtls_event_t *event)
+static mtls_exchange_t *on_close(mtls_conn_state_t *st, const mtls_event_t *event)
 {
     if (!event->from_server) {
-        conn->client_closed = true; /* says nothing yet about the server's decision */
+        st->client_closed = true; /* says nothing yet about the server's decision */
         return NULL;
     }
-    if (conn->server_closed)
+    if (st->server_closed)
         return NULL;
-    conn->server_closed = true;
+    st->server_closed = true;
     mtls_record_t record = event->reset ? MTLS_RECORD_RST : MTLS_RECORD_FIN;
-    mtls_exchange_t *silent = silent_refusal(conn, event, record);
-    mtls_exchange_t *ended = connection_ended(conn, event, MTLS_CAUSE_SERVER_CLOSE, record);
+    mtls_exchange_t *silent = silent_refusal(st, event, record);
+    mtls_exchange_t *ended = connection_ended(st, event, MTLS_CAUSE_SERVER_CLOSE, record);
     return ended ? ended : silent;
 }
 
@@ -684,14 +656,14 @@ static void infer_from_close_alert(mtls_exchange_t *exchange, int description)
  * alert (a QUIC crypto error is one: its alert is kept) and also takes back an
  * acceptance the TLS handshake showed: the outer protocol has the last word. A
  * success decides what the handshake left open, as the server going on would. */
-static mtls_exchange_t *on_outer(mtls_conn_t *conn, const mtls_event_t *event)
+static mtls_exchange_t *on_outer(mtls_conn_state_t *st, const mtls_event_t *event)
 {
-    mtls_exchange_t *latest = mtls_conn_latest(conn);
+    mtls_exchange_t *latest = newest(st);
     mtls_exchange_t *decided = NULL;
     if (event->outer == MTLS_OUTER_NONE)
-        return current(conn);
+        return current(st);
     if (mtls_outer_is_failure(event->outer)) {
-        if (conn->server_closed)
+        if (st->server_closed)
             return NULL; /* a repeated close (QUIC's closing period) */
         mtls_event_t ended = *event;
         bool alert = event->outer == MTLS_OUTER_QUIC_CLOSE &&
@@ -704,7 +676,7 @@ static mtls_exchange_t *on_outer(mtls_conn_t *conn, const mtls_event_t *event)
         }
         if (alert)
             infer_from_close_alert(latest, ended.alert_description);
-        decided = connection_ended(conn, &ended, MTLS_CAUSE_OUTER_FAILURE, MTLS_RECORD_NONE);
+        decided = connection_ended(st, &ended, MTLS_CAUSE_OUTER_FAILURE, MTLS_RECORD_NONE);
         if (!decided && latest && latest->requested && let_through(latest) &&
             !latest->start_missing) {
             decide(latest, MTLS_VERDICT_REJECTED, MTLS_CAUSE_OUTER_FAILURE, event);
@@ -713,10 +685,10 @@ static mtls_exchange_t *on_outer(mtls_conn_t *conn, const mtls_event_t *event)
                 latest->alert = (int16_t)ended.alert_description;
             decided = latest;
         }
-        conn->server_closed = true;
+        st->server_closed = true;
     } else {
-        decided = server_went_on(conn, event, MTLS_RECORD_NONE);
-        for (mtls_exchange_t *exchange = exchanges(conn); exchange; exchange = exchange->next)
+        decided = server_went_on(st, event, MTLS_RECORD_NONE);
+        for (mtls_exchange_t *exchange = exchanges(st); exchange; exchange = exchange->next)
             if (exchange == decided && exchange->cause == MTLS_CAUSE_SERVER_WENT_ON)
                 exchange->cause = MTLS_CAUSE_OUTER_SUCCESS;
     }
@@ -728,11 +700,11 @@ static mtls_exchange_t *on_outer(mtls_conn_t *conn, const mtls_event_t *event)
     return target;
 }
 
-static mtls_exchange_t *on_server_record(mtls_conn_t *conn, const mtls_event_t *event,
+static mtls_exchange_t *on_server_record(mtls_conn_state_t *st, const mtls_event_t *event,
                                          mtls_record_t record)
 {
-    mtls_exchange_t *decided = server_went_on(conn, event, record);
-    return decided ? decided : current(conn);
+    mtls_exchange_t *decided = server_went_on(st, event, record);
+    return decided ? decided : current(st);
 }
 
 static mtls_confidence_t weaker(mtls_confidence_t a, mtls_confidence_t b)
@@ -741,18 +713,18 @@ static mtls_confidence_t weaker(mtls_confidence_t a, mtls_confidence_t b)
 }
 
 /* The client's flight is read: record what it says about the request and answer. */
-static void infer_flight(mtls_conn_t *conn, mtls_exchange_t *exchange, mtls_flight_t shape,
+static void infer_flight(mtls_conn_state_t *st, mtls_exchange_t *exchange, mtls_flight_t shape,
                          mtls_confidence_t confidence, const mtls_event_t *event)
 {
     exchange->inferred = true;
     exchange->confidence = confidence;
     exchange->flight_confidence = confidence;
-    exchange->flight_records = conn->flight.records;
+    exchange->flight_records = st->flight.records;
     exchange->flight_bytes =
-        (uint16_t)(conn->flight.before_finished > UINT16_MAX ? UINT16_MAX
-                                                             : conn->flight.before_finished);
+        (uint16_t)(st->flight.before_finished > UINT16_MAX ? UINT16_MAX
+                                                           : st->flight.before_finished);
     if (exchange->phase != MTLS_PHASE_POST_HANDSHAKE)
-        conn->handshake_done = true;
+        st->handshake_done = true;
     switch (shape) {
     case MTLS_FLIGHT_FINISHED_ONLY:
         /* Not requested, unless the capture misses the start of the handshake. */
@@ -760,32 +732,33 @@ static void infer_flight(mtls_conn_t *conn, mtls_exchange_t *exchange, mtls_flig
             decide(exchange, MTLS_VERDICT_NOT_REQUESTED, MTLS_CAUSE_INFERRED_FLIGHT, event);
             exchange->decision_record = MTLS_RECORD_ENCRYPTED;
         }
-        conn->infer_state = INFER_AFTER;
+        st->infer_state = MTLS_STATE_INFER_AFTER;
         break;
     case MTLS_FLIGHT_EMPTY_CERTIFICATE:
     case MTLS_FLIGHT_CERTIFICATE:
         exchange->requested = true;
         if (!exchange->request_frame)
-            exchange->request_frame = conn->server_flight_frame;
+            exchange->request_frame = st->server_flight_frame;
         answer(exchange,
                shape == MTLS_FLIGHT_CERTIFICATE ? MTLS_RESPONSE_CERTIFICATE : MTLS_RESPONSE_EMPTY,
                event);
-        conn->infer_state = INFER_DECISION;
+        st->infer_state = MTLS_STATE_INFER_DECISION;
         break;
     default:
-        conn->infer_state = INFER_AFTER; /* sizes fit no shape: say nothing */
+        st->infer_state = MTLS_STATE_INFER_AFTER; /* sizes fit no shape: say nothing */
         break;
     }
 }
 
 /* The server's first protected record after the client's answer. */
-static void infer_decision(mtls_conn_t *conn, mtls_exchange_t *exchange, const mtls_event_t *event)
+static void infer_decision(mtls_conn_state_t *st, mtls_exchange_t *exchange,
+                           const mtls_event_t *event)
 {
-    bool alert = mtls_tls13_alert_sized(event->record_length, &conn->sizes);
+    bool alert = mtls_tls13_alert_sized(event->record_length, &st->sizes);
     exchange->decision_record_length = event->record_length;
     /* An alert-sized record may be close_notify; data may predate the answer. */
     exchange->confidence = weaker(exchange->confidence, MTLS_CONFIDENCE_LIKELY);
-    if (alert && conn->client_closed && exchange->response == MTLS_RESPONSE_CERTIFICATE) {
+    if (alert && st->client_closed && exchange->response == MTLS_RESPONSE_CERTIFICATE) {
         /* After the client's close_notify, most likely the server's answering one. */
         decide(exchange, MTLS_VERDICT_UNDETERMINED, MTLS_CAUSE_CLIENT_CLOSED, event);
         exchange->decision_record = MTLS_RECORD_ENCRYPTED_ALERT;
@@ -795,7 +768,7 @@ static void infer_decision(mtls_conn_t *conn, mtls_exchange_t *exchange, const m
          * likely the refusal (certificate_required) racing it. */
         decide(exchange, MTLS_VERDICT_REJECTED, MTLS_CAUSE_SERVER_ALERT, event);
         exchange->decision_record = MTLS_RECORD_ENCRYPTED_ALERT;
-        if (conn->client_closed)
+        if (st->client_closed)
             exchange->confidence = MTLS_CONFIDENCE_POSSIBLE;
     } else {
         decide(exchange,
@@ -804,105 +777,104 @@ static void infer_decision(mtls_conn_t *conn, mtls_exchange_t *exchange, const m
                MTLS_CAUSE_SERVER_WENT_ON, event);
         exchange->decision_record = MTLS_RECORD_ENCRYPTED;
     }
-    conn->infer_state = INFER_AFTER;
+    st->infer_state = MTLS_STATE_INFER_AFTER;
 }
 
 /* Post-handshake authentication without keys: a server record, then a client
  * flight shaped like Certificate (+ CertificateVerify) + Finished. */
-static mtls_exchange_t *infer_post_handshake(mtls_conn_t *conn, const mtls_event_t *event,
+static mtls_exchange_t *infer_post_handshake(mtls_conn_state_t *st, const mtls_event_t *event,
                                              int plaintext)
 {
     if (event->from_server) {
-        conn->last_server_frame = event->frame;
-        memset(&conn->flight, 0, sizeof(conn->flight));
-        conn->flight.post_handshake = true;
+        st->last_server_frame = event->frame;
+        memset(&st->flight, 0, sizeof(st->flight));
+        st->flight.post_handshake = true;
         return NULL;
     }
-    if (!conn->pha_offered || !conn->last_server_frame)
+    if (!st->pha_offered || !st->last_server_frame)
         return NULL;
     mtls_confidence_t confidence;
-    mtls_flight_t shape = mtls_flight_add(&conn->flight, plaintext, &conn->sizes, &confidence);
+    mtls_flight_t shape = mtls_flight_add(&st->flight, plaintext, &st->sizes, &confidence);
     if (shape != MTLS_FLIGHT_EMPTY_CERTIFICATE && shape != MTLS_FLIGHT_CERTIFICATE) {
         if (shape != MTLS_FLIGHT_INCOMPLETE)
-            conn->last_server_frame = 0; /* ordinary data */
+            st->last_server_frame = 0; /* ordinary data */
         return NULL;
     }
-    mtls_exchange_t *exchange = exchange_open(conn, MTLS_PHASE_POST_HANDSHAKE, event->frame);
+    mtls_exchange_t *exchange = exchange_open(st, MTLS_PHASE_POST_HANDSHAKE, event->frame);
     if (!exchange)
         return NULL;
-    exchange->request_frame = conn->last_server_frame;
-    exchange->first_frame = conn->last_server_frame;
+    exchange->request_frame = st->last_server_frame;
+    exchange->first_frame = st->last_server_frame;
     /* Application data can take this shape by chance: never more than possible. */
-    infer_flight(conn, exchange, shape, MTLS_CONFIDENCE_POSSIBLE, event);
-    conn->inferring = exchange->number;
-    conn->last_server_frame = 0;
+    infer_flight(st, exchange, shape, MTLS_CONFIDENCE_POSSIBLE, event);
+    st->inferring = exchange->number;
+    st->last_server_frame = 0;
     return exchange;
 }
 
 /* A protected TLS 1.3 record nobody could decrypt. */
-static mtls_exchange_t *on_encrypted_record(mtls_conn_t *conn, const mtls_event_t *event)
+static mtls_exchange_t *on_encrypted_record(mtls_conn_state_t *st, const mtls_event_t *event)
 {
-    mtls_exchange_t *exchange = exchange_at(conn, conn->inferring);
-    if (!conn->infer || !conn->tls13 || !conn->sizes_known || !exchange)
+    mtls_exchange_t *exchange = exchange_at(st, st->inferring);
+    if (!st->infer || !st->tls13 || !st->sizes_known || !exchange)
         return NULL;
     if (!exchange->undecrypted && !exchange->inferred)
         return NULL; /* keys are present: decrypted evidence wins */
-    int plaintext = mtls_tls13_plaintext(event->record_length, &conn->sizes);
+    int plaintext = mtls_tls13_plaintext(event->record_length, &st->sizes);
     mtls_confidence_t confidence;
     mtls_flight_t shape;
 
-    switch (conn->infer_state) {
-    case INFER_SERVER_FLIGHT:
+    switch (st->infer_state) {
+    case MTLS_STATE_INFER_SERVER_FLIGHT:
         if (event->from_server) {
-            if (!conn->server_flight_frame)
-                conn->server_flight_frame = event->frame;
-            if (conn->server_flight_records < UINT8_MAX)
-                conn->server_flight_records++;
+            if (!st->server_flight_frame)
+                st->server_flight_frame = event->frame;
+            if (st->server_flight_records < UINT8_MAX)
+                st->server_flight_records++;
             return exchange;
         }
-        if (!conn->server_flight_frame)
+        if (!st->server_flight_frame)
             return NULL; /* early data before the server's flight */
-        memset(&conn->flight, 0, sizeof(conn->flight));
-        conn->infer_state = INFER_CLIENT_FLIGHT;
+        memset(&st->flight, 0, sizeof(st->flight));
+        st->infer_state = MTLS_STATE_INFER_CLIENT_FLIGHT;
         /* This record opens the client's flight. */
         /* FALLTHROUGH */
-    case INFER_CLIENT_FLIGHT:
+    case MTLS_STATE_INFER_CLIENT_FLIGHT:
         if (event->from_server) {
-            shape = mtls_flight_close(&conn->flight, &conn->sizes, &confidence);
-            infer_flight(conn, exchange, shape, confidence, event);
-            if (conn->infer_state == INFER_DECISION && is_open(exchange))
-                infer_decision(conn, exchange, event);
+            shape = mtls_flight_close(&st->flight, &st->sizes, &confidence);
+            infer_flight(st, exchange, shape, confidence, event);
+            if (st->infer_state == MTLS_STATE_INFER_DECISION && is_open(exchange))
+                infer_decision(st, exchange, event);
             return exchange;
         }
-        if (conn->flight.records == 0 &&
-            mtls_tls13_alert_sized(event->record_length, &conn->sizes)) {
+        if (st->flight.records == 0 && mtls_tls13_alert_sized(event->record_length, &st->sizes)) {
             /* The client's first protected record is an alert: it aborted. */
-            infer_request_from_server_flight(conn);
+            infer_request_from_server_flight(st);
             if (exchange->requested) {
                 answer(exchange, MTLS_RESPONSE_NONE, event);
-                connection_ended(conn, event, MTLS_CAUSE_CLIENT_ALERT, MTLS_RECORD_ENCRYPTED_ALERT);
-                conn->infer_state = INFER_AFTER;
+                connection_ended(st, event, MTLS_CAUSE_CLIENT_ALERT, MTLS_RECORD_ENCRYPTED_ALERT);
+                st->infer_state = MTLS_STATE_INFER_AFTER;
                 return exchange;
             }
         }
-        shape = mtls_flight_add(&conn->flight, plaintext, &conn->sizes, &confidence);
+        shape = mtls_flight_add(&st->flight, plaintext, &st->sizes, &confidence);
         if (shape != MTLS_FLIGHT_INCOMPLETE)
-            infer_flight(conn, exchange, shape, confidence, event);
+            infer_flight(st, exchange, shape, confidence, event);
         return exchange;
-    case INFER_DECISION:
+    case MTLS_STATE_INFER_DECISION:
         if (!event->from_server) {
             /* An alert-sized record from a client that has answered: its close_notify. */
-            if (mtls_tls13_alert_sized(event->record_length, &conn->sizes))
-                conn->client_closed = true;
+            if (mtls_tls13_alert_sized(event->record_length, &st->sizes))
+                st->client_closed = true;
             return NULL;
         }
         if (is_open(exchange))
-            infer_decision(conn, exchange, event);
+            infer_decision(st, exchange, event);
         return exchange;
-    case INFER_AFTER:
+    case MTLS_STATE_INFER_AFTER:
         /* A verdict on data the server sent stays 'likely': a server may stream
          * data before it reads the client's flight and reject it afterwards. */
-        return infer_post_handshake(conn, event, plaintext);
+        return infer_post_handshake(st, event, plaintext);
     }
     return NULL;
 }
@@ -913,14 +885,14 @@ static mtls_exchange_t *on_encrypted_record(mtls_conn_t *conn, const mtls_event_
 /* The client's renegotiation flight ended with its ChangeCipherSpec: one
  * record (ClientKeyExchange), two (+ empty Certificate) or three (+ Certificate
  * and CertificateVerify), when each message has a record of its own. */
-static void infer_renegotiation_flight(mtls_conn_t *conn, const mtls_event_t *event)
+static void infer_renegotiation_flight(mtls_conn_state_t *st, const mtls_event_t *event)
 {
-    mtls_exchange_t *exchange = exchange_at(conn, conn->reneg);
-    exchange->flight_records = conn->reneg_client_records;
-    exchange->flight_bytes = conn->reneg_first_client_record;
+    mtls_exchange_t *exchange = exchange_at(st, st->reneg);
+    exchange->flight_records = st->reneg_client_records;
+    exchange->flight_bytes = st->reneg_first_client_record;
     /* Counting records is never exact arithmetic. */
     mtls_confidence_t confidence = MTLS_CONFIDENCE_POSSIBLE;
-    switch (conn->reneg_client_records) {
+    switch (st->reneg_client_records) {
     case 1:
         decide(exchange, MTLS_VERDICT_NOT_REQUESTED, MTLS_CAUSE_INFERRED_FLIGHT, event);
         exchange->decision_record = MTLS_RECORD_CHANGE_CIPHER_SPEC;
@@ -929,13 +901,13 @@ static void infer_renegotiation_flight(mtls_conn_t *conn, const mtls_event_t *ev
     case 3:
         exchange->requested = true;
         answer(exchange,
-               conn->reneg_client_records == 3 ? MTLS_RESPONSE_CERTIFICATE : MTLS_RESPONSE_EMPTY,
+               st->reneg_client_records == 3 ? MTLS_RESPONSE_CERTIFICATE : MTLS_RESPONSE_EMPTY,
                event);
-        if (conn->sizes_known && conn->reneg_client_records == 2 &&
-            conn->reneg_first_client_record ==
-                conn->sizes.explicit_nonce + TLS12_EMPTY_CERTIFICATE + conn->sizes.tag_length)
+        if (st->sizes_known && st->reneg_client_records == 2 &&
+            st->reneg_first_client_record ==
+                st->sizes.explicit_nonce + TLS12_EMPTY_CERTIFICATE + st->sizes.tag_length)
             confidence = MTLS_CONFIDENCE_LIKELY; /* the first record is an empty Certificate */
-        else if (conn->reneg_client_records == 3)
+        else if (st->reneg_client_records == 3)
             confidence = MTLS_CONFIDENCE_LIKELY;
         break;
     default: break; /* coalesced or unusual: say nothing about the request */
@@ -947,25 +919,25 @@ static void infer_renegotiation_flight(mtls_conn_t *conn, const mtls_event_t *ev
 /* TLS 1.2 renegotiation inside the encrypted tunnel, without keys: protected
  * handshake records after both Finished messages. Returns the exchange when
  * the event belongs to it. */
-static mtls_exchange_t *infer_renegotiation(mtls_conn_t *conn, const mtls_event_t *event)
+static mtls_exchange_t *infer_renegotiation(mtls_conn_state_t *st, const mtls_event_t *event)
 {
-    if (!conn->infer || conn->tls13 || !conn->server_hello_seen)
+    if (!st->infer || st->tls13 || !st->server_hello_seen)
         return NULL;
     if (event->type == MTLS_EV_CHANGE_CIPHER_SPEC) {
         if (event->from_server)
-            conn->server_finished_next = true;
+            st->server_finished_next = true;
         else
-            conn->client_finished_next = true;
-        if (!event->from_server && conn->reneg_state == RENEG_CLIENT_FLIGHT) {
-            infer_renegotiation_flight(conn, event);
-            conn->reneg_state = RENEG_DECISION;
-            return exchange_at(conn, conn->reneg);
+            st->client_finished_next = true;
+        if (!event->from_server && st->reneg_state == MTLS_STATE_RENEG_CLIENT_FLIGHT) {
+            infer_renegotiation_flight(st, event);
+            st->reneg_state = MTLS_STATE_RENEG_DECISION;
+            return exchange_at(st, st->reneg);
         }
         return NULL;
     }
     if (event->type == MTLS_EV_ALERT && event->alert_level == MTLS_ALERT_UNKNOWN &&
-        event->from_server && conn->reneg_state == RENEG_DECISION) {
-        mtls_exchange_t *reneg = exchange_at(conn, conn->reneg);
+        event->from_server && st->reneg_state == MTLS_STATE_RENEG_DECISION) {
+        mtls_exchange_t *reneg = exchange_at(st, st->reneg);
         if (is_open(reneg)) {
             decide(reneg, MTLS_VERDICT_REJECTED, MTLS_CAUSE_SERVER_ALERT, event);
             reneg->decision_record = MTLS_RECORD_ENCRYPTED_ALERT;
@@ -976,197 +948,198 @@ static mtls_exchange_t *infer_renegotiation(mtls_conn_t *conn, const mtls_event_
     if (event->type != MTLS_EV_OTHER_HANDSHAKE || !event->encrypted)
         return NULL;
     /* The Finished after this side's ChangeCipherSpec. */
-    if (event->from_server && conn->server_finished_next) {
-        conn->server_finished_next = false;
+    if (event->from_server && st->server_finished_next) {
+        st->server_finished_next = false;
         return NULL;
     }
-    if (!event->from_server && conn->client_finished_next) {
-        conn->client_finished_next = false;
+    if (!event->from_server && st->client_finished_next) {
+        st->client_finished_next = false;
         return NULL;
     }
-    if (!conn->handshake_done)
+    if (!st->handshake_done)
         return NULL;
-    mtls_exchange_t *reneg = exchange_at(conn, conn->reneg);
-    switch (conn->reneg_state) {
-    case RENEG_IDLE:
-    case RENEG_DECISION:
-        reneg = exchange_open(conn, MTLS_PHASE_RENEGOTIATION, event->frame);
-        conn->reneg = number_of(reneg);
+    mtls_exchange_t *reneg = exchange_at(st, st->reneg);
+    switch (st->reneg_state) {
+    case MTLS_STATE_RENEG_IDLE:
+    case MTLS_STATE_RENEG_DECISION:
+        reneg = exchange_open(st, MTLS_PHASE_RENEGOTIATION, event->frame);
+        st->reneg = number_of(reneg);
         if (!reneg)
             return NULL;
         reneg->inferred = true;
         reneg->confidence = MTLS_CONFIDENCE_POSSIBLE;
-        conn->reneg_client_records = 0;
-        conn->reneg_state = event->from_server ? RENEG_HELLO_REQUEST : RENEG_CLIENT_HELLO;
+        st->reneg_client_records = 0;
+        st->reneg_state =
+            event->from_server ? MTLS_STATE_RENEG_HELLO_REQUEST : MTLS_STATE_RENEG_CLIENT_HELLO;
         return reneg;
-    case RENEG_HELLO_REQUEST:
+    case MTLS_STATE_RENEG_HELLO_REQUEST:
         if (!event->from_server)
-            conn->reneg_state = RENEG_CLIENT_HELLO;
+            st->reneg_state = MTLS_STATE_RENEG_CLIENT_HELLO;
         return reneg;
-    case RENEG_CLIENT_HELLO:
-    case RENEG_SERVER_FLIGHT:
+    case MTLS_STATE_RENEG_CLIENT_HELLO:
+    case MTLS_STATE_RENEG_SERVER_FLIGHT:
         if (event->from_server) {
-            if (conn->reneg_state == RENEG_CLIENT_HELLO)
+            if (st->reneg_state == MTLS_STATE_RENEG_CLIENT_HELLO)
                 reneg->request_frame = event->frame;
-            conn->reneg_state = RENEG_SERVER_FLIGHT;
+            st->reneg_state = MTLS_STATE_RENEG_SERVER_FLIGHT;
             return reneg;
         }
-        if (conn->reneg_state == RENEG_CLIENT_HELLO)
+        if (st->reneg_state == MTLS_STATE_RENEG_CLIENT_HELLO)
             return reneg;
-        conn->reneg_state = RENEG_CLIENT_FLIGHT;
-        conn->reneg_first_client_record = event->record_length;
-        conn->reneg_client_records = 1;
+        st->reneg_state = MTLS_STATE_RENEG_CLIENT_FLIGHT;
+        st->reneg_first_client_record = event->record_length;
+        st->reneg_client_records = 1;
         return reneg;
-    case RENEG_CLIENT_FLIGHT:
-        if (!event->from_server && conn->reneg_client_records < UINT8_MAX)
-            conn->reneg_client_records++;
+    case MTLS_STATE_RENEG_CLIENT_FLIGHT:
+        if (!event->from_server && st->reneg_client_records < UINT8_MAX)
+            st->reneg_client_records++;
         return reneg;
     }
     return NULL;
 }
 
 /* The exchange an event belongs to, after applying it. */
-static mtls_exchange_t *apply_event(mtls_conn_t *conn, const mtls_event_t *event)
+static mtls_exchange_t *apply_event(mtls_conn_state_t *st, const mtls_event_t *event)
 {
     mtls_exchange_t *exchange = NULL;
-    if (event->from_server && conn->handshake && event->type >= MTLS_EV_HELLO_REQUEST &&
+    if (event->from_server && st->handshake && event->type >= MTLS_EV_HELLO_REQUEST &&
         event->type <= MTLS_EV_OTHER_HANDSHAKE && !event->encrypted)
-        exchange_at(conn, conn->handshake)->undecrypted = false;
-    mtls_exchange_t *renegotiation = infer_renegotiation(conn, event);
+        exchange_at(st, st->handshake)->undecrypted = false;
+    mtls_exchange_t *renegotiation = infer_renegotiation(st, event);
     if (renegotiation && event->type != MTLS_EV_CHANGE_CIPHER_SPEC)
         return renegotiation;
 
     switch (event->type) {
     case MTLS_EV_CLIENT_HELLO:
         if (event->from_server)
-            return current(conn);
-        exchange = on_client_hello(conn, event);
+            return current(st);
+        exchange = on_client_hello(st, event);
         break;
     case MTLS_EV_SERVER_HELLO:
         if (!event->from_server)
-            return current(conn);
-        exchange = on_server_hello(conn, event);
+            return current(st);
+        exchange = on_server_hello(st, event);
         break;
     case MTLS_EV_CERTIFICATE_REQUEST:
         if (!event->from_server)
-            return current(conn);
-        exchange = on_certificate_request(conn, event);
+            return current(st);
+        exchange = on_certificate_request(st, event);
         break;
     case MTLS_EV_SERVER_HELLO_DONE:
         if (!event->from_server)
-            return current(conn);
-        exchange = on_server_flight_end(conn, event, MTLS_CAUSE_SERVER_FLIGHT_END,
+            return current(st);
+        exchange = on_server_flight_end(st, event, MTLS_CAUSE_SERVER_FLIGHT_END,
                                         MTLS_RECORD_SERVER_HELLO_DONE);
         break;
     case MTLS_EV_CERTIFICATE:
-        exchange = event->from_server ? current(conn) : on_client_certificate(conn, event);
+        exchange = event->from_server ? current(st) : on_client_certificate(st, event);
         break;
     case MTLS_EV_CLIENT_KEY_EXCHANGE:
         if (!event->from_server) {
-            exchange = awaiting_answer(conn);
+            exchange = awaiting_answer(st);
             if (exchange && exchange->phase != MTLS_PHASE_POST_HANDSHAKE)
                 answer(exchange, MTLS_RESPONSE_NONE, event);
             else
-                exchange = current(conn);
+                exchange = current(st);
         } else {
-            exchange = current(conn);
+            exchange = current(st);
         }
         break;
     case MTLS_EV_CERTIFICATE_VERIFY:
         if (event->from_server)
-            return current(conn);
-        exchange = awaiting_verify(conn);
+            return current(st);
+        exchange = awaiting_verify(st);
         if (exchange)
             exchange->verify_frame = event->frame;
         else
-            exchange = current(conn);
+            exchange = current(st);
         break;
     case MTLS_EV_FINISHED:
         /* Read: the next protected handshake record is not this Finished. */
         if (event->from_server)
-            conn->server_finished_next = false;
+            st->server_finished_next = false;
         else
-            conn->client_finished_next = false;
+            st->client_finished_next = false;
         if (event->from_server) {
-            if (conn->tls13 && !conn->server_flight_done && !conn->handshake_done)
-                exchange = on_server_flight_end(conn, event, MTLS_CAUSE_SERVER_FLIGHT_END,
+            if (st->tls13 && !st->server_flight_done && !st->handshake_done)
+                exchange = on_server_flight_end(st, event, MTLS_CAUSE_SERVER_FLIGHT_END,
                                                 MTLS_RECORD_FINISHED);
-            else if (!conn->tls13 && !conn->server_flight_done && conn->server_hello_seen)
+            else if (!st->tls13 && !st->server_flight_done && st->server_hello_seen)
                 exchange =
-                    on_server_flight_end(conn, event, MTLS_CAUSE_ABBREVIATED, MTLS_RECORD_FINISHED);
+                    on_server_flight_end(st, event, MTLS_CAUSE_ABBREVIATED, MTLS_RECORD_FINISHED);
             else
-                exchange = on_server_record(conn, event, MTLS_RECORD_FINISHED);
+                exchange = on_server_record(st, event, MTLS_RECORD_FINISHED);
         } else {
-            exchange = awaiting_answer(conn);
+            exchange = awaiting_answer(st);
             /* TLS 1.3: a client that ends its flight without a Certificate sent none. */
-            if (exchange && conn->tls13)
+            if (exchange && st->tls13)
                 answer(exchange, MTLS_RESPONSE_NONE, event);
             else
-                exchange = current(conn);
-            if (conn->tls13)
-                conn->handshake_done = true;
+                exchange = current(st);
+            if (st->tls13)
+                st->handshake_done = true;
         }
         break;
     case MTLS_EV_CHANGE_CIPHER_SPEC:
-        if (conn->tls13)
+        if (st->tls13)
             return NULL; /* middlebox-compatibility record, no meaning */
         if (event->from_server) {
-            conn->server_ccs = true;
-            if (!conn->server_flight_done && conn->server_hello_seen)
-                exchange = on_server_flight_end(conn, event, MTLS_CAUSE_ABBREVIATED,
+            st->server_ccs = true;
+            if (!st->server_flight_done && st->server_hello_seen)
+                exchange = on_server_flight_end(st, event, MTLS_CAUSE_ABBREVIATED,
                                                 MTLS_RECORD_CHANGE_CIPHER_SPEC);
             else
-                exchange = on_server_record(conn, event, MTLS_RECORD_CHANGE_CIPHER_SPEC);
+                exchange = on_server_record(st, event, MTLS_RECORD_CHANGE_CIPHER_SPEC);
         } else {
-            conn->client_ccs = true;
-            exchange = current(conn);
+            st->client_ccs = true;
+            exchange = current(st);
         }
         /* Both sides switched keys: the handshake is over, even when its
          * Finished messages could not be decrypted. */
-        if (conn->server_ccs && conn->client_ccs)
-            conn->handshake_done = true;
+        if (st->server_ccs && st->client_ccs)
+            st->handshake_done = true;
         break;
     case MTLS_EV_NEW_SESSION_TICKET:
     case MTLS_EV_HELLO_REQUEST:
     case MTLS_EV_OTHER_HANDSHAKE:
         if (!event->from_server)
-            return current(conn);
-        if (event->type == MTLS_EV_NEW_SESSION_TICKET && !conn->tls13 &&
-            !conn->server_flight_done && conn->server_hello_seen) {
+            return current(st);
+        if (event->type == MTLS_EV_NEW_SESSION_TICKET && !st->tls13 && !st->server_flight_done &&
+            st->server_hello_seen) {
             /* TLS 1.2 ticket resumption: NewSessionTicket before the server's CCS. */
-            return current(conn);
+            return current(st);
         }
-        exchange = on_server_record(conn, event,
+        exchange = on_server_record(st, event,
                                     event->type == MTLS_EV_NEW_SESSION_TICKET
                                         ? MTLS_RECORD_NEW_SESSION_TICKET
                                         : MTLS_RECORD_HANDSHAKE);
         break;
     case MTLS_EV_APPLICATION_DATA:
         if (!event->from_server) {
-            on_client_data(conn, event);
+            on_client_data(st, event);
             return NULL;
         }
-        exchange = server_went_on(conn, event, MTLS_RECORD_APPLICATION_DATA);
+        exchange = server_went_on(st, event, MTLS_RECORD_APPLICATION_DATA);
         {
-            mtls_exchange_t *latest = mtls_conn_latest(conn);
+            mtls_exchange_t *latest = newest(st);
             if (latest && latest->response != MTLS_RESPONSE_PENDING)
                 latest->answered = true;
         }
         break;
-    case MTLS_EV_ALERT: exchange = on_alert(conn, event); break;
-    case MTLS_EV_CLOSE: exchange = on_close(conn, event); break;
-    case MTLS_EV_ENCRYPTED_RECORD: exchange = on_encrypted_record(conn, event); break;
-    case MTLS_EV_OUTER: exchange = on_outer(conn, event); break;
+    case MTLS_EV_ALERT: exchange = on_alert(st, event); break;
+    case MTLS_EV_CLOSE: exchange = on_close(st, event); break;
+    case MTLS_EV_ENCRYPTED_RECORD: exchange = on_encrypted_record(st, event); break;
+    case MTLS_EV_OUTER: exchange = on_outer(st, event); break;
     }
     return exchange;
 }
 
-mtls_exchange_t *mtls_conn_feed(mtls_conn_t *conn, const mtls_event_t *event)
+mtls_exchange_t *mtls_conn_feed(mtls_conn_state_t *st, const mtls_event_t *event)
 {
-    if (!conn || !event)
+    if (!st || !st->conn || !event)
         return NULL;
     /* Every path, early returns included: the glue shows the frame for it. */
-    mtls_exchange_t *exchange = apply_event(conn, event);
+    mtls_exchange_t *exchange = apply_event(st, event);
     if (exchange && event->frame > exchange->last_frame)
         exchange->last_frame = event->frame;
     return exchange;

@@ -202,7 +202,67 @@ typedef struct mtls_exchange {
  * (data_frame), in the events' clock; INT64_MAX when not known. */
 int64_t mtls_exchange_data_time(const mtls_exchange_t *exchange);
 
+/* What is kept of a connection: its exchanges (80 bytes on LP64, and the
+ * caller's extra bytes). */
 typedef struct mtls_conn mtls_conn_t;
+
+/* What the engine needs of a connection only while the connection is open: the
+ * handshake under way and the inference from record sizes (48 bytes on LP64).
+ * The caller keeps it beside the connection from mtls_conn_state_init() and
+ * feeds events through it; once the connection is closed (or the capture read)
+ * it can drop it, and the connection keeps its exchanges. Its fields are the
+ * engine's: the struct is here for its size only. */
+typedef enum {
+    MTLS_STATE_INFER_SERVER_FLIGHT = 0, /* after the ServerHello */
+    MTLS_STATE_INFER_CLIENT_FLIGHT,     /* the client's second flight */
+    MTLS_STATE_INFER_DECISION,          /* the server's next record decides */
+    MTLS_STATE_INFER_AFTER,             /* decided: watch for proof and later requests */
+} mtls_state_infer_t;
+typedef enum {
+    MTLS_STATE_RENEG_IDLE = 0,
+    MTLS_STATE_RENEG_HELLO_REQUEST,
+    MTLS_STATE_RENEG_CLIENT_HELLO,
+    MTLS_STATE_RENEG_SERVER_FLIGHT,
+    MTLS_STATE_RENEG_CLIENT_FLIGHT,
+    MTLS_STATE_RENEG_DECISION,
+} mtls_state_reneg_t;
+typedef struct mtls_conn_state {
+    mtls_conn_t *conn; /* whose exchanges this fills in */
+    /* Inference without keys (TLS 1.3 protected records) */
+    uint32_t server_flight_frame; /* first protected server record */
+    uint32_t last_server_frame;   /* post-handshake: the request candidate */
+    mtls_flight_reader_t flight;
+    mtls_cipher_sizes_t sizes;
+    uint8_t server_flight_records; /* saturates: only "exactly 5" matters */
+    uint16_t version;              /* negotiated, from the ServerHello */
+    uint16_t exchange_count;       /* <= MTLS_MAX_EXCHANGES_PER_CONNECTION */
+    /* Exchange numbers (1-based, 0 = none) rather than pointers: half the size. */
+    uint16_t handshake; /* exchange of the (re)negotiation in progress, if any */
+    uint16_t inferring; /* the exchange inference works on */
+    uint16_t reneg;     /* the renegotiation counted without keys */
+    /* TLS 1.2 renegotiation without keys: counted protected handshake records */
+    uint16_t reneg_first_client_record;
+    uint8_t reneg_client_records; /* saturates */
+    /* The two states below have a spare bit each: whether an enum bit-field is
+     * signed is the compiler's choice. */
+    mtls_state_infer_t infer_state : 3;
+    mtls_state_reneg_t reneg_state : 4;
+    /* One bit each. */
+    bool tls13 : 1;
+    bool pha_offered : 1;
+    bool handshake_done : 1;      /* first handshake completed: later hellos renegotiate */
+    bool hello_retry_pending : 1; /* a HelloRetryRequest awaits the second ClientHello */
+    bool server_hello_seen : 1;   /* in the current handshake */
+    bool server_flight_done : 1;  /* ServerHelloDone / TLS 1.3 server Finished seen */
+    bool server_ccs : 1;          /* TLS 1.2: the server switched to the new keys */
+    bool client_ccs : 1;
+    bool server_closed : 1;
+    bool client_closed : 1; /* FIN, RST or close_notify from the client */
+    bool infer : 1;
+    bool sizes_known : 1;
+    bool client_finished_next : 1; /* the next protected client record is its Finished */
+    bool server_finished_next : 1;
+} mtls_conn_state_t;
 
 mtls_conn_t *mtls_conn_new(void); /* mtls_conn_new_with_extra(0) */
 /* A connection whose allocation also holds `extra` zeroed bytes for the caller,
@@ -228,20 +288,23 @@ size_t mtls_conn_alloc_size(size_t extra);
 mtls_conn_t *mtls_conn_init(void *memory);
 /* Frees what a connection holds beyond its own allocation (later exchanges). */
 void mtls_conn_release(mtls_conn_t *conn);
+/* Starts the open state of `conn`, a connection no state has fed yet. */
+void mtls_conn_state_init(mtls_conn_state_t *state, mtls_conn_t *conn);
 /* Deduce exchanges from protected record sizes when there are no keys (default on). */
-void mtls_conn_set_inference(mtls_conn_t *conn, bool enabled);
+void mtls_conn_set_inference(mtls_conn_state_t *state, bool enabled);
 /* Frees the connection, its exchanges and the caller's extra bytes (one made
  * by mtls_conn_new_with_extra). */
 void mtls_conn_free(mtls_conn_t *conn);
 
-/* Feeds one event, in capture order. Returns the exchange the event belongs to,
- * or NULL when it belongs to none (e.g. application data before any handshake). */
-mtls_exchange_t *mtls_conn_feed(mtls_conn_t *conn, const mtls_event_t *event);
+/* Feeds one event of state's connection, in capture order. Returns the exchange
+ * the event belongs to, or NULL when it belongs to none (e.g. application data
+ * before any handshake). */
+mtls_exchange_t *mtls_conn_feed(mtls_conn_state_t *state, const mtls_event_t *event);
 
 /* The connection's exchanges, oldest first. Every exchange stays at its address
  * until mtls_conn_free(). */
 const mtls_exchange_t *mtls_conn_exchanges(const mtls_conn_t *conn);
-/* Its newest exchange, or NULL. */
+/* Its newest exchange, or NULL (a walk of its exchanges). */
 mtls_exchange_t *mtls_conn_latest(mtls_conn_t *conn);
 
 /* The verdict to show: `final` is true once the whole capture has been seen

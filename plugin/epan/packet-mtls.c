@@ -109,17 +109,17 @@ static const value_string mtls_alert_names[] = {
 #undef MTLS_ALERT
     {0, NULL}};
 
-/* What a connection needs only while it is open: the scanner and the reader of
- * the application's answer (made at the first application data, freed once it
- * has answered or given up with nothing to tell: its memo is then enough).
- * Freed when the connection closes. */
+/* What a connection needs only while it is open: the engine's state, the
+ * scanner and the reader of the application's answer (made at the first
+ * application data, freed once it has answered or given up with nothing to
+ * tell: its memo is then enough). Freed when the connection closes. */
 typedef struct {
-    mtls_conn_t *connection; /* whose state this is; NULL while the entry is free */
+    mtls_conn_state_t engine; /* engine.conn: whose state this is; NULL while free */
+    mtls_tls_stream_t *scanner;
+    mtls_app_reader_t *app;
     /* The connection's ref (connection_ref_t); while the entry is free, 1 + the
      * index of the next free one (0: none). */
     guint32 ref;
-    mtls_tls_stream_t *scanner;
-    mtls_app_reader_t *app;
     guint16 app_exchange;     /* the exchange the application reader answers for */
     guint8 app_done : 1;      /* it gave that exchange its answer */
     guint8 app_gave_up : 1;   /* it could not read the stream, and heard no answer */
@@ -145,8 +145,9 @@ static mtls_connection_info_t *info_of(mtls_conn_t *connection)
 
 /* Connections live until the file is closed, so they are kept back to back in
  * tables, one per size (by address length: five sizes), not one malloc each:
- * no malloc header and rounding, so an IPv4 connection takes 144 bytes where a
- * malloc of it would take 160. */
+ * no malloc header and rounding, so an IPv4 connection takes 104 bytes where a
+ * malloc of it would take 112. The engine's state of an open connection is in
+ * its live_connection_t, dropped when it closes. */
 #define CONNECTION_SIZE(address_length)                                                            \
     ((mtls_conn_alloc_size(offsetof(mtls_connection_info_t, addresses) + 2u * (address_length)) +  \
       MTLS_CONN_ALIGN - 1) /                                                                       \
@@ -272,7 +273,7 @@ static mtls_conn_t *cell_connection(connection_cell_t cell)
     if (!(cell & CELL_LIVE))
         return connection_of_ref(cell);
     live_connection_t *live = cell_live(cell);
-    return live ? live->connection : NULL;
+    return live ? live->engine.conn : NULL;
 }
 
 static connection_cell_t *cell_of(const mtls_conn_t *connection)
@@ -289,7 +290,7 @@ static live_connection_t *live_of(const mtls_conn_t *connection)
 {
     connection_cell_t *cell = cell_of(connection);
     live_connection_t *live = cell ? cell_live(*cell) : NULL;
-    return live && live->connection == connection ? live : NULL;
+    return live && live->engine.conn == connection ? live : NULL;
 }
 
 const char *mtls_connection_session(const mtls_connection_info_t *info, char *buffer, size_t size)
@@ -720,11 +721,11 @@ static void sender_of(const frame_context_t *frame, unsigned direction, const ad
  * from the first server-only message (or the receiver of a ClientHello), then
  * the event goes to the engine, its exchange is shown on this frame and its
  * message read for the diagnosis. */
-static void feed_event(packet_info *pinfo, mtls_conn_t *connection, const address *sender,
+static void feed_event(packet_info *pinfo, live_connection_t *live, const address *sender,
                        guint32 sender_port, const address *receiver, guint32 receiver_port,
                        const mtls_event_t *scanned, const uint8_t *message, size_t message_length)
 {
-    mtls_connection_info_t *info = info_of(connection);
+    mtls_connection_info_t *info = info_of(live->engine.conn);
     if (!server_known(info)) {
         /* The endpoint that sent the first server-only message, or received a ClientHello. */
         switch (scanned->type) {
@@ -747,7 +748,7 @@ static void feed_event(packet_info *pinfo, mtls_conn_t *connection, const addres
         remember_server_name(info, pinfo, message, message_length);
     mtls_event_t event = *scanned;
     event.from_server = is_server(info, sender, sender_port);
-    mtls_exchange_t *exchange = mtls_conn_feed(connection, &event);
+    mtls_exchange_t *exchange = mtls_conn_feed(&live->engine, &event);
     if (!exchange)
         return;
     index_exchange(pinfo, exchange);
@@ -761,8 +762,8 @@ static void on_event(void *context, unsigned direction, const mtls_event_t *scan
     const address *sender, *receiver;
     guint32 sender_port, receiver_port;
     sender_of(frame, direction, &sender, &sender_port, &receiver, &receiver_port);
-    feed_event(frame->pinfo, frame->connection, sender, sender_port, receiver, receiver_port,
-               scanned, message, message_length);
+    feed_event(frame->pinfo, frame->live, sender, sender_port, receiver, receiver_port, scanned,
+               message, message_length);
 }
 
 /* The application's answer goes to the exchange it follows: the connection's
@@ -1035,7 +1036,6 @@ static mtls_conn_t *new_connection(mtls_transport_t transport, guint32 stream, c
     mtls_conn_t *connection = mtls_conn_init(connection_memory_for(address_length, &ref));
     if (!connection)
         return NULL;
-    mtls_conn_set_inference(connection, pref_infer_without_keys);
     mtls_connection_info_t *info = info_of(connection);
     info->stream = stream;
     info->transport = (guint8)transport;
@@ -1046,7 +1046,8 @@ static mtls_conn_t *new_connection(mtls_transport_t transport, guint32 stream, c
         *cell = ref; /* closed from the start: it is known, and shows nothing */
         return connection;
     }
-    live->connection = connection;
+    mtls_conn_state_init(&live->engine, connection);
+    mtls_conn_set_inference(&live->engine, pref_infer_without_keys);
     live->ref = ref;
     if (transport == MTLS_TRANSPORT_TCP) {
         live->scanner = mtls_tls_stream_new();
@@ -1092,16 +1093,18 @@ void mtls_transport_event(packet_info *pinfo, mtls_conn_t *connection,
                           const mtls_endpoint_t *sender, const mtls_endpoint_t *receiver,
                           const mtls_event_t *event, const guint8 *message, size_t message_length)
 {
-    if (!live_of(connection))
+    live_connection_t *live = live_of(connection);
+    if (!live)
         return;
-    feed_event(pinfo, connection, &sender->addr, sender->port, &receiver->addr, receiver->port,
-               event, message, message_length);
+    feed_event(pinfo, live, &sender->addr, sender->port, &receiver->addr, receiver->port, event,
+               message, message_length);
 }
 
 void mtls_transport_outer_result(packet_info *pinfo, mtls_conn_t *connection, mtls_outer_t outer,
                                  guint64 quic_error)
 {
-    if (!live_of(connection) || !server_known(info_of(connection)))
+    live_connection_t *live = live_of(connection);
+    if (!live || !server_known(info_of(connection)))
         return;
     mtls_event_t event;
     memset(&event, 0, sizeof(event));
@@ -1112,7 +1115,7 @@ void mtls_transport_outer_result(packet_info *pinfo, mtls_conn_t *connection, mt
     event.outer = outer;
     event.quic_error = quic_error;
     event.alert_description = -1;
-    mtls_exchange_t *exchange = mtls_conn_feed(connection, &event);
+    mtls_exchange_t *exchange = mtls_conn_feed(&live->engine, &event);
     if (exchange) {
         index_exchange(pinfo, exchange);
         mtls_diagnosis_exchange_updated(exchange);
@@ -1193,7 +1196,7 @@ static void analyse_frame(tvbuff_t *tvb, packet_info *pinfo, const frame_layers_
         return;
     connection_cell_t *known = mtls_table_get(connections[MTLS_TRANSPORT_TCP], segment.stream);
     live_connection_t *live = known ? cell_live(*known) : NULL;
-    mtls_conn_t *connection = live ? live->connection : known ? cell_connection(*known) : NULL;
+    mtls_conn_t *connection = live ? live->engine.conn : known ? cell_connection(*known) : NULL;
     if (!connection && !tls_in_frame(pinfo, layers))
         return;
     if (!tapped && !segment_from_frame(tvb, pinfo, &segment))

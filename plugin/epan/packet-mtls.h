@@ -8,9 +8,9 @@
 
 /* What the reports know of a connection. It lives in the engine's connection
  * allocation (mtls_conn_extra), with both addresses in place: 24 bytes for
- * IPv4, so that a connection takes 144 bytes. What only some
- * connections have (the state of an open one, a gap's frame, an EAP session
- * label) is kept beside it, by connection. */
+ * IPv4, so that a connection takes 104 bytes (its 80-byte first exchange and
+ * this). What only some connections have (the state of an open one, a gap's
+ * frame, an EAP session label) is kept beside it, by connection. */
 typedef struct {
     guint32 stream;         /* tcp.stream, or the transport adapter's connection id */
     guint32 server_name_id; /* SNI of the first ClientHello: mtls_connection_server_name() */

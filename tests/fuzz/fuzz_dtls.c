@@ -30,6 +30,7 @@
 
 typedef struct {
     mtls_conn_t *conn;
+    mtls_conn_state_t state; /* conn's open state, which the events go through */
     unsigned server_direction;
     uint32_t frame;
     int64_t time_ns;
@@ -94,7 +95,7 @@ static void on_event(void *context, unsigned direction, const mtls_event_t *even
     }
     mtls_event_t fed = *event;
     fed.from_server = direction == h->server_direction;
-    mtls_exchange_t *exchange = mtls_conn_feed(h->conn, &fed);
+    mtls_exchange_t *exchange = mtls_conn_feed(&h->state, &fed);
     if (exchange)
         FUZZ_CHECK(exchange->number >= 1 && exchange->number <= MTLS_MAX_EXCHANGES_PER_CONNECTION);
 }
@@ -202,7 +203,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mtls_dtls_free(dtls);
         return 0;
     }
-    mtls_conn_set_inference(h.conn, !(config & 1u));
+    mtls_conn_state_init(&h.state, h.conn);
+    mtls_conn_set_inference(&h.state, !(config & 1u));
     size_t memory_cap = mtls_dtls_memory(dtls) + 2 * MTLS_DTLS_MAX_PENDING_BYTES;
 
     while (fuzz_left(&datagrams) >= DATAGRAM_HEADER) {

@@ -20,6 +20,7 @@
  * packet of six eaptls-* sample captures in this form (RADIUS: bit 1 from the
  * server's port 1812; EAPOL: the Ethernet frames), without decryption.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "fuzz_common.h"
@@ -58,14 +59,19 @@ static void read_exchanges(const mtls_conn_t *conn)
     }
 }
 
-static mtls_conn_t *conn_of(harness_t *h, mtls_eap_session_t *session)
+/* A session's connection, through its open state (session->user). */
+static mtls_conn_state_t *conn_of(harness_t *h, mtls_eap_session_t *session)
 {
     if (!session->user) {
-        mtls_conn_t *conn = mtls_conn_new();
-        if (!conn)
+        mtls_conn_state_t *state = malloc(sizeof(*state));
+        mtls_conn_t *conn = state ? mtls_conn_new() : NULL;
+        if (!conn) {
+            free(state);
             return NULL;
-        mtls_conn_set_inference(conn, h->inference);
-        session->user = conn;
+        }
+        mtls_conn_state_init(state, conn);
+        mtls_conn_set_inference(state, h->inference);
+        session->user = state;
         h->sessions_alive++;
     }
     return session->user;
@@ -105,12 +111,12 @@ static void on_event(void *context, mtls_eap_session_t *session, bool from_serve
         fuzz_touch(message, message_length);
         FUZZ_CHECK(message_type_matches(event->type, message[0]));
     }
-    mtls_conn_t *conn = conn_of(h, session);
-    if (!conn)
+    mtls_conn_state_t *state = conn_of(h, session);
+    if (!state)
         return;
     mtls_event_t fed = *event;
     fed.from_server = from_server;
-    mtls_exchange_t *exchange = mtls_conn_feed(conn, &fed);
+    mtls_exchange_t *exchange = mtls_conn_feed(state, &fed);
     if (exchange)
         FUZZ_CHECK(exchange->number >= 1 && exchange->number <= MTLS_MAX_EXCHANGES_PER_CONNECTION);
 }
@@ -139,8 +145,8 @@ static void on_outer(void *context, mtls_eap_session_t *session, mtls_outer_t ou
     check_session(session);
     FUZZ_CHECK(outer != MTLS_OUTER_NONE && outer <= MTLS_OUTER_EAP_FAILURE_ACCESS_REJECT);
     FUZZ_CHECK(outer != MTLS_OUTER_QUIC_CLOSE);
-    mtls_conn_t *conn = session->user;
-    if (!conn)
+    mtls_conn_state_t *state = session->user;
+    if (!state)
         return;
     mtls_event_t event;
     memset(&event, 0, sizeof(event));
@@ -149,15 +155,17 @@ static void on_outer(void *context, mtls_eap_session_t *session, mtls_outer_t ou
     event.frame = h->frame;
     event.outer = outer;
     event.alert_description = -1;
-    mtls_conn_feed(conn, &event);
+    mtls_conn_feed(state, &event);
 }
 
 static void on_session_end(void *context, mtls_eap_session_t *session)
 {
     harness_t *h = context;
     check_session(session);
-    mtls_conn_t *conn = session->user;
-    if (conn) {
+    mtls_conn_state_t *state = session->user;
+    if (state) {
+        mtls_conn_t *conn = state->conn;
+        free(state); /* the connection keeps its exchanges without it */
         read_exchanges(conn);
         mtls_conn_free(conn);
         session->user = NULL;

@@ -24,6 +24,7 @@
 
 typedef struct {
     mtls_conn_t *conn;
+    mtls_conn_state_t state; /* conn's open state, which the events go through */
     uint32_t frame;
     int64_t time_ns;
     bool from_server;
@@ -57,7 +58,7 @@ static void on_event(void *context, const mtls_event_t *event, const uint8_t *me
         fuzz_touch(message, message_length);
         FUZZ_CHECK(message_type_matches(event->type, message[0]));
     }
-    mtls_exchange_t *exchange = mtls_conn_feed(h->conn, event);
+    mtls_exchange_t *exchange = mtls_conn_feed(&h->state, event);
     if (exchange)
         FUZZ_CHECK(exchange->number >= 1 && exchange->number <= MTLS_MAX_EXCHANGES_PER_CONNECTION);
 }
@@ -108,7 +109,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mtls_quic_free(quic);
         return 0;
     }
-    mtls_conn_set_inference(h.conn, !(config & 1u));
+    mtls_conn_state_init(&h.state, h.conn);
+    mtls_conn_set_inference(&h.state, !(config & 1u));
     /* Held state: the struct, per level and direction one buffered message and
      * the early ranges (their headers on top of the bytes). */
     const size_t bound = 4096 + 6 * (MTLS_QUIC_MAX_BUFFERED_MESSAGE + MTLS_QUIC_MAX_EARLY_BYTES +

@@ -42,6 +42,7 @@
 
 typedef struct {
     mtls_conn_t *conn;
+    mtls_conn_state_t state; /* conn's open state, which the events go through */
     unsigned server_direction;
     uint32_t frame;
     int64_t time_ns;
@@ -100,7 +101,7 @@ static void on_event(void *context, unsigned direction, const mtls_event_t *even
     }
     mtls_event_t fed = *event;
     fed.from_server = direction == h->server_direction;
-    mtls_exchange_t *exchange = mtls_conn_feed(h->conn, &fed);
+    mtls_exchange_t *exchange = mtls_conn_feed(&h->state, &fed);
     if (exchange)
         FUZZ_CHECK(exchange->number >= 1 && exchange->number <= MTLS_MAX_EXCHANGES_PER_CONNECTION);
 }
@@ -216,7 +217,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mtls_tls_stream_free(stream);
         return 0;
     }
-    mtls_conn_set_inference(h.conn, !(config & 1u));
+    mtls_conn_state_init(&h.state, h.conn);
+    mtls_conn_set_inference(&h.state, !(config & 1u));
     /* What the scanner may hold: its state, a message per direction, held-back segments. */
     size_t memory_cap = mtls_tls_stream_memory(stream) +
                         2 * (MTLS_TLS_MAX_BUFFERED_MESSAGE + MTLS_TLS_MAX_EARLY_BYTES +

@@ -1453,7 +1453,13 @@ static void hostile_event_orders_do_not_crash(sim_t *s)
     unsigned violations = 0;
     unsigned seen[MTLS_VERDICT_UNDETERMINED + 1] = {0};
     CHECK(mtls_conn_feed(NULL, NULL) == NULL);
-    CHECK(mtls_conn_feed(s->conn, NULL) == NULL);
+    CHECK(mtls_conn_feed(&s->state, NULL) == NULL);
+    mtls_conn_state_t detached;
+    mtls_conn_state_init(&detached, NULL); /* a state with no connection takes nothing */
+    mtls_conn_state_init(NULL, s->conn);
+    mtls_conn_set_inference(NULL, false);
+    mtls_event_t nothing = {.type = MTLS_EV_CLIENT_HELLO, .frame = 1};
+    CHECK(mtls_conn_feed(&detached, &nothing) == NULL);
     mtls_conn_free(NULL);
     for (int round = 0; round < 5000; round++) {
         sim_reset(s);
@@ -1480,7 +1486,7 @@ static void hostile_event_orders_do_not_crash(sim_t *s)
             e.alert_description = prng() % 4 == 0 ? (int)(prng() % 256) - 1
                                                   : (int[]){0, 40, 41, 42, 48, 90, 116}[prng() % 7];
             e.reset = prng() & 1;
-            mtls_exchange_t *got = mtls_conn_feed(s->conn, &e);
+            mtls_exchange_t *got = mtls_conn_feed(&s->state, &e);
             unsigned n = 0;
             bool found = got == NULL;
             for (const mtls_exchange_t *x = mtls_conn_exchanges(s->conn); x; x = x->next, n++) {
@@ -1595,6 +1601,7 @@ static void extra_bytes_are_zeroed_aligned_and_the_callers_own(sim_t *s)
     mtls_conn_free(s->conn);
     s->conn = mtls_conn_new_with_extra(EXTRA);
     REQUIRE(s->conn != NULL);
+    mtls_conn_state_init(&s->state, s->conn);
     unsigned char *extra = mtls_conn_extra(s->conn);
     REQUIRE(extra != NULL);
     CHECK(mtls_conn_extra_const(s->conn) == extra);
@@ -1637,6 +1644,7 @@ static void extra_bytes_are_zeroed_aligned_and_the_callers_own(sim_t *s)
           memory + MTLS_CONN_ALIGN + mtls_conn_alloc_size(0));
     mtls_conn_t *saved = s->conn;
     s->conn = placed;
+    mtls_conn_state_init(&s->state, s->conn);
     accepted_then_renegotiation_refused(s);
     REQUIRE(exchange_count(s) == 2); /* the second one allocated: released below */
     CHECK(verdict_of(s, 2) == MTLS_VERDICT_REJECTED);
@@ -1644,6 +1652,25 @@ static void extra_bytes_are_zeroed_aligned_and_the_callers_own(sim_t *s)
     mtls_conn_release(placed);
     CHECK(mtls_conn_exchanges(placed)->next == NULL);
     mtls_conn_release(NULL);
+}
+
+/* The open state is the caller's to drop once the connection is closed: what
+ * the connection keeps (its exchanges, their verdicts, the newest one) does not
+ * read it. */
+static void connection_outlives_its_open_state(sim_t *s)
+{
+    accepted_then_renegotiation_refused(s);
+    tcp_close(s, true, false); /* the server's FIN */
+    tcp_close(s, false, false);
+    memset(&s->state, 0xa5, sizeof(s->state)); /* dropped: whatever was there */
+    const mtls_exchange_t *first = mtls_conn_exchanges(s->conn);
+    REQUIRE(first != NULL && first->next != NULL && first->next->next == NULL);
+    CHECK(first->number == 1 && first->next->number == 2);
+    CHECK(mtls_conn_latest(s->conn) == first->next);
+    CHECK(mtls_exchange_verdict(first, true) == MTLS_VERDICT_ACCEPTED);
+    CHECK(mtls_exchange_verdict(first->next, true) == MTLS_VERDICT_REJECTED);
+    CHECK(mtls_exchange_conn(first->next) == s->conn);
+    mtls_conn_state_init(&s->state, s->conn); /* for sim_reset's next test */
 }
 
 /* Callers keep exchange pointers for the connection's life: the first (inside
@@ -1832,6 +1859,7 @@ static const test_case_t tests[] = {
     TEST(hostile_event_orders_do_not_crash),
     TEST(connection_allocation_is_small),
     TEST(extra_bytes_are_zeroed_aligned_and_the_callers_own),
+    TEST(connection_outlives_its_open_state),
     TEST(exchange_addresses_stay_put),
     TEST(server_flight_record_count_does_not_wrap),
     TEST(alert_names_cover_spec_alerts),

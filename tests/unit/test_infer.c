@@ -677,7 +677,7 @@ tls13_without_keys_client_clear_alert_after_five_record_flight_is_client_aborted
     e.alert_level = 2;
     e.alert_description = 48; /* unknown_ca */
     e.record_length = 2;
-    mtls_conn_feed(s->conn, &e);
+    mtls_conn_feed(&s->state, &e);
     tcp_close(s, false);
     const mtls_exchange_t *x = exchange_at(s, 1);
     REQUIRE(x);
@@ -689,7 +689,7 @@ tls13_without_keys_client_clear_alert_after_five_record_flight_is_client_aborted
 
 static void inference_off_infers_nothing(sim_t *s)
 {
-    mtls_conn_set_inference(s->conn, false);
+    mtls_conn_set_inference(&s->state, false);
     tls13_start(s, TLS_AES_256_GCM_SHA384, true, 5);
     rec(s, false, R384_CERTIFICATE);
     rec(s, false, R384_CERTIFICATE_VERIFY);
@@ -714,7 +714,7 @@ static void inference_off_infers_nothing(sim_t *s)
 
     /* Not requested: no inferred verdict either. */
     sim_reset(s);
-    mtls_conn_set_inference(s->conn, false);
+    mtls_conn_set_inference(&s->state, false);
     tls13_start(s, TLS_AES_128_GCM_SHA256, false, 4);
     rec(s, false, 53);
     x = exchange_at(s, 1);
@@ -724,7 +724,7 @@ static void inference_off_infers_nothing(sim_t *s)
 
     /* TLS 1.2 renegotiation: no second exchange. */
     sim_reset(s);
-    mtls_conn_set_inference(s->conn, false);
+    mtls_conn_set_inference(&s->state, false);
     client_hello(s, false);
     server_hello(s, false, ECDHE_RSA_AES_256_GCM_SHA384);
     simple(s, MTLS_EV_CERTIFICATE, true);
@@ -754,7 +754,7 @@ static void decrypted_evidence_wins(sim_t *s)
     simple(s, MTLS_EV_OTHER_HANDSHAKE, true); /* EncryptedExtensions, decrypted */
     mtls_event_t e = ev(s, MTLS_EV_CERTIFICATE_REQUEST, true);
     uint32_t request = e.frame;
-    mtls_conn_feed(s->conn, &e);
+    mtls_conn_feed(&s->state, &e);
     simple(s, MTLS_EV_CERTIFICATE, true);
     simple(s, MTLS_EV_CERTIFICATE_VERIFY, true);
     simple(s, MTLS_EV_FINISHED, true);
@@ -1001,7 +1001,7 @@ static void tls12_renegotiation_without_keys_server_encrypted_alert_is_rejected(
     REQUIRE(exchange_count(s) == 2);
     mtls_event_t e = ev(s, MTLS_EV_ALERT, true); /* level/description unseen */
     e.record_length = 26;                        /* 8 + 2 + 16 */
-    mtls_conn_feed(s->conn, &e);
+    mtls_conn_feed(&s->state, &e);
     tcp_close(s, true);
     const mtls_exchange_t *x = exchange_at(s, 2);
     CHECK(mtls_exchange_verdict(x, true) == MTLS_VERDICT_REJECTED);
@@ -1313,7 +1313,7 @@ static void random_tls12(sim_t *s, unsigned iteration)
         case 1: {
             mtls_event_t e = ev(s, MTLS_EV_ALERT, from_server);
             e.record_length = 26;
-            mtls_conn_feed(s->conn, &e);
+            mtls_conn_feed(&s->state, &e);
             break;
         }
         case 2: app_data(s, from_server, (uint16_t)rnd(2000)); break;

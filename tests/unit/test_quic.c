@@ -21,7 +21,7 @@ typedef struct {
     mtls_event_t events[MAX_SEEN];
     size_t message_length[MAX_SEEN];
     uint8_t message_first[MAX_SEEN];
-    mtls_conn_t *engine; /* when set, every event is fed to it */
+    mtls_conn_state_t *engine; /* when set, every event is fed to it */
 } seen_t;
 
 static void on_event(void *context, const mtls_event_t *event, const uint8_t *message,
@@ -706,6 +706,7 @@ typedef struct {
     mtls_quic_t *q;
     seen_t seen;
     mtls_conn_t *conn;
+    mtls_conn_state_t state;
 } session_t;
 
 static void session_start(session_t *s, bool retry)
@@ -713,7 +714,8 @@ static void session_start(session_t *s, bool retry)
     memset(s, 0, sizeof(*s));
     s->q = mtls_quic_new();
     s->conn = mtls_conn_new();
-    s->seen.engine = s->conn;
+    mtls_conn_state_init(&s->state, s->conn);
+    s->seen.engine = &s->state;
     uint8_t m[256];
     buf_t b = {{0}, 0};
     size_t n = client_hello(m);

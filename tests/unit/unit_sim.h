@@ -26,16 +26,18 @@
 /* One simulated connection: the engine's state plus the capture's clock. */
 typedef struct {
     mtls_conn_t *conn;
-    uint32_t frame;        /* frame of the last event */
-    int64_t time_ns;       /* timestamp of the last event */
-    bool pinned;           /* next events reuse s->frame / s->time_ns (one TCP segment) */
-    mtls_exchange_t *last; /* what the last mtls_conn_feed returned */
+    mtls_conn_state_t state; /* conn's open state, which the events go through */
+    uint32_t frame;          /* frame of the last event */
+    int64_t time_ns;         /* timestamp of the last event */
+    bool pinned;             /* next events reuse s->frame / s->time_ns (one TCP segment) */
+    mtls_exchange_t *last;   /* what the last mtls_conn_feed returned */
 } sim_t;
 
 static inline void sim_reset(sim_t *s)
 {
     mtls_conn_free(s->conn);
     s->conn = mtls_conn_new();
+    mtls_conn_state_init(&s->state, s->conn);
     s->frame = 0;
     s->time_ns = 1000000000; /* 1 s into the capture */
     s->pinned = false;
@@ -76,7 +78,7 @@ static inline mtls_event_t ev(sim_t *s, mtls_event_type_t type, bool from_server
 
 static inline mtls_exchange_t *feed(sim_t *s, const mtls_event_t *e)
 {
-    s->last = mtls_conn_feed(s->conn, e);
+    s->last = mtls_conn_feed(&s->state, e);
     return s->last;
 }
 
